@@ -1,0 +1,12 @@
+// The `hearth` subcommands. Each takes the arguments after its name and returns the exit code.
+#pragma once
+
+namespace hearth::cli {
+
+int cmd_generate(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
+
+}  // namespace hearth::cli

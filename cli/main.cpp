@@ -1,0 +1,39 @@
+// hearth: command-line front end. Dispatches to the subcommands in cli/cmd_*.cpp.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace {
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: hearth <command> [options]\n"
+               "  generate   -m DIR (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P]\n"
+               "             [--seed S] [--dtype f32|f16|int8|int4] [--max-ctx N] [--print-ids]\n"
+               "  chat       -m DIR [--dtype D] [--max-ctx N]\n"
+               "  perplexity -m DIR --windows FILE [--dtype D]\n"
+               "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D]\n"
+               "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  int n = argc - 2;
+  char** rest = argv + 2;
+  if (cmd == "generate") return hearth::cli::cmd_generate(n, rest);
+  if (cmd == "chat") return hearth::cli::cmd_chat(n, rest);
+  if (cmd == "perplexity") return hearth::cli::cmd_perplexity(n, rest);
+  if (cmd == "bench") return hearth::cli::cmd_bench(n, rest);
+  if (cmd == "tokenize") return hearth::cli::cmd_tokenize(n, rest);
+  std::fprintf(stderr, "hearth: unknown command \"%s\"\n", cmd.c_str());
+  usage();
+  return 2;
+}

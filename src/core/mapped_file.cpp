@@ -1,0 +1,68 @@
+// MappedFile: mmap on POSIX hosts; a plain read where mmap is emulated (Emscripten).
+#include "core/mapped_file.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifndef __EMSCRIPTEN__
+#include <sys/mman.h>
+#endif
+
+namespace hearth {
+
+Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return err(path, ": cannot open (", std::strerror(errno), ")");
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return err(path, ": not a regular file");
+  }
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->path_ = path;
+  f->size_ = size_t(st.st_size);
+#ifndef __EMSCRIPTEN__
+  if (f->size_ > 0) {
+    void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      f->data_ = static_cast<const uint8_t*>(p);
+      f->mapped_ = true;
+      ::close(fd);
+      return f;
+    }
+  }
+#endif
+  f->owned_.resize(f->size_);
+  size_t got = 0;
+  while (got < f->size_) {
+    ssize_t n = ::read(fd, f->owned_.data() + got, f->size_ - got);
+    if (n <= 0) {
+      ::close(fd);
+      return err(path, ": read error after ", got, " of ", f->size_, " bytes");
+    }
+    got += size_t(n);
+  }
+  ::close(fd);
+  f->data_ = f->owned_.data();
+  return f;
+}
+
+std::shared_ptr<MappedFile> MappedFile::from_bytes(std::vector<uint8_t> bytes, std::string name) {
+  std::shared_ptr<MappedFile> f(new MappedFile());
+  f->owned_ = std::move(bytes);
+  f->data_ = f->owned_.data();
+  f->size_ = f->owned_.size();
+  f->path_ = std::move(name);
+  return f;
+}
+
+MappedFile::~MappedFile() {
+#ifndef __EMSCRIPTEN__
+  if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
+#endif
+}
+
+}  // namespace hearth

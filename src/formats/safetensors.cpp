@@ -1,0 +1,251 @@
+// safetensors parsing and validation, sharded checkpoints, conversion to f32, and writing.
+#include "formats/safetensors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+#include "formats/json.h"
+
+namespace hearth {
+
+std::string TensorInfo::shape_str() const {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
+  HEARTH_ASSIGN(auto f, MappedFile::open(path));
+  return parse(std::move(f));
+}
+
+Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
+  const std::string& path = file->path();
+  if (file->size() < 8) return err(path, ": not a safetensors file (", file->size(), " bytes, shorter than the 8-byte header length)");
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | file->data()[i];
+  if (n > kMaxHeaderBytes) return err(path, ": safetensors header length ", std::to_string(n), " exceeds the 100 MB limit (corrupt file?)");
+  if (n > file->size() - 8) return err(path, ": safetensors header length ", std::to_string(n), " runs past the end of the file (", file->size(), " bytes): truncated or corrupt");
+  std::string_view text(reinterpret_cast<const char*>(file->data() + 8), size_t(n));
+  HEARTH_ASSIGN(Json header, parse_json(text, path + " (safetensors header)"));
+  if (!header.is_object()) return err(path, ": safetensors header is not a JSON object");
+
+  SafetensorsFile out;
+  out.file_ = file;
+  const uint8_t* base = file->data() + 8 + n;
+  const uint64_t data_len = file->size() - 8 - n;
+  for (const auto& [name, v] : header.as_object()) {
+    if (name == "__metadata__") {
+      if (!v.is_object()) return err(path, ": __metadata__ is not an object");
+      for (const auto& [k, mv] : v.as_object()) {
+        if (!mv.is_string()) return err(path, ": __metadata__.", k, " is not a string");
+        out.metadata_[k] = mv.as_string();
+      }
+      continue;
+    }
+    auto where = [&](const char* what) { return err(path, ": tensor ", name, ": ", what); };
+    if (!v.is_object()) return where("entry is not an object");
+    const Json* dt = v.find("dtype");
+    const Json* sh = v.find("shape");
+    const Json* off = v.find("data_offsets");
+    if (!dt || !dt->is_string()) return where("missing or non-string \"dtype\"");
+    if (!sh || !sh->is_array()) return where("missing or non-array \"shape\"");
+    if (!off || !off->is_array() || off->size() != 2) return where("\"data_offsets\" must be [begin, end]");
+    TensorInfo t;
+    t.name = name;
+    t.file = path;
+    if (!parse_safetensors_dtype(dt->as_string(), &t.dtype)) return err(path, ": tensor ", name, ": unknown dtype \"", dt->as_string(), "\"");
+    uint64_t numel = 1;
+    for (const auto& d : sh->as_array()) {
+      if (!d.is_integer() || d.as_int() < 0) return where("shape has a non-integer or negative dimension");
+      uint64_t dim = uint64_t(d.as_int());
+      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dim) return where("shape is too large");
+      numel *= dim;
+      t.shape.push_back(int64_t(dim));
+    }
+    const Json& b = (*off)[0];
+    const Json& e = (*off)[1];
+    if (!b.is_integer() || !e.is_integer() || b.as_int() < 0 || e.as_int() < 0) return where("data_offsets are not non-negative integers");
+    uint64_t begin = uint64_t(b.as_int()), end = uint64_t(e.as_int());
+    if (end < begin) return where("data_offsets end before they begin");
+    if (end > data_len) return err(path, ": tensor ", name, ": data ends at byte ", std::to_string(end), " but the file holds only ", std::to_string(data_len), " data bytes (truncated?)");
+    uint64_t want = numel * dtype_size(t.dtype);
+    if (end - begin != want) return err(path, ": tensor ", name, ": ", t.shape_str(), " ", dtype_name(t.dtype), " needs ", std::to_string(want), " bytes, data_offsets give ", std::to_string(end - begin));
+    t.data = base + begin;
+    t.nbytes = size_t(end - begin);
+    if (out.index_.count(name)) return where("appears twice in the header");
+    out.index_[name] = out.tensors_.size();
+    out.tensors_.push_back(std::move(t));
+  }
+  // Offsets must tile the data area: sorted, no gaps, no overlaps, ending at the file's end.
+  std::vector<const TensorInfo*> order;
+  for (const auto& t : out.tensors_) order.push_back(&t);
+  std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    return a->data < b->data || (a->data == b->data && a->nbytes < b->nbytes);
+  });
+  uint64_t pos = 0;
+  for (const TensorInfo* t : order) {
+    uint64_t begin = uint64_t(t->data - base);
+    if (begin != pos) return err(path, ": tensor ", t->name, ": data_offsets begin at ", std::to_string(begin), ", expected ", std::to_string(pos), " (offsets must be contiguous, without gaps or overlaps)");
+    pos = begin + t->nbytes;
+  }
+  if (pos != data_len) return err(path, ": ", std::to_string(data_len - pos), " bytes after the last tensor's data (file and header disagree)");
+  return out;
+}
+
+const TensorInfo* SafetensorsFile::find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+Result<TensorStore> TensorStore::from_files(std::vector<SafetensorsFile> files) {
+  TensorStore s;
+  s.files_ = std::move(files);
+  for (const auto& f : s.files_) {
+    for (const auto& t : f.tensors()) {
+      auto [it, fresh] = s.by_name_.emplace(t.name, &t);
+      if (!fresh) return err(f.path(), ": tensor ", t.name, " also appears in ", it->second->file);
+    }
+  }
+  return s;
+}
+
+Result<TensorStore> TensorStore::open_dir(const std::string& dir) {
+  std::string index_path = dir + "/model.safetensors.index.json";
+  std::vector<SafetensorsFile> files;
+  if (FILE* f = std::fopen(index_path.c_str(), "rb")) {
+    std::fclose(f);
+    HEARTH_ASSIGN(Json idx, read_json_file(index_path));
+    const Json* wm = idx.find("weight_map");
+    if (!wm || !wm->is_object()) return err(index_path, ": missing \"weight_map\" object");
+    std::vector<std::string> shards;
+    for (const auto& [name, file] : wm->as_object()) {
+      if (!file.is_string()) return err(index_path, ": weight_map.", name, " is not a file name");
+      const std::string& fn = file.as_string();
+      if (fn.find('/') != std::string::npos || fn.find("..") != std::string::npos) return err(index_path, ": weight_map.", name, ": shard name \"", fn, "\" must be a plain file name");
+      if (std::find(shards.begin(), shards.end(), fn) == shards.end()) shards.push_back(fn);
+    }
+    for (const auto& fn : shards) {
+      HEARTH_ASSIGN(auto sf, SafetensorsFile::open(dir + "/" + fn));
+      files.push_back(std::move(sf));
+    }
+    HEARTH_ASSIGN(TensorStore store, from_files(std::move(files)));
+    for (const auto& [name, file] : wm->as_object()) {
+      const TensorInfo* t = store.find(name);
+      if (!t) return err(index_path, ": tensor ", name, " is listed for ", file.as_string(), " but that file does not hold it");
+    }
+    return store;
+  }
+  HEARTH_ASSIGN(auto sf, SafetensorsFile::open(dir + "/model.safetensors"));
+  files.push_back(std::move(sf));
+  return from_files(std::move(files));
+}
+
+const TensorInfo* TensorStore::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::vector<std::string> TensorStore::names() const {
+  std::vector<std::string> v;
+  for (const auto& kv : by_name_) v.push_back(kv.first);
+  return v;
+}
+
+Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
+  const uint8_t* p = t.data;
+  switch (t.dtype) {
+    case DType::F32:
+      std::memcpy(out, p + first * 4, n * 4);
+      return {};
+    case DType::BF16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, p + (first + i) * 2, 2);
+        out[i] = bf16_to_f32(h);
+      }
+      return {};
+    case DType::F16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, p + (first + i) * 2, 2);
+        out[i] = f16_to_f32(h);
+      }
+      return {};
+    case DType::F64:
+      for (size_t i = 0; i < n; ++i) {
+        double d;
+        std::memcpy(&d, p + (first + i) * 8, 8);
+        out[i] = float(d);
+      }
+      return {};
+    default:
+      return err(t.file, ": tensor ", t.name, ": dtype ", dtype_name(t.dtype), " is not a floating-point type (expected F32, F16 or BF16)");
+  }
+}
+
+Result<std::vector<float>> TensorStore::load_f32(const std::string& name, std::span<const int64_t> expect) const {
+  const TensorInfo* t = find(name);
+  if (!t) return err("tensor ", name, ": missing from the checkpoint");
+  bool same = t->shape.size() == expect.size() && std::equal(expect.begin(), expect.end(), t->shape.begin());
+  if (!same) {
+    TensorInfo e;
+    e.shape.assign(expect.begin(), expect.end());
+    return err(t->file, ": tensor ", name, ": expected shape ", e.shape_str(), ", file has ", t->shape_str());
+  }
+  std::vector<float> v(size_t(t->numel()));
+  HEARTH_CHECK(convert_to_f32(*t, 0, v.size(), v.data()));
+  return v;
+}
+
+namespace {
+
+// The 8-byte length and the JSON header for tensors laid out back to back.
+std::vector<uint8_t> safetensors_header(const std::vector<TensorToWrite>& tensors) {
+  std::string h = "{";
+  uint64_t off = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    if (i) h += ",";
+    h += "\"" + t.name + "\":{\"dtype\":\"" + dtype_name(t.dtype) + "\",\"shape\":[";
+    for (size_t d = 0; d < t.shape.size(); ++d) h += (d ? "," : "") + std::to_string(t.shape[d]);
+    h += "],\"data_offsets\":[" + std::to_string(off) + "," + std::to_string(off + t.bytes.size()) + "]}";
+    off += t.bytes.size();
+  }
+  h += "}";
+  while ((h.size() + 8) % 8) h += ' ';
+  std::vector<uint8_t> out(8 + h.size());
+  uint64_t n = h.size();
+  for (int i = 0; i < 8; ++i) out[i] = uint8_t(n >> (8 * i));
+  std::memcpy(out.data() + 8, h.data(), h.size());
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> serialize_safetensors(const std::vector<TensorToWrite>& tensors) {
+  std::vector<uint8_t> out = safetensors_header(tensors);
+  for (const auto& t : tensors) out.insert(out.end(), t.bytes.begin(), t.bytes.end());
+  return out;
+}
+
+Status write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return err(path, ": cannot create file");
+  std::vector<uint8_t> head = safetensors_header(tensors);
+  bool ok = std::fwrite(head.data(), 1, head.size(), f) == head.size();
+  for (const auto& t : tensors) {
+    if (ok && !t.bytes.empty()) ok = std::fwrite(t.bytes.data(), 1, t.bytes.size(), f) == t.bytes.size();
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) return err(path, ": write failed (disk full?)");
+  return {};
+}
+
+}  // namespace hearth

@@ -1,0 +1,218 @@
+// Model loading (names and shapes of the Hugging Face layout, quantize-on-load) and the
+// forward pass expressed as backend ops.
+#include "model/model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/thread_pool.h"
+#include "model/rope.h"
+
+namespace hearth {
+
+const char* model_dtype_name(ModelDType d) {
+  switch (d) {
+    case ModelDType::F32: return "f32";
+    case ModelDType::F16: return "f16";
+    case ModelDType::Int8: return "int8";
+    case ModelDType::Int4: return "int4";
+  }
+  return "?";
+}
+
+Result<ModelDType> parse_model_dtype(const std::string& s) {
+  if (s == "f32") return ModelDType::F32;
+  if (s == "f16") return ModelDType::F16;
+  if (s == "int8") return ModelDType::Int8;
+  if (s == "int4") return ModelDType::Int4;
+  return err("--dtype: \"", s, "\" is not one of f32, f16, int8, int4");
+}
+
+Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& opt) {
+  return load(dir, opt, make_cpu_backend(opt.threads));
+}
+
+Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& opt,
+                                           std::unique_ptr<Backend> backend) {
+  auto t0 = std::chrono::steady_clock::now();
+  HEARTH_ASSIGN(ModelConfig cfg, read_model_config(dir));
+  HEARTH_ASSIGN(TensorStore store, TensorStore::open_dir(dir));
+  std::unique_ptr<Model> m(new Model());
+  m->cfg_ = cfg;
+  m->opt_ = opt;
+  m->be_ = std::move(backend);
+  if (opt.max_ctx < 0) return err("max_ctx must be positive, got ", opt.max_ctx);
+  if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
+  m->max_ctx_ = opt.max_ctx > 0 ? opt.max_ctx : std::min<int64_t>(cfg.max_position_embeddings, 4096);
+  m->rope_ = make_rope_table(cfg);
+  HEARTH_CHECK(m->load_weights(store));
+  const int64_t P = std::min(opt.max_prefill_t, m->max_ctx_);
+  m->opt_.max_prefill_t = P;
+  Backend& be = *m->be_;
+  m->x_ = be.alloc(P * cfg.hidden_size);
+  m->h_ = be.alloc(P * cfg.hidden_size);
+  m->q_ = be.alloc(P * cfg.q_dim());
+  m->k_ = be.alloc(P * cfg.kv_dim());
+  m->v_ = be.alloc(P * cfg.kv_dim());
+  m->attn_ = be.alloc(P * cfg.q_dim());
+  m->gate_ = be.alloc(P * cfg.intermediate_size);
+  m->up_ = be.alloc(P * cfg.intermediate_size);
+  m->logits_ = be.alloc(kLogitRows * cfg.vocab_size);
+  for (auto& l : m->layers_) {
+    l.k_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
+    l.v_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
+  }
+  m->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return m;
+}
+
+Status Model::load_weights(const TensorStore& store) {
+  const ModelConfig& c = cfg_;
+  Backend& be = *be_;
+  ThreadPool pool(opt_.threads);
+  const WeightFormat layer_fmt = opt_.dtype == ModelDType::F32 ? WeightFormat::F32
+                                : opt_.dtype == ModelDType::F16 ? WeightFormat::F16
+                                : opt_.dtype == ModelDType::Int8 ? WeightFormat::Int8
+                                                                 : WeightFormat::Int4;
+  // Embeddings and LM head stay int8 when the layers are int4.
+  const WeightFormat table_fmt = layer_fmt == WeightFormat::Int4 ? WeightFormat::Int8 : layer_fmt;
+
+  auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, WeightFormat f) -> Result<WeightId> {
+    const int64_t shape[2] = {rows, cols};
+    HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
+    return be.upload(quantize_matrix(w, rows, cols, f, &pool));
+  };
+  auto vec = [&](const std::string& name, int64_t n) -> Result<Buf> {
+    const int64_t shape[1] = {n};
+    HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
+    Buf b = be.alloc(n);
+    be.write(b, w);
+    return b;
+  };
+
+  HEARTH_ASSIGN(embed_, matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size, table_fmt));
+  if (c.tie_word_embeddings) {
+    lm_head_ = embed_;
+  } else {
+    if (!store.find("lm_head.weight")) return err("tensor lm_head.weight: missing from the checkpoint (config.json has tie_word_embeddings false)");
+    HEARTH_ASSIGN(lm_head_, matrix("lm_head.weight", c.vocab_size, c.hidden_size, table_fmt));
+  }
+  HEARTH_ASSIGN(final_norm_, vec("model.norm.weight", c.hidden_size));
+  layers_.resize(size_t(c.n_layers));
+  for (int64_t i = 0; i < c.n_layers; ++i) {
+    Layer& L = layers_[size_t(i)];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    HEARTH_ASSIGN(L.ln1, vec(p + "input_layernorm.weight", c.hidden_size));
+    HEARTH_ASSIGN(L.ln2, vec(p + "post_attention_layernorm.weight", c.hidden_size));
+    HEARTH_ASSIGN(L.q, matrix(p + "self_attn.q_proj.weight", c.q_dim(), c.hidden_size, layer_fmt));
+    HEARTH_ASSIGN(L.k, matrix(p + "self_attn.k_proj.weight", c.kv_dim(), c.hidden_size, layer_fmt));
+    HEARTH_ASSIGN(L.v, matrix(p + "self_attn.v_proj.weight", c.kv_dim(), c.hidden_size, layer_fmt));
+    HEARTH_ASSIGN(L.o, matrix(p + "self_attn.o_proj.weight", c.hidden_size, c.q_dim(), layer_fmt));
+    if (c.qkv_bias) {
+      HEARTH_ASSIGN(L.bq, vec(p + "self_attn.q_proj.bias", c.q_dim()));
+      HEARTH_ASSIGN(L.bk, vec(p + "self_attn.k_proj.bias", c.kv_dim()));
+      HEARTH_ASSIGN(L.bv, vec(p + "self_attn.v_proj.bias", c.kv_dim()));
+    }
+    if (c.o_bias) {
+      HEARTH_ASSIGN(L.bo, vec(p + "self_attn.o_proj.bias", c.hidden_size));
+    }
+    if (c.qk_norm) {
+      HEARTH_ASSIGN(L.q_norm, vec(p + "self_attn.q_norm.weight", c.head_dim));
+      HEARTH_ASSIGN(L.k_norm, vec(p + "self_attn.k_norm.weight", c.head_dim));
+    }
+    HEARTH_ASSIGN(L.gate, matrix(p + "mlp.gate_proj.weight", c.intermediate_size, c.hidden_size, layer_fmt));
+    HEARTH_ASSIGN(L.up, matrix(p + "mlp.up_proj.weight", c.intermediate_size, c.hidden_size, layer_fmt));
+    HEARTH_ASSIGN(L.down, matrix(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size, layer_fmt));
+    if (c.mlp_bias) {
+      HEARTH_ASSIGN(L.bgate, vec(p + "mlp.gate_proj.bias", c.intermediate_size));
+      HEARTH_ASSIGN(L.bup, vec(p + "mlp.up_proj.bias", c.intermediate_size));
+      HEARTH_ASSIGN(L.bdown, vec(p + "mlp.down_proj.bias", c.hidden_size));
+    }
+  }
+  return {};
+}
+
+Status Model::truncate(int64_t n) {
+  if (n < 0 || n > n_past_) return err("cannot truncate the KV cache to ", n, " positions: it holds ", n_past_);
+  n_past_ = n;
+  return {};
+}
+
+Status Model::forward(std::span<const int32_t> tokens, std::vector<float>* last_logits, std::vector<float>* all_logits) {
+  if (tokens.empty()) return err("forward: no tokens given");
+  if (n_past_ + int64_t(tokens.size()) > max_ctx_) {
+    return err("context of ", n_past_ + int64_t(tokens.size()), " tokens exceeds max_ctx ", max_ctx_,
+               " (", n_past_, " in the cache + ", tokens.size(), " new); raise --max-ctx or shorten the prompt");
+  }
+  for (int32_t id : tokens) {
+    if (id < 0 || id >= cfg_.vocab_size) return err("token id ", id, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
+  }
+  if (all_logits) all_logits->assign(tokens.size() * size_t(cfg_.vocab_size), 0.0f);
+  const int64_t P = opt_.max_prefill_t;
+  for (size_t s = 0; s < tokens.size(); s += size_t(P)) {
+    size_t n = std::min(tokens.size() - s, size_t(P));
+    bool last_chunk = s + n == tokens.size();
+    std::vector<float> chunk_all;
+    HEARTH_CHECK(forward_chunk(tokens.subspan(s, n), n_past_, last_chunk ? last_logits : nullptr,
+                               all_logits ? &chunk_all : nullptr));
+    if (all_logits) std::copy(chunk_all.begin(), chunk_all.end(), all_logits->begin() + int64_t(s) * cfg_.vocab_size);
+    n_past_ += int64_t(n);
+  }
+  return {};
+}
+
+Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
+                            std::vector<float>* all) {
+  const ModelConfig& c = cfg_;
+  Backend& be = *be_;
+  const int64_t T = int64_t(tokens.size()), d = c.hidden_size, I = c.intermediate_size;
+  const float eps = float(c.rms_norm_eps);
+  auto bias = [](const Buf& b) -> const Buf* { return b.id ? &b : nullptr; };
+
+  be.embed(embed_, tokens, x_);
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    const Layer& L = layers_[li];
+    be.rmsnorm(x_, L.ln1, h_, T, d, eps);
+    be.matmul(h_, L.q, bias(L.bq), q_, T);
+    be.matmul(h_, L.k, bias(L.bk), k_, T);
+    be.matmul(h_, L.v, bias(L.bv), v_, T);
+    if (c.qk_norm) {
+      be.rmsnorm(q_, L.q_norm, q_, T * c.n_heads, c.head_dim, eps);
+      be.rmsnorm(k_, L.k_norm, k_, T * c.n_kv_heads, c.head_dim, eps);
+    }
+    be.rope(q_, T, c.n_heads, c.head_dim, pos0, rope_);
+    be.rope(k_, T, c.n_kv_heads, c.head_dim, pos0, rope_);
+    be.copy(k_, L.k_cache.at(pos0 * c.kv_dim()), T * c.kv_dim());
+    be.copy(v_, L.v_cache.at(pos0 * c.kv_dim()), T * c.kv_dim());
+    AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
+    be.attention(q_, L.k_cache, L.v_cache, attn_, T, pos0, s);
+    be.matmul(attn_, L.o, bias(L.bo), h_, T);
+    be.add(x_, h_, T * d);
+    be.rmsnorm(x_, L.ln2, h_, T, d, eps);
+    be.matmul(h_, L.gate, bias(L.bgate), gate_, T);
+    be.matmul(h_, L.up, bias(L.bup), up_, T);
+    be.swiglu(gate_, up_, gate_, T * I);
+    be.matmul(gate_, L.down, bias(L.bdown), h_, T);
+    be.add(x_, h_, T * d);
+  }
+  const int64_t V = c.vocab_size;
+  if (all) {
+    all->assign(size_t(T * V), 0.0f);
+    be.rmsnorm(x_, final_norm_, h_, T, d, eps);
+    for (int64_t r = 0; r < T; r += kLogitRows) {
+      int64_t n = std::min(kLogitRows, T - r);
+      be.matmul(h_.at(r * d), lm_head_, nullptr, logits_, n);
+      be.read(logits_, std::span<float>(all->data() + r * V, size_t(n * V)));
+    }
+    if (last) last->assign(all->end() - V, all->end());
+  } else if (last) {
+    be.rmsnorm(x_.at((T - 1) * d), final_norm_, h_, 1, d, eps);
+    be.matmul(h_, lm_head_, nullptr, logits_, 1);
+    last->resize(size_t(V));
+    be.read(logits_, *last);
+  }
+  return {};
+}
+
+}  // namespace hearth

@@ -1,0 +1,79 @@
+// The Llama-family decoder (Qwen2/2.5, Qwen3, Llama 2/3) over a Backend: weights loaded and
+// quantized from a checkpoint folder, a KV cache of max_ctx positions, batched prefill and
+// incremental decode.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "formats/config.h"
+#include "formats/safetensors.h"
+#include "ops/backend.h"
+
+namespace hearth {
+
+// How the checkpoint's matrices are stored for compute.
+enum class ModelDType { F32, F16, Int8, Int4 };
+const char* model_dtype_name(ModelDType d);
+Result<ModelDType> parse_model_dtype(const std::string& s);
+
+struct LoadOptions {
+  ModelDType dtype = ModelDType::F32;
+  int64_t max_ctx = 0;        // 0 = min(max_position_embeddings, 4096)
+  int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
+  int threads = 0;            // CPU threads; 0 = all cores
+};
+
+class Model {
+ public:
+  // Loads config.json + safetensors from `dir` onto `backend`.
+  static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt,
+                                             std::unique_ptr<Backend> backend);
+  static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt);
+
+  const ModelConfig& config() const { return cfg_; }
+  const LoadOptions& options() const { return opt_; }
+  Backend& backend() { return *be_; }
+  int64_t max_ctx() const { return max_ctx_; }
+  int64_t n_past() const { return n_past_; }
+  double load_seconds() const { return load_seconds_; }
+
+  // Runs tokens at positions n_past()..n_past()+T-1, appending them to the KV cache (split into
+  // passes of at most max_prefill_t). Writes the logits of the last token to `last_logits`
+  // ([vocab]) and, when `all_logits` is given, the logits of every token ([T, vocab]).
+  Status forward(std::span<const int32_t> tokens, std::vector<float>* last_logits,
+                 std::vector<float>* all_logits = nullptr);
+  // Forgets positions >= n (n <= n_past()): the next forward continues from position n.
+  Status truncate(int64_t n);
+  void reset() { n_past_ = 0; }
+
+ private:
+  Model() = default;
+  Status load_weights(const TensorStore& store);
+  Status forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
+                       std::vector<float>* all);
+
+  struct Layer {
+    Buf ln1, ln2, q_norm, k_norm;
+    WeightId q, k, v, o, gate, up, down;
+    Buf bq, bk, bv, bo, bgate, bup, bdown;  // id 0 when absent
+    Buf k_cache, v_cache;                   // [max_ctx, kv_dim]
+  };
+  ModelConfig cfg_;
+  LoadOptions opt_;
+  std::unique_ptr<Backend> be_;
+  std::vector<Layer> layers_;
+  WeightId embed_, lm_head_;
+  Buf final_norm_;
+  RopeTable rope_;
+  int64_t max_ctx_ = 0, n_past_ = 0;
+  double load_seconds_ = 0;
+  // Scratch activations for up to max_prefill_t tokens.
+  Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;
+  static constexpr int64_t kLogitRows = 32;
+};
+
+}  // namespace hearth

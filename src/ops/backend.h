@@ -1,0 +1,74 @@
+// The op interface the model runs on. A backend owns its memory: activations, the KV cache and
+// uploaded weights are referred to by handles, so the same forward pass drives the CPU (plain
+// pointers) and the GPU (buffers and recorded dispatches). All activations are f32.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "ops/qmatrix.h"
+
+namespace hearth {
+
+// A range of f32 elements in backend memory: buffer id + element offset.
+struct Buf {
+  uint32_t id = 0;
+  int64_t offset = 0;
+  Buf at(int64_t elements) const { return Buf{id, offset + elements}; }
+};
+
+// An uploaded weight matrix.
+struct WeightId {
+  uint32_t id = 0;
+};
+
+// Rotary tables: the model computes inverse frequencies (HF semantics, all scaling types).
+struct RopeTable {
+  int64_t rot_dim = 0;                // rotated dims per head (even); the rest pass through
+  std::vector<float> inv_freq;        // [rot_dim / 2]
+  float attention_scaling = 1.0f;     // multiplies cos and sin (yarn)
+};
+
+struct AttentionShape {
+  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  int64_t window = 0;  // 0 = full causal; else keys with q_pos - k_pos < window
+  float scale = 1.0f;  // usually 1/sqrt(head_dim)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // Memory.
+  virtual Buf alloc(int64_t n) = 0;                                     // zero-filled
+  virtual void write(Buf dst, std::span<const float> src) = 0;          // host -> backend
+  virtual void read(Buf src, std::span<float> dst) = 0;                 // backend -> host (waits)
+  virtual WeightId upload(QMatrix w) = 0;  // takes ownership
+  virtual size_t bytes_used() const = 0;
+
+  // out[t, :] = dequant(E)[ids[t], :]; E: [vocab, d], out: [T, d]
+  virtual void embed(WeightId E, std::span<const int32_t> ids, Buf out) = 0;
+  // out[t, :] = x[t, :] * rsqrt(mean(x[t, :]^2) + eps) * w; x, out: [rows, d]; w: [d]
+  virtual void rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps) = 0;
+  // out[t, o] = sum_i x[t, i] * W[o, i] (+ bias[o]); x: [T, in], W: [out, in], out: [T, out]
+  virtual void matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) = 0;
+  // In place on x: [T, n_heads, head_dim], token t at position pos0 + t (rotate-half RoPE).
+  virtual void rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) = 0;
+  // dst[i] = src[i], n elements.
+  virtual void copy(Buf src, Buf dst, int64_t n) = 0;
+  // q: [T, n_heads, head_dim] at positions pos0..pos0+T-1; k_cache, v_cache: [ctx, n_kv_heads,
+  // head_dim] holding positions 0..pos0+T-1; out: [T, n_heads, head_dim]. Causal (and windowed).
+  virtual void attention(Buf q, Buf k_cache, Buf v_cache, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) = 0;
+  // out[i] = silu(gate[i]) * up[i]; gate, up, out: [T, n] stored as [T, n]
+  virtual void swiglu(Buf gate, Buf up, Buf out, int64_t n) = 0;
+  // x[i] += y[i]
+  virtual void add(Buf x, Buf y, int64_t n) = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(int n_threads);
+
+}  // namespace hearth

@@ -1,0 +1,100 @@
+// Scalar reference implementations (see ref_ops.h). Written for clarity, not speed.
+#include "ops/cpu/ref_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace hearth::ref {
+
+void embed(const QMatrix& E, std::span<const int32_t> ids, float* out) {
+  for (size_t t = 0; t < ids.size(); ++t) E.dequant_row(ids[t], out + int64_t(t) * E.cols);
+}
+
+void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t d, float eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * d;
+    float ss = 0;
+    for (int64_t i = 0; i < d; ++i) ss += xr[i] * xr[i];
+    float inv = 1.0f / std::sqrt(ss / float(d) + eps);
+    for (int64_t i = 0; i < d; ++i) out[r * d + i] = w[i] * (xr[i] * inv);
+  }
+}
+
+void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T) {
+  std::vector<float> row(size_t(W.cols));
+  for (int64_t o = 0; o < W.rows; ++o) {
+    W.dequant_row(o, row.data());
+    for (int64_t t = 0; t < T; ++t) {
+      float acc = 0;
+      for (int64_t i = 0; i < W.cols; ++i) acc += x[t * W.cols + i] * row[size_t(i)];
+      out[t * W.rows + o] = acc + (bias ? bias[o] : 0.0f);
+    }
+  }
+}
+
+void rope_cos_sin(const RopeTable& table, int64_t pos, float* cos_out, float* sin_out) {
+  // As HF computes it in fp32: angle = float(pos) * inv_freq, rounded to f32, then cos/sin.
+  for (size_t i = 0; i < table.inv_freq.size(); ++i) {
+    float angle = float(pos) * table.inv_freq[i];
+    cos_out[i] = float(std::cos(double(angle))) * table.attention_scaling;
+    sin_out[i] = float(std::sin(double(angle))) * table.attention_scaling;
+  }
+}
+
+void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) {
+  const int64_t half = table.rot_dim / 2;
+  std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
+  for (int64_t t = 0; t < T; ++t) {
+    rope_cos_sin(table, pos0 + t, c.data(), s.data());
+    for (int64_t h = 0; h < n_heads; ++h) {
+      float* v = x + (t * n_heads + h) * head_dim;
+      for (int64_t i = 0; i < half; ++i) {
+        float a = v[i], b = v[i + half];
+        v[i] = a * c[size_t(i)] - b * s[size_t(i)];
+        v[i + half] = b * c[size_t(i)] + a * s[size_t(i)];
+      }
+    }
+  }
+}
+
+void attention(const float* q, const float* k, const float* v, float* out, int64_t T, int64_t pos0, const AttentionShape& s) {
+  const int64_t D = s.head_dim, group = s.n_heads / s.n_kv_heads;
+  std::vector<float> p;
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t pos = pos0 + t;
+    const int64_t first = s.window > 0 ? std::max<int64_t>(0, pos - s.window + 1) : 0;
+    for (int64_t h = 0; h < s.n_heads; ++h) {
+      const int64_t kvh = h / group;
+      const float* qh = q + (t * s.n_heads + h) * D;
+      p.assign(size_t(pos - first + 1), 0.0f);
+      float mx = -INFINITY;
+      for (int64_t j = first; j <= pos; ++j) {
+        const float* kj = k + (j * s.n_kv_heads + kvh) * D;
+        float dot = 0;
+        for (int64_t i = 0; i < D; ++i) dot += qh[i] * kj[i];
+        p[size_t(j - first)] = dot * s.scale;
+        mx = std::max(mx, p[size_t(j - first)]);
+      }
+      float sum = 0;
+      for (auto& e : p) { e = std::exp(e - mx); sum += e; }
+      float* oh = out + (t * s.n_heads + h) * D;
+      for (int64_t i = 0; i < D; ++i) oh[i] = 0;
+      for (int64_t j = first; j <= pos; ++j) {
+        const float* vj = v + (j * s.n_kv_heads + kvh) * D;
+        float w = p[size_t(j - first)] / sum;
+        for (int64_t i = 0; i < D; ++i) oh[i] += w * vj[i];
+      }
+    }
+  }
+}
+
+void swiglu(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
+}
+
+void add(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace hearth::ref

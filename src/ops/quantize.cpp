@@ -1,0 +1,194 @@
+// Quantization on load: f16 rounding, int8 per-row symmetric, int4 g128 asymmetric with a
+// clipping search. Each candidate range [lo, hi] gives nibble assignments; scale and minimum
+// are then refit by least squares for those assignments, and the candidate with the smallest
+// squared error wins.
+#include <algorithm>
+#include <cmath>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+#include "ops/qmatrix.h"
+
+namespace hearth {
+
+const char* weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::F32: return "f32";
+    case WeightFormat::F16: return "f16";
+    case WeightFormat::Int8: return "int8";
+    case WeightFormat::Int4: return "int4";
+  }
+  return "?";
+}
+
+size_t QMatrix::bytes() const {
+  return f32.size() * 4 + f16.size() * 2 + q8.size() + q4.size() * 4 + scale.size() * 4 + minv.size() * 4;
+}
+
+void QMatrix::dequant_row(int64_t r, float* out) const {
+  switch (format) {
+    case WeightFormat::F32:
+      std::copy(f32.begin() + r * cols, f32.begin() + (r + 1) * cols, out);
+      return;
+    case WeightFormat::F16:
+      for (int64_t c = 0; c < cols; ++c) out[c] = f16_to_f32(f16[size_t(r * cols + c)]);
+      return;
+    case WeightFormat::Int8: {
+      float s = scale[size_t(r)];
+      for (int64_t c = 0; c < cols; ++c) out[c] = float(q8[size_t(r * cols + c)]) * s;
+      return;
+    }
+    case WeightFormat::Int4: {
+      const uint32_t* row = q4.data() + r * words_per_row();
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t g = c / kGroup;
+        uint32_t word = row[c / 8];
+        float q = float((word >> (4 * (c % 8))) & 15u);
+        out[c] = minv[size_t(r * groups() + g)] + q * scale[size_t(r * groups() + g)];
+      }
+      return;
+    }
+  }
+}
+
+namespace {
+
+// Squared error of the group for a given scale/min with fresh nibble assignments, and the
+// least-squares (scale, min) for those assignments.
+struct Fit {
+  double err;
+  float scale, minv;
+};
+
+Fit fit_range(const float* w, int n, float lo, float hi, uint8_t* q) {
+  float s = (hi - lo) / 15.0f;
+  if (!(s > 0)) {
+    for (int i = 0; i < n; ++i) q[i] = 0;
+    double e = 0;
+    for (int i = 0; i < n; ++i) e += double(w[i] - lo) * (w[i] - lo);
+    return {e, 0.0f, lo};
+  }
+  float inv = 1.0f / s;
+  double sq = 0, sqq = 0, sw = 0, sqw = 0;
+  for (int i = 0; i < n; ++i) {
+    int v = int(std::lround((w[i] - lo) * inv));
+    v = std::clamp(v, 0, 15);
+    q[i] = uint8_t(v);
+    sq += v;
+    sqq += double(v) * v;
+    sw += w[i];
+    sqw += double(v) * w[i];
+  }
+  // Least squares for w ~ m + s*q.
+  double det = n * sqq - sq * sq;
+  double ls_s = s, ls_m = lo;
+  if (det > 1e-12) {
+    ls_s = (n * sqw - sq * sw) / det;
+    ls_m = (sw - ls_s * sq) / n;
+  }
+  double e = 0;
+  for (int i = 0; i < n; ++i) {
+    double d = w[i] - (ls_m + ls_s * q[i]);
+    e += d * d;
+  }
+  return {e, float(ls_s), float(ls_m)};
+}
+
+}  // namespace
+
+void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float* minv) {
+  float lo = w[0], hi = w[0];
+  for (int i = 1; i < n; ++i) {
+    lo = std::min(lo, w[i]);
+    hi = std::max(hi, w[i]);
+  }
+  uint8_t cand[QMatrix::kGroup];
+  Fit best = fit_range(w, n, lo, hi, q);
+  // Shrink the range from either side; 0.02 steps down to 70 % of the full span.
+  const float span = hi - lo;
+  for (int a = 0; a <= 15 && span > 0; ++a) {
+    for (int b = 0; b <= 15; ++b) {
+      if (a == 0 && b == 0) continue;
+      if ((a + b) % 3 != 0 && a != 0 && b != 0) continue;  // thin the grid
+      float clo = lo + span * 0.02f * float(a);
+      float chi = hi - span * 0.02f * float(b);
+      if (chi <= clo) continue;
+      Fit f = fit_range(w, n, clo, chi, cand);
+      if (f.err < best.err) {
+        best = f;
+        std::copy(cand, cand + n, q);
+      }
+    }
+  }
+  // Re-assign nibbles once for the refit scale/min (never worse than keeping them).
+  if (best.scale > 0) {
+    double e = 0;
+    for (int i = 0; i < n; ++i) {
+      int v = std::clamp(int(std::lround((w[i] - best.minv) / best.scale)), 0, 15);
+      cand[i] = uint8_t(v);
+      double d = w[i] - (best.minv + best.scale * float(v));
+      e += d * d;
+    }
+    if (e <= best.err) std::copy(cand, cand + n, q);
+  }
+  *scale = best.scale;
+  *minv = best.minv;
+}
+
+QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat f, ThreadPool* pool) {
+  QMatrix m;
+  m.format = f;
+  m.rows = rows;
+  m.cols = cols;
+  auto for_rows = [&](const std::function<void(int64_t, int64_t)>& fn) {
+    if (pool) pool->parallel_for(rows, 1, fn); else fn(0, rows);
+  };
+  switch (f) {
+    case WeightFormat::F32:
+      m.f32.assign(w.begin(), w.end());
+      break;
+    case WeightFormat::F16:
+      m.f16.resize(w.size());
+      for_rows([&](int64_t b, int64_t e) {
+        for (int64_t i = b * cols; i < e * cols; ++i) m.f16[size_t(i)] = f32_to_f16(w[size_t(i)]);
+      });
+      break;
+    case WeightFormat::Int8:
+      m.q8.resize(w.size());
+      m.scale.resize(size_t(rows));
+      for_rows([&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+          const float* row = w.data() + r * cols;
+          float amax = 0;
+          for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+          float s = amax / 127.0f;
+          float inv = s > 0 ? 1.0f / s : 0.0f;
+          for (int64_t c = 0; c < cols; ++c) m.q8[size_t(r * cols + c)] = int8_t(std::clamp(std::lround(row[c] * inv), -127L, 127L));
+          m.scale[size_t(r)] = s;
+        }
+      });
+      break;
+    case WeightFormat::Int4: {
+      const int64_t G = m.groups(), W = m.words_per_row();
+      m.q4.assign(size_t(rows * W), 0u);
+      m.scale.resize(size_t(rows * G));
+      m.minv.resize(size_t(rows * G));
+      for_rows([&](int64_t b, int64_t e) {
+        uint8_t q[QMatrix::kGroup];
+        for (int64_t r = b; r < e; ++r) {
+          for (int64_t g = 0; g < G; ++g) {
+            int64_t c0 = g * QMatrix::kGroup;
+            int n = int(std::min<int64_t>(QMatrix::kGroup, cols - c0));
+            quantize_int4_group(w.data() + r * cols + c0, n, q, &m.scale[size_t(r * G + g)], &m.minv[size_t(r * G + g)]);
+            uint32_t* words = m.q4.data() + r * W + g * (QMatrix::kGroup / 8);
+            for (int i = 0; i < n; ++i) words[i / 8] |= uint32_t(q[i]) << (4 * (i % 8));
+          }
+        }
+      });
+      break;
+    }
+  }
+  return m;
+}
+
+}  // namespace hearth

@@ -1,0 +1,22 @@
+# Tests: one GoogleTest program per tests/*_test.cpp, built from Debian's googletest sources so
+# the same tests build natively and with Emscripten (run in Node through the crosscompiling
+# emulator).
+set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+set(gtest_disable_pthreads ON CACHE BOOL "" FORCE)
+add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+
+file(GLOB HEARTH_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/*_test.cpp)
+foreach(src ${HEARTH_TEST_SOURCES})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE hearth gtest gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    HEARTH_FIXTURES="${HEARTH_FIXTURES}" HEARTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  if(HEARTH_WASM)
+    target_link_options(${name} PRIVATE -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1
+      -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1 -sSTACK_SIZE=8MB)
+  endif()
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES TIMEOUT 1800)
+endforeach()
