@@ -15,7 +15,8 @@ foreach(src ${HEARTH_TEST_SOURCES})
     HEARTH_FIXTURES="${HEARTH_FIXTURES}" HEARTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   if(HEARTH_WASM)
     target_link_options(${name} PRIVATE -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1
-      -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1 -sSTACK_SIZE=8MB)
+      -sMAXIMUM_MEMORY=4GB -sEXIT_RUNTIME=1 -sTOTAL_STACK=8MB
+      --pre-js ${CMAKE_SOURCE_DIR}/web/node_pre.js)
   endif()
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES TIMEOUT 1800)

@@ -27,7 +27,7 @@ class MappedFile {
   MappedFile() = default;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  bool mapped_ = false;
+  [[maybe_unused]] bool mapped_ = false;
   std::vector<uint8_t> owned_;
   std::string path_;
 };

@@ -9,8 +9,9 @@ namespace hearth {
 
 const Json* Json::find(std::string_view key) const {
   if (!is_object()) return nullptr;
-  for (const auto& kv : *obj_) {
-    if (kv.first == key) return &kv.second;
+  // The last duplicate wins, as with Python's json module.
+  for (auto it = obj_->rbegin(); it != obj_->rend(); ++it) {
+    if (it->first == key) return &it->second;
   }
   return nullptr;
 }

@@ -40,7 +40,9 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file)
   out.file_ = file;
   const uint8_t* base = file->data() + 8 + n;
   const uint64_t data_len = file->size() - 8 - n;
-  for (const auto& [name, v] : header.as_object()) {
+  for (const auto& entry : header.as_object()) {
+    const std::string& name = entry.first;
+    const Json& v = entry.second;
     if (name == "__metadata__") {
       if (!v.is_object()) return err(path, ": __metadata__ is not an object");
       for (const auto& [k, mv] : v.as_object()) {

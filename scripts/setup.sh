@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what hearth needs on Debian 12: compilers, CMake, GoogleTest, Emscripten (+ acorn for
+# its optimizer), Unicode data for the tokenizer tables, Node.js and npm. Safe to re-run.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+pkgs=(cmake g++ make googletest libgtest-dev emscripten node-acorn unicode-data python3 nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: the native suite, then the same suite compiled to
+# WebAssembly and run in Node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/build.sh
+echo "== native tests"
+ctest --test-dir build --output-on-failure
+echo "== wasm tests (Node)"
+ctest --test-dir build-wasm --output-on-failure

@@ -1,0 +1,110 @@
+// Engine: generation loop and perplexity.
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace hearth {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::string& dir, const LoadOptions& opt) {
+  std::unique_ptr<Engine> e(new Engine());
+  HEARTH_ASSIGN(e->model_, Model::load(dir, opt));
+  HEARTH_ASSIGN(e->gen_, read_generation_config(dir));
+  const auto& ids = e->gen_.eos_token_ids.empty() ? e->model_->config().eos_token_ids : e->gen_.eos_token_ids;
+  for (int64_t id : ids) e->default_stops_.push_back(int32_t(id));
+  return e;
+}
+
+SamplingParams Engine::default_sampling() const {
+  SamplingParams p;
+  p.temperature = 0.0f;
+  if (gen_.do_sample.value_or(false)) {
+    p.temperature = float(gen_.temperature.value_or(1.0));
+    p.top_k = int(gen_.top_k.value_or(0));
+    p.top_p = float(gen_.top_p.value_or(1.0));
+    p.min_p = float(gen_.min_p.value_or(0.0));
+  }
+  p.repetition_penalty = float(gen_.repetition_penalty.value_or(1.0));
+  return p;
+}
+
+Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::function<bool(int32_t)>& on_token) {
+  HEARTH_CHECK(validate_sampling_params(req.sampling));
+  if (req.max_new_tokens < 0) return err("max_new_tokens must be >= 0, got ", req.max_new_tokens);
+  if (req.prompt.empty()) return err("the prompt is empty: give at least one token");
+  if (!req.keep_cache) model_->reset();
+  const int64_t start = model_->n_past();
+  GenerateResult res;
+  res.n_prompt = int64_t(req.prompt.size());
+  // Check the context up front: prompt + generated tokens (the last one is never fed).
+  const int64_t need = start + int64_t(req.prompt.size()) + std::max<int64_t>(0, req.max_new_tokens - 1);
+  if (need > model_->max_ctx()) {
+    return err("the request needs ", need, " positions (", start, " cached + ", req.prompt.size(), " prompt + ",
+               req.max_new_tokens, " new) but max_ctx is ", model_->max_ctx(), ": raise --max-ctx or ask for fewer tokens");
+  }
+  const std::vector<int32_t>& stops = req.stop_ids.empty() ? default_stops_ : req.stop_ids;
+  Sampler sampler(req.sampling);
+  sampler.add_prompt(req.prompt);
+  std::vector<float> logits;
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = model_->forward(req.prompt, &logits);
+  if (!s.ok()) {
+    (void)model_->truncate(start);
+    return s.error();
+  }
+  res.prefill_seconds = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < req.max_new_tokens; ++i) {
+    int32_t id = sampler.sample(logits);
+    sampler.accept(id);
+    res.ids.push_back(id);
+    bool is_stop = std::find(stops.begin(), stops.end(), id) != stops.end();
+    bool go_on = on_token ? on_token(id) : true;
+    if (is_stop) { res.stopped_by_token = true; break; }
+    if (!go_on) { res.stopped_by_caller = true; break; }
+    if (i + 1 == req.max_new_tokens) break;  // the last token needs no forward pass
+    HEARTH_CHECK(model_->forward(std::span<const int32_t>(&id, 1), &logits));
+  }
+  res.decode_seconds = seconds_since(t0);
+  return res;
+}
+
+Result<PerplexityResult> evaluate_perplexity(Model& model, std::span<const int32_t> windows, int64_t n, int64_t len,
+                                             const std::function<void(int64_t)>& progress) {
+  if (len < 2) return err("perplexity windows must hold at least 2 tokens, got ", len);
+  if (int64_t(windows.size()) != n * len) return err("perplexity: expected ", n * len, " ids, got ", windows.size());
+  if (len > model.max_ctx()) return err("perplexity windows of ", len, " tokens exceed max_ctx ", model.max_ctx());
+  const int64_t V = model.config().vocab_size;
+  PerplexityResult r;
+  std::vector<float> all;
+  for (int64_t w = 0; w < n; ++w) {
+    model.reset();
+    auto win = windows.subspan(size_t(w * len), size_t(len));
+    HEARTH_CHECK(model.forward(win, nullptr, &all));
+    double sum = 0;
+    for (int64_t t = 0; t + 1 < len; ++t) {
+      const float* l = all.data() + t * V;
+      float mx = *std::max_element(l, l + V);
+      double z = 0;
+      for (int64_t v = 0; v < V; ++v) z += std::exp(double(l[v] - mx));
+      sum += (std::log(z) + mx) - l[win[size_t(t + 1)]];
+    }
+    r.window_nll.push_back(sum / double(len - 1));
+    if (progress) progress(w + 1);
+  }
+  model.reset();
+  double tot = 0;
+  for (double x : r.window_nll) tot += x;
+  r.mean_nll = tot / double(n);
+  r.ppl = std::exp(r.mean_nll);
+  return r;
+}
+
+}  // namespace hearth

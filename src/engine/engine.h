@@ -1,0 +1,65 @@
+// Engine: a loaded model plus its generation defaults, running generation requests (prefill,
+// then sampled or greedy decode with stop tokens) and perplexity evaluation.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "engine/sampler.h"
+#include "formats/config.h"
+#include "model/model.h"
+
+namespace hearth {
+
+struct GenerateRequest {
+  std::vector<int32_t> prompt;     // tokens to feed before generating
+  int64_t max_new_tokens = 128;
+  SamplingParams sampling;         // temperature 0 = greedy
+  std::vector<int32_t> stop_ids;   // empty: the model's eos ids (generation_config.json, config.json)
+  bool keep_cache = false;         // continue after what the KV cache holds (multi-turn chat)
+};
+
+struct GenerateResult {
+  std::vector<int32_t> ids;        // generated ids; a stop token that ended generation is last
+  bool stopped_by_token = false;   // ended on a stop id (not fed to the model)
+  bool stopped_by_caller = false;  // the callback asked to stop
+  int64_t n_prompt = 0;
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> load(const std::string& dir, const LoadOptions& opt);
+
+  Model& model() { return *model_; }
+  const GenerationConfig& generation_config() const { return gen_; }
+  // The stop ids used when a request names none.
+  const std::vector<int32_t>& default_stop_ids() const { return default_stops_; }
+  // Sampling defaults from generation_config.json (greedy when do_sample is false or absent).
+  SamplingParams default_sampling() const;
+
+  // Runs a request. on_token(id) is called for each generated id (the ending stop id too);
+  // returning false stops generation after that token.
+  Result<GenerateResult> generate(const GenerateRequest& req,
+                                  const std::function<bool(int32_t)>& on_token = nullptr);
+
+ private:
+  std::unique_ptr<Model> model_;
+  GenerationConfig gen_;
+  std::vector<int32_t> default_stops_;
+};
+
+// Mean negative log-likelihood of windows[w][1..] given the prefix, averaged per window then
+// over windows; perplexity = exp(mean). windows: [n, len] token ids.
+struct PerplexityResult {
+  double mean_nll = 0, ppl = 0;
+  std::vector<double> window_nll;
+};
+Result<PerplexityResult> evaluate_perplexity(Model& model, std::span<const int32_t> windows, int64_t n, int64_t len,
+                                             const std::function<void(int64_t)>& progress = nullptr);
+
+}  // namespace hearth
