@@ -9,3 +9,7 @@ echo "== native tests"
 ctest --test-dir build --output-on-failure
 echo "== wasm tests (Node)"
 ctest --test-dir build-wasm --output-on-failure
+if [ -f scripts/test_web.sh ]; then
+  echo "== web tests (Node + WebGPU on SwiftShader, headless Chromium)"
+  bash scripts/test_web.sh
+fi

@@ -7,8 +7,10 @@
 //  - F16:  u16[rows * cols] IEEE half bits.
 //  - Int8: i8 q[rows * cols], f32 scale[rows]; w = q * scale (symmetric, q in [-127, 127]).
 //  - Int4: groups of 128 along cols (the last one may be shorter); each row holds
-//          groups * 16 u32 words, word k of a group packs elements 8k..8k+7, element j in bits
-//          4j..4j+3; f32 scale[rows * groups] and f32 minv[rows * groups]; w = minv + q * scale
+//          groups * 16 u32 words. Word k (0..15) of a group packs the elements k + 16 j of the
+//          group in bits 4j..4j+3 (j = 0..7), so nibble j of 8 consecutive words is 8
+//          consecutive elements: one shift by a constant unpacks 8 lanes on any SIMD unit or
+//          GPU. f32 scale[rows * groups] and f32 minv[rows * groups]; w = minv + q * scale
 //          (asymmetric, q in [0, 15]). Unused nibbles of a short last group are 0.
 #pragma once
 #include <cstdint>

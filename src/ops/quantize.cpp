@@ -41,9 +41,9 @@ void QMatrix::dequant_row(int64_t r, float* out) const {
     case WeightFormat::Int4: {
       const uint32_t* row = q4.data() + r * words_per_row();
       for (int64_t c = 0; c < cols; ++c) {
-        int64_t g = c / kGroup;
-        uint32_t word = row[c / 8];
-        float q = float((word >> (4 * (c % 8))) & 15u);
+        int64_t g = c / kGroup, e = c % kGroup;
+        uint32_t word = row[g * (kGroup / 8) + e % 16];
+        float q = float((word >> (4 * (e / 16))) & 15u);
         out[c] = minv[size_t(r * groups() + g)] + q * scale[size_t(r * groups() + g)];
       }
       return;
@@ -181,7 +181,7 @@ QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, We
             int n = int(std::min<int64_t>(QMatrix::kGroup, cols - c0));
             quantize_int4_group(w.data() + r * cols + c0, n, q, &m.scale[size_t(r * G + g)], &m.minv[size_t(r * G + g)]);
             uint32_t* words = m.q4.data() + r * W + g * (QMatrix::kGroup / 8);
-            for (int i = 0; i < n; ++i) words[i / 8] |= uint32_t(q[i]) << (4 * (i % 8));
+            for (int i = 0; i < n; ++i) words[i % 16] |= uint32_t(q[i]) << (4 * (i / 16));
           }
         }
       });

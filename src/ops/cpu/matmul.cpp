@@ -88,35 +88,44 @@ struct LoadI8 {
   float scalar(int64_t row, int64_t i) const { return float(w[row * in + i]); }
 };
 
-// Int4: xs holds per-token group sums of x: [T, groups].
+// Int4: xs holds per-token group sums of x: [T, groups]. Each group is unpacked once into 128
+// floats and used for every token; acc: [T] scratch.
 void int4_block(const float* x, const float* xs, const QMatrix& W, int64_t T, int64_t o0, int64_t nrows,
-                const float* bias, float* out) {
+                const float* bias, float* out, float* acc) {
   const int64_t in = W.cols, G = W.groups(), WPR = W.words_per_row();
-  for (int64_t t = 0; t < T; ++t) {
-    const float* xt = x + t * in;
-    const float* xst = xs + t * G;
-    for (int64_t r = 0; r < nrows; ++r) {
-      const int64_t o = o0 + r;
-      const uint32_t* words = W.q4.data() + o * WPR;
-      const float* sc = W.scale.data() + o * G;
-      const float* mn = W.minv.data() + o * G;
-      v8f acc = zero();
-      float tail = 0, mins = 0;
-      for (int64_t g = 0; g < G; ++g) {
-        const int64_t c0 = g * QMatrix::kGroup;
-        const int64_t n = std::min<int64_t>(QMatrix::kGroup, in - c0);
-        const uint32_t* gw = words + g * (QMatrix::kGroup / 8);
-        v8f ag = zero();
-        const int64_t n8 = n & ~int64_t(7);
-        for (int64_t k = 0; k < n8; k += 8) ag += unpack_u4(gw[k / 8]) * load(xt + c0 + k);
-        float tg = 0;
-        for (int64_t k = n8; k < n; ++k) tg += float((gw[k / 8] >> (4 * (k % 8))) & 15u) * xt[c0 + k];
-        acc += ag * splat(sc[g]);
-        tail += tg * sc[g];
-        mins += mn[g] * xst[g];
+  alignas(32) float deq[QMatrix::kGroup];
+  for (int64_t r = 0; r < nrows; ++r) {
+    const int64_t o = o0 + r;
+    const uint32_t* words = W.q4.data() + o * WPR;
+    const float* sc = W.scale.data() + o * G;
+    const float* mn = W.minv.data() + o * G;
+    for (int64_t t = 0; t < T; ++t) acc[t] = bias ? bias[o] : 0.0f;
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t c0 = g * QMatrix::kGroup;
+      const int64_t n = std::min<int64_t>(QMatrix::kGroup, in - c0);
+      const uint32_t* gw = words + g * (QMatrix::kGroup / 8);
+      const v8u w0 = load_u32(gw), w1 = load_u32(gw + 8);
+      for (int j = 0; j < 8; ++j) {
+        store(deq + 16 * j, nibble(w0, j));
+        store(deq + 16 * j + 8, nibble(w1, j));
       }
-      out[t * W.rows + o] = hsum(acc) + tail + mins + (bias ? bias[o] : 0.0f);
+      const float s = sc[g], m = mn[g];
+      const int64_t n8 = n & ~int64_t(7);
+      for (int64_t t = 0; t < T; ++t) {
+        const float* xt = x + t * in + c0;
+        v8f a0 = zero(), a1 = zero();
+        int64_t k = 0;
+        for (; k + 16 <= n8; k += 16) {
+          a0 += load(deq + k) * load(xt + k);
+          a1 += load(deq + k + 8) * load(xt + k + 8);
+        }
+        for (; k < n8; k += 8) a0 += load(deq + k) * load(xt + k);
+        float d = hsum(a0 + a1);
+        for (; k < n; ++k) d += deq[k] * xt[k];
+        acc[t] += s * d + m * xs[t * G + g];
+      }
     }
+    for (int64_t t = 0; t < T; ++t) out[t * W.rows + o] = acc[t];
   }
 }
 
@@ -140,6 +149,7 @@ void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int
   // Enough work per task to amortize the hand-off: aim for >= ~32k multiply-adds.
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, in * T * kRows));
   pool.parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
+    std::vector<float> acc(W.format == WeightFormat::Int4 ? size_t(T) : 0);
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t o0 = b * kRows;
       const int64_t nrows = std::min<int64_t>(kRows, W.rows - o0);
@@ -154,7 +164,7 @@ void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int
           dense_block(x, in, T, o0, nrows, LoadI8{W.q8.data(), in}, W.scale.data(), bias, out, W.rows);
           break;
         case WeightFormat::Int4:
-          int4_block(x, xs.data(), W, T, o0, nrows, bias, out);
+          int4_block(x, xs.data(), W, T, o0, nrows, bias, out, acc.data());
           break;
       }
     }

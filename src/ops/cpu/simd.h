@@ -3,6 +3,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 namespace hearth::simd {
 
@@ -21,12 +24,26 @@ inline float hsum(v8f v) {
 }
 // 8 int8 weights -> f32
 inline v8f load_i8(const int8_t* p) {
+#if defined(__AVX2__)
+  __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+  v8f v;
+  std::memcpy(&v, &f, sizeof v);
+  return v;
+#else
   v8i8 q;
   std::memcpy(&q, p, sizeof q);
-  return __builtin_convertvector(q, v8f);
+  return __builtin_convertvector(__builtin_convertvector(q, v8i), v8f);
+#endif
 }
 // 8 IEEE half values -> f32 (finite inputs; subnormals exact through the 2^112 multiply)
 inline v8f load_f16(const uint16_t* p) {
+#if defined(__F16C__)
+  __m256 wide = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  v8f v;
+  std::memcpy(&v, &wide, sizeof v);
+  return v;
+#else
   v8u16 h;
   std::memcpy(&h, p, sizeof h);
   v8u u = __builtin_convertvector(h, v8u);
@@ -39,11 +56,12 @@ inline v8f load_f16(const uint16_t* p) {
   bits |= (u & 0x8000u) << 16;
   std::memcpy(&f, &bits, sizeof f);
   return f;
+#endif
 }
-// One int4 word (8 nibbles, element j in bits 4j) -> f32 values 0..15
-inline v8f unpack_u4(uint32_t w) {
-  const v8u shifts = {0, 4, 8, 12, 16, 20, 24, 28};
-  v8u q = (v8u{w, w, w, w, w, w, w, w} >> shifts) & 15u;
+inline v8u load_u32(const uint32_t* p) { v8u v; std::memcpy(&v, p, sizeof v); return v; }
+// Nibble j of 8 packed int4 words -> f32 values 0..15 (see QMatrix's int4 layout)
+inline v8f nibble(v8u words, int j) {
+  v8i q = (v8i)((words >> uint32_t(4 * j)) & 15u);
   return __builtin_convertvector(q, v8f);
 }
 
