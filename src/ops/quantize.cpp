@@ -104,12 +104,12 @@ void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float*
   }
   uint8_t cand[QMatrix::kGroup];
   Fit best = fit_range(w, n, lo, hi, q);
-  // Shrink the range from either side; 0.02 steps down to 70 % of the full span.
+  // Shrink the range from either side in steps of 2 % (up to 30 %), on a thinned grid; the
+  // Lloyd steps below refine the winner.
   const float span = hi - lo;
   for (int a = 0; a <= 15 && span > 0; ++a) {
     for (int b = 0; b <= 15; ++b) {
-      if (a == 0 && b == 0) continue;
-      if ((a + b) % 3 != 0 && a != 0 && b != 0) continue;  // thin the grid
+      if ((a == 0 && b == 0) || ((a + b) % 3 != 0 && a != 0 && b != 0)) continue;
       float clo = lo + span * 0.02f * float(a);
       float chi = hi - span * 0.02f * float(b);
       if (chi <= clo) continue;
@@ -120,16 +120,28 @@ void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float*
       }
     }
   }
-  // Re-assign nibbles once for the refit scale/min (never worse than keeping them).
-  if (best.scale > 0) {
-    double e = 0;
+  // Alternate nibble assignment and least-squares refit while the error drops (Lloyd steps).
+  for (int iter = 0; iter < 8 && best.scale > 0; ++iter) {
+    double sq = 0, sqq = 0, sw = 0, sqw = 0;
     for (int i = 0; i < n; ++i) {
       int v = std::clamp(int(std::lround((w[i] - best.minv) / best.scale)), 0, 15);
       cand[i] = uint8_t(v);
-      double d = w[i] - (best.minv + best.scale * float(v));
+      sq += v;
+      sqq += double(v) * v;
+      sw += w[i];
+      sqw += double(v) * w[i];
+    }
+    double det = n * sqq - sq * sq;
+    if (det <= 1e-12) break;
+    double ls = (n * sqw - sq * sw) / det, lm = (sw - ls * sq) / n;
+    double e = 0;
+    for (int i = 0; i < n; ++i) {
+      double d = w[i] - (lm + ls * cand[i]);
       e += d * d;
     }
-    if (e <= best.err) std::copy(cand, cand + n, q);
+    if (!(e < best.err * (1 - 1e-9))) break;
+    best = Fit{e, float(ls), float(lm)};
+    std::copy(cand, cand + n, q);
   }
   *scale = best.scale;
   *minv = best.minv;
