@@ -35,8 +35,14 @@ SamplingParams Engine::default_sampling() const {
   return p;
 }
 
+Status Engine::load_adapter(const std::string& name, const std::string& dir) {
+  HEARTH_ASSIGN(LoraAdapter a, load_lora_adapter(dir, model_->config()));
+  return model_->add_adapter(name, std::move(a));
+}
+
 Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::function<bool(int32_t)>& on_token) {
   HEARTH_CHECK(validate_sampling_params(req.sampling));
+  HEARTH_CHECK(model_->set_adapter(req.adapter, req.adapter_scale));
   if (req.max_new_tokens < 0) return err("max_new_tokens must be >= 0, got ", req.max_new_tokens);
   if (req.prompt.empty()) return err("the prompt is empty: give at least one token");
   if (!req.keep_cache) model_->reset();

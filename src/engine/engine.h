@@ -21,6 +21,8 @@ struct GenerateRequest {
   SamplingParams sampling;         // temperature 0 = greedy
   std::vector<int32_t> stop_ids;   // empty: the model's eos ids (generation_config.json, config.json)
   bool keep_cache = false;         // continue after what the KV cache holds (multi-turn chat)
+  std::string adapter;             // a loaded adapter's name, "" = none
+  float adapter_scale = 1.0f;      // multiplies the adapter's own scale
 };
 
 struct GenerateResult {
@@ -41,6 +43,11 @@ class Engine {
   const std::vector<int32_t>& default_stop_ids() const { return default_stops_; }
   // Sampling defaults from generation_config.json (greedy when do_sample is false or absent).
   SamplingParams default_sampling() const;
+
+  // Reads a LoRA adapter folder (PEFT or MLX-LM) and keeps it resident under `name`. On error
+  // nothing changes.
+  Status load_adapter(const std::string& name, const std::string& dir);
+  Status unload_adapter(const std::string& name) { return model_->remove_adapter(name); }
 
   // Runs a request. on_token(id) is called for each generated id (the ending stop id too);
   // returning false stops generation after that token.

@@ -177,6 +177,11 @@ Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::
     be.matmul(h_, L.q, bias(L.bq), q_, T);
     be.matmul(h_, L.k, bias(L.bk), k_, T);
     be.matmul(h_, L.v, bias(L.bv), v_, T);
+    if (active_ >= 0) {
+      apply_lora(li, Proj::Q, h_, q_, T);
+      apply_lora(li, Proj::K, h_, k_, T);
+      apply_lora(li, Proj::V, h_, v_, T);
+    }
     if (c.qk_norm) {
       be.rmsnorm(q_, L.q_norm, q_, T * c.n_heads, c.head_dim, eps);
       be.rmsnorm(k_, L.k_norm, k_, T * c.n_kv_heads, c.head_dim, eps);
@@ -188,12 +193,18 @@ Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::
     AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
     be.attention(q_, L.k_cache, L.v_cache, attn_, T, pos0, s);
     be.matmul(attn_, L.o, bias(L.bo), h_, T);
+    if (active_ >= 0) apply_lora(li, Proj::O, attn_, h_, T);
     be.add(x_, h_, T * d);
     be.rmsnorm(x_, L.ln2, h_, T, d, eps);
     be.matmul(h_, L.gate, bias(L.bgate), gate_, T);
     be.matmul(h_, L.up, bias(L.bup), up_, T);
+    if (active_ >= 0) {
+      apply_lora(li, Proj::Gate, h_, gate_, T);
+      apply_lora(li, Proj::Up, h_, up_, T);
+    }
     be.swiglu(gate_, up_, gate_, T * I);
     be.matmul(gate_, L.down, bias(L.bdown), h_, T);
+    if (active_ >= 0) apply_lora(li, Proj::Down, gate_, h_, T);
     be.add(x_, h_, T * d);
   }
   const int64_t V = c.vocab_size;
@@ -213,6 +224,114 @@ Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::
     be.read(logits_, *last);
   }
   return {};
+}
+
+void Model::apply_lora(size_t layer, Proj p, Buf x, Buf out, int64_t T) {
+  const auto& slot = adapters_[size_t(active_)].slots[layer][int(p)];
+  if (!slot) return;
+  be_->matmul(x, slot->A, nullptr, lora_t_, T);
+  be_->matmul(lora_t_, slot->B, nullptr, lora_u_, T);
+  be_->add(out, lora_u_, T * slot->out);
+}
+
+void Model::upload_lora_b(size_t index, float mult) {
+  Resident& r = adapters_[index];
+  for (size_t l = 0; l < r.slots.size(); ++l) {
+    for (int p = 0; p < kNumProj; ++p) {
+      auto& slot = r.slots[l][p];
+      const auto& pair = r.host.layers[l][p];
+      if (!slot || !pair) continue;
+      if (slot->B.id) be_->release(slot->B);
+      std::vector<float> b(pair->B);
+      const float s = pair->scale * mult;
+      for (float& v : b) v *= s;
+      slot->B = be_->upload(quantize_matrix(b, pair->out, pair->rank, WeightFormat::F32, nullptr));
+    }
+  }
+  r.mult = mult;
+}
+
+Status Model::add_adapter(const std::string& name, LoraAdapter adapter) {
+  if (name.empty()) return err("an adapter needs a name");
+  if (int64_t(adapter.layers.size()) != cfg_.n_layers) return err("adapter ", adapter.dir, " was read for a model with ", adapter.layers.size(), " layers, this one has ", cfg_.n_layers);
+  for (size_t l = 0; l < adapter.layers.size(); ++l) {
+    for (int p = 0; p < kNumProj; ++p) {
+      const auto& pair = adapter.layers[l][p];
+      if (pair && (pair->in != proj_in(cfg_, Proj(p)) || pair->out != proj_out(cfg_, Proj(p)))) {
+        return err("adapter ", adapter.dir, ": layer ", l, " ", proj_name(Proj(p)), " does not fit this model");
+      }
+    }
+  }
+  const std::vector<std::string> names = adapter_names();
+  if (std::find(names.begin(), names.end(), name) != names.end()) HEARTH_CHECK(remove_adapter(name));
+  const int64_t P = opt_.max_prefill_t;
+  if (adapter.max_rank() > lora_t_cap_) {
+    lora_t_cap_ = adapter.max_rank();
+    lora_t_ = be_->alloc(P * lora_t_cap_);
+    if (!lora_u_.id) lora_u_ = be_->alloc(P * std::max({cfg_.q_dim(), cfg_.kv_dim(), cfg_.hidden_size, cfg_.intermediate_size}));
+  }
+  Resident r;
+  r.name = name;
+  r.slots.resize(adapter.layers.size());
+  for (size_t l = 0; l < adapter.layers.size(); ++l) {
+    for (int p = 0; p < kNumProj; ++p) {
+      const auto& pair = adapter.layers[l][p];
+      if (!pair) continue;
+      LoraSlot slot;
+      slot.rank = pair->rank;
+      slot.out = pair->out;
+      slot.A = be_->upload(quantize_matrix(pair->A, pair->rank, pair->in, WeightFormat::F32, nullptr));
+      r.slots[l][p] = slot;
+    }
+  }
+  r.host = std::move(adapter);
+  adapters_.push_back(std::move(r));
+  upload_lora_b(adapters_.size() - 1, 1.0f);
+  return {};
+}
+
+Status Model::remove_adapter(const std::string& name) {
+  for (size_t i = 0; i < adapters_.size(); ++i) {
+    if (adapters_[i].name != name) continue;
+    for (auto& layer : adapters_[i].slots) {
+      for (auto& slot : layer) {
+        if (!slot) continue;
+        be_->release(slot->A);
+        be_->release(slot->B);
+      }
+    }
+    if (active_ == int(i)) active_ = -1;
+    else if (active_ > int(i)) --active_;
+    adapters_.erase(adapters_.begin() + long(i));
+    return {};
+  }
+  return err("no adapter named \"", name, "\" is loaded");
+}
+
+Status Model::set_adapter(const std::string& name, float scale) {
+  if (name.empty()) {
+    active_ = -1;
+    return {};
+  }
+  if (!std::isfinite(scale)) return err("adapter scale must be a finite number");
+  for (size_t i = 0; i < adapters_.size(); ++i) {
+    if (adapters_[i].name != name) continue;
+    if (adapters_[i].mult != scale) upload_lora_b(i, scale);
+    active_ = int(i);
+    return {};
+  }
+  return err("no adapter named \"", name, "\" is loaded");
+}
+
+const std::string& Model::active_adapter() const {
+  static const std::string none;
+  return active_ < 0 ? none : adapters_[size_t(active_)].name;
+}
+
+std::vector<std::string> Model::adapter_names() const {
+  std::vector<std::string> v;
+  for (const auto& a : adapters_) v.push_back(a.name);
+  return v;
 }
 
 }  // namespace hearth

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "formats/config.h"
 #include "formats/safetensors.h"
+#include "model/lora.h"
 #include "ops/backend.h"
 
 namespace hearth {
@@ -46,6 +47,15 @@ class Model {
   // ([vocab]) and, when `all_logits` is given, the logits of every token ([T, vocab]).
   Status forward(std::span<const int32_t> tokens, std::vector<float>* last_logits,
                  std::vector<float>* all_logits = nullptr);
+  // LoRA: adapters stay resident under a name; at most one is active. Adding never touches
+  // the base weights; a failed add leaves the model as it was.
+  Status add_adapter(const std::string& name, LoraAdapter adapter);
+  Status remove_adapter(const std::string& name);
+  // Activates `name` ("" = none) with its scale multiplied by `scale`.
+  Status set_adapter(const std::string& name, float scale = 1.0f);
+  const std::string& active_adapter() const;
+  std::vector<std::string> adapter_names() const;
+
   // Forgets positions >= n (n <= n_past()): the next forward continues from position n.
   Status truncate(int64_t n);
   void reset() { n_past_ = 0; }
@@ -53,6 +63,9 @@ class Model {
  private:
   Model() = default;
   Status load_weights(const TensorStore& store);
+  // out[T, out] += scale * B (A x) for the active adapter's pair of layer l, projection p.
+  void apply_lora(size_t layer, Proj p, Buf x, Buf out, int64_t T);
+  void upload_lora_b(size_t adapter, float mult);
   Status forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
                        std::vector<float>* all);
 
@@ -71,6 +84,20 @@ class Model {
   RopeTable rope_;
   int64_t max_ctx_ = 0, n_past_ = 0;
   double load_seconds_ = 0;
+  struct LoraSlot {
+    WeightId A, B;  // B is stored pre-multiplied by the pair's scale x the request's multiplier
+    int64_t rank = 0, out = 0;
+  };
+  struct Resident {
+    std::string name;
+    LoraAdapter host;  // kept to rebuild B when the multiplier changes
+    std::vector<std::array<std::optional<LoraSlot>, kNumProj>> slots;
+    float mult = 1.0f;
+  };
+  std::vector<Resident> adapters_;
+  int active_ = -1;
+  Buf lora_t_, lora_u_;  // [P, max rank], [P, max projection width]
+  int64_t lora_t_cap_ = 0;
   // Scratch activations for up to max_prefill_t tokens.
   Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;
   static constexpr int64_t kLogitRows = 32;

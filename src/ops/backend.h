@@ -48,6 +48,8 @@ class Backend {
   virtual void write(Buf dst, std::span<const float> src) = 0;          // host -> backend
   virtual void read(Buf src, std::span<float> dst) = 0;                 // backend -> host (waits)
   virtual WeightId upload(QMatrix w) = 0;  // takes ownership
+  // Frees an uploaded weight (LoRA matrices are replaced when their scale changes).
+  virtual void release(WeightId w) {}
   virtual size_t bytes_used() const = 0;
 
   // out[t, :] = dequant(E)[ids[t], :]; E: [vocab, d], out: [T, d]

@@ -30,6 +30,9 @@ class CpuBackend final : public Backend {
     weights_.push_back(std::make_unique<QMatrix>(std::move(w)));
     return WeightId{uint32_t(weights_.size() - 1)};
   }
+  void release(WeightId w) override {
+    if (w.id > 0 && w.id < weights_.size()) weights_[w.id].reset();
+  }
   size_t bytes_used() const override {
     size_t n = 0;
     for (const auto& b : bufs_) n += b.size() * 4;

@@ -1,0 +1,52 @@
+// Shared CLI pieces: session loading and sampling flags.
+#include "cli/common.h"
+
+#include <cstdio>
+
+namespace hearth::cli {
+
+std::set<std::string> generate_value_options() {
+  return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
+          "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
+          "--max-ctx", "--threads", "--system", "--max-prefill"};
+}
+
+Result<std::unique_ptr<Session>> open_session(const Args& args) {
+  auto s = std::make_unique<Session>();
+  HEARTH_ASSIGN(s->dir, args.required("--model"));
+  LoadOptions opt;
+  HEARTH_ASSIGN(opt.dtype, parse_model_dtype(args.str("--dtype").value_or("f32")));
+  HEARTH_ASSIGN(opt.max_ctx, args.integer("--max-ctx", 0, 1, int64_t(1) << 24));
+  HEARTH_ASSIGN(int64_t threads, args.integer("--threads", 0, 0, 1024));
+  opt.threads = int(threads);
+  HEARTH_ASSIGN(opt.max_prefill_t, args.integer("--max-prefill", 512, 1, 1 << 16));
+  HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
+  std::string tok_path = s->dir + "/tokenizer.json";
+  if (FILE* f = std::fopen(tok_path.c_str(), "rb")) {
+    std::fclose(f);
+    HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_file(tok_path));
+  }
+  return s;
+}
+
+Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams p) {
+  HEARTH_ASSIGN(double temp, args.number("--temp", p.temperature, 0.0, 1e6));
+  p.temperature = float(temp);
+  HEARTH_ASSIGN(int64_t top_k, args.integer("--top-k", p.top_k, 0, int64_t(1) << 30));
+  p.top_k = int(top_k);
+  HEARTH_ASSIGN(double top_p, args.number("--top-p", p.top_p, 0.0, 1.0));
+  p.top_p = float(top_p);
+  HEARTH_ASSIGN(double min_p, args.number("--min-p", p.min_p, 0.0, 1.0));
+  p.min_p = float(min_p);
+  HEARTH_ASSIGN(double rep, args.number("--repeat-penalty", p.repetition_penalty, 1e-6, 1e6));
+  p.repetition_penalty = float(rep);
+  HEARTH_ASSIGN(double pres, args.number("--presence-penalty", p.presence_penalty, -1e6, 1e6));
+  p.presence_penalty = float(pres);
+  HEARTH_ASSIGN(double freq, args.number("--frequency-penalty", p.frequency_penalty, -1e6, 1e6));
+  p.frequency_penalty = float(freq);
+  HEARTH_ASSIGN(int64_t seed, args.integer("--seed", int64_t(p.seed), 0, INT64_MAX));
+  p.seed = uint64_t(seed);
+  return p;
+}
+
+}  // namespace hearth::cli
