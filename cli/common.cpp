@@ -8,7 +8,7 @@ namespace hearth::cli {
 std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
-          "--max-ctx", "--threads", "--system", "--max-prefill"};
+          "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -47,6 +47,38 @@ Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams p) {
   HEARTH_ASSIGN(int64_t seed, args.integer("--seed", int64_t(p.seed), 0, INT64_MAX));
   p.seed = uint64_t(seed);
   return p;
+}
+
+}  // namespace hearth::cli
+
+namespace hearth::cli {
+
+Result<ChatTemplate> load_chat_template(const Session& s) {
+  return ChatTemplate::from_tokenizer_config_file(s.dir + "/tokenizer_config.json");
+}
+
+Result<std::string> format_single_chat(const Session& s, const std::string& user,
+                                       const std::optional<std::string>& system, bool enable_thinking) {
+  HEARTH_ASSIGN(ChatTemplate tmpl, load_chat_template(s));
+  ChatOptions opt;
+  opt.enable_thinking = enable_thinking;
+  return format_chat_prompt(tmpl, user, system.value_or(""), opt);
+}
+
+}  // namespace hearth::cli
+
+namespace hearth::cli {
+
+Result<std::string> apply_adapter_flags(Session& s, const Args& args, float* scale) {
+  HEARTH_ASSIGN(double sc, args.number("--adapter-scale", 1.0, -1e6, 1e6));
+  *scale = float(sc);
+  auto dir = args.str("--adapter");
+  if (!dir) {
+    if (args.has("--adapter-scale")) return err("--adapter-scale needs --adapter DIR");
+    return std::string();
+  }
+  HEARTH_CHECK(s.engine->load_adapter("cli", *dir));
+  return std::string("cli");
 }
 
 }  // namespace hearth::cli

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/args.h"
+#include "engine/chat_session.h"
 #include "engine/engine.h"
 #include "tokenizer/tokenizer.h"
 
@@ -33,6 +34,10 @@ Result<std::unique_ptr<Session>> open_session(const Args& args);
 // --temp, --top-k, --top-p, --min-p, --repeat-penalty, --presence-penalty,
 // --frequency-penalty, --seed over the model's defaults.
 Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams defaults);
+// The chat template of the session's tokenizer_config.json.
+Result<ChatTemplate> load_chat_template(const Session& s);
+// --adapter DIR [--adapter-scale S]: loads the adapter and returns its name ("" without one).
+Result<std::string> apply_adapter_flags(Session& s, const Args& args, float* scale);
 // One user message (and an optional system message) in the model's chat template, with the
 // assistant's turn opened.
 Result<std::string> format_single_chat(const Session& s, const std::string& user,
