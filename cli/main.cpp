@@ -15,7 +15,8 @@ void usage() {
                "  chat       -m DIR [--dtype D] [--max-ctx N]\n"
                "  perplexity -m DIR --windows FILE [--dtype D]\n"
                "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D]\n"
-               "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n");
+               "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n"
+               "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n");
 }
 
 }  // namespace
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   if (cmd == "perplexity") return hearth::cli::cmd_perplexity(n, rest);
   if (cmd == "bench") return hearth::cli::cmd_bench(n, rest);
   if (cmd == "tokenize") return hearth::cli::cmd_tokenize(n, rest);
+  if (cmd == "random-checkpoint") return hearth::cli::cmd_random_checkpoint(n, rest);
   std::fprintf(stderr, "hearth: unknown command \"%s\"\n", cmd.c_str());
   usage();
   return 2;

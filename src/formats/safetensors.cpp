@@ -217,8 +217,10 @@ std::vector<uint8_t> safetensors_header(const std::vector<TensorToWrite>& tensor
     if (i) h += ",";
     h += "\"" + t.name + "\":{\"dtype\":\"" + dtype_name(t.dtype) + "\",\"shape\":[";
     for (size_t d = 0; d < t.shape.size(); ++d) h += (d ? "," : "") + std::to_string(t.shape[d]);
-    h += "],\"data_offsets\":[" + std::to_string(off) + "," + std::to_string(off + t.bytes.size()) + "]}";
-    off += t.bytes.size();
+    uint64_t nbytes = dtype_size(t.dtype);
+    for (int64_t d : t.shape) nbytes *= uint64_t(d);
+    h += "],\"data_offsets\":[" + std::to_string(off) + "," + std::to_string(off + nbytes) + "]}";
+    off += nbytes;
   }
   h += "}";
   while ((h.size() + 8) % 8) h += ' ';
@@ -235,6 +237,24 @@ std::vector<uint8_t> serialize_safetensors(const std::vector<TensorToWrite>& ten
   std::vector<uint8_t> out = safetensors_header(tensors);
   for (const auto& t : tensors) out.insert(out.end(), t.bytes.begin(), t.bytes.end());
   return out;
+}
+
+Status write_safetensors_generated(const std::string& path, const std::vector<TensorToWrite>& metas,
+                                   const std::function<void(size_t, std::vector<uint8_t>&)>& generate) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return err(path, ": cannot create file");
+  std::vector<uint8_t> buf = safetensors_header(metas);
+  bool ok = std::fwrite(buf.data(), 1, buf.size(), f) == buf.size();
+  for (size_t i = 0; i < metas.size() && ok; ++i) {
+    uint64_t nbytes = dtype_size(metas[i].dtype);
+    for (int64_t d : metas[i].shape) nbytes *= uint64_t(d);
+    buf.assign(size_t(nbytes), 0);
+    generate(i, buf);
+    ok = std::fwrite(buf.data(), 1, buf.size(), f) == buf.size();
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) return err(path, ": write failed (disk full?)");
+  return {};
 }
 
 Status write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors) {

@@ -4,6 +4,7 @@
 // the file.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -80,5 +81,9 @@ struct TensorToWrite {
 };
 Status write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors);
 std::vector<uint8_t> serialize_safetensors(const std::vector<TensorToWrite>& tensors);
+// Streams a large file: `metas` give names, dtypes and shapes (bytes unused); generate(i, out)
+// fills tensor i's bytes (out is sized for it).
+Status write_safetensors_generated(const std::string& path, const std::vector<TensorToWrite>& metas,
+                                   const std::function<void(size_t, std::vector<uint8_t>&)>& generate);
 
 }  // namespace hearth
