@@ -4,11 +4,14 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-pkgs=(cmake g++ make googletest libgtest-dev emscripten node-acorn unicode-data python3 nodejs npm chromium)
+pkgs=(cmake g++ make googletest libgtest-dev emscripten node-acorn unicode-data python3 chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Node.js may come from elsewhere (e.g. a nodesource build that bundles npm): use what is there.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   $SUDO apt-get update -qq
