@@ -11,10 +11,12 @@ void usage() {
   std::fprintf(stderr,
                "usage: hearth <command> [options]\n"
                "  generate   -m DIR (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P]\n"
-               "             [--seed S] [--dtype f32|f16|int8|int4] [--max-ctx N] [--print-ids]\n"
-               "  chat       -m DIR [--dtype D] [--max-ctx N]\n"
+               "             [--min-p P] [--repeat-penalty R] [--presence-penalty P] [--frequency-penalty F]\n"
+               "             [--seed S] [--stop STR] [--dtype f32|f16|int8|int4] [--max-ctx N] [--threads T]\n"
+               "             [--chat [--system TEXT] [--no-think]] [--adapter DIR [--adapter-scale S]] [--print-ids]\n"
+               "  chat       -m DIR [generate's model, sampling and adapter options] [--system TEXT] [--no-think]\n"
                "  perplexity -m DIR --windows FILE [--dtype D]\n"
-               "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D]\n"
+               "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D] [--lora-rank R]\n"
                "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n"
                "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n");
 }
@@ -35,7 +37,6 @@ int main(int argc, char** argv) {
   if (cmd == "bench") return hearth::cli::cmd_bench(n, rest);
   if (cmd == "tokenize") return hearth::cli::cmd_tokenize(n, rest);
   if (cmd == "random-checkpoint") return hearth::cli::cmd_random_checkpoint(n, rest);
-  std::fprintf(stderr, "hearth: unknown command \"%s\"\n", cmd.c_str());
-  usage();
+  std::fprintf(stderr, "hearth: unknown command \"%s\" (hearth --help lists them)\n", cmd.c_str());
   return 2;
 }

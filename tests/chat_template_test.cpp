@@ -208,6 +208,7 @@ TEST(ChatTemplateLoading, UnsupportedConstructsNameThemselves) {
   // Unknown filters, tests and missing end tags.
   EXPECT_NE(jinja("{{ 'x'|frobnicate }}").find("unsupported Jinja filter 'frobnicate'"), std::string::npos);
   EXPECT_NE(jinja("{{ 1 is prime }}").find("unsupported Jinja test 'prime'"), std::string::npos);
+  EXPECT_NE(jinja("{{ [1].append(2) }}").find("unsupported method '.append()'"), std::string::npos);
   EXPECT_NE(jinja("{% if true %}x").find("missing {% endif %}"), std::string::npos);
   EXPECT_NE(jinja("{{ x").find("unclosed"), std::string::npos);
   EXPECT_NE(jinja("a\n{{ 1 + }}").find("line 2"), std::string::npos);

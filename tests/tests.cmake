@@ -21,3 +21,9 @@ foreach(src ${HEARTH_TEST_SOURCES})
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES TIMEOUT 1800)
 endforeach()
+
+# The CLI end to end (native build only).
+if(NOT HEARTH_WASM)
+  add_test(NAME cli_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli_test.sh $<TARGET_FILE:hearth_cli>
+           ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
+endif()

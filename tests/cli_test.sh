@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The hearth command as a user calls it: reference greedy ids through --print-ids, text
+# prompts, perplexity's last line, tokenize, and one-line errors with exit status 2.
+set -u
+HEARTH=$1
+FIX=$2
+MODEL=$3
+fails=0
+pass() { echo "ok   $1"; }
+failed() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+want=$(python3 -c "import json;g=json.load(open('$FIX/pycoder-6m/reference.json'))['greedy'][1];print(','.join(map(str,g['prompt_ids'])));print(' '.join(map(str,g['greedy'])))")
+ids=$(echo "$want" | sed -n 1p)
+expect=$(echo "$want" | sed -n 2p)
+out=$("$HEARTH" generate -m "$MODEL" --ids "$ids" -n 64 --temp 0 --print-ids)
+[ "$(echo "$out" | tail -1)" = "ids: $expect" ] && pass "generate --ids --print-ids gives the reference ids" || failed "generate --print-ids: $(echo "$out" | tail -1)"
+
+text=$(python3 -c "import json;print(json.load(open('$FIX/pycoder-6m/reference.json'))['greedy'][1]['prompt'], end='')")
+out=$("$HEARTH" generate -m "$MODEL" --prompt "$text" -n 64 --temp 0 --print-ids)
+[ "$(echo "$out" | tail -1)" = "ids: $expect" ] && pass "generate --prompt tokenizes like the reference" || failed "generate --prompt: $(echo "$out" | tail -1)"
+
+a=$("$HEARTH" generate -m "$MODEL" --prompt "import os" -n 24 --temp 0.8 --top-p 0.9 --seed 7 --print-ids | tail -1)
+b=$("$HEARTH" generate -m "$MODEL" --prompt "import os" -n 24 --temp 0.8 --top-p 0.9 --seed 7 --print-ids | tail -1)
+c=$("$HEARTH" generate -m "$MODEL" --prompt "import os" -n 24 --temp 0.8 --top-p 0.9 --seed 8 --print-ids | tail -1)
+[ "$a" = "$b" ] && [ "$a" != "$c" ] && pass "same seed, same sample; other seed, other sample" || failed "seeded sampling: $a / $b / $c"
+
+out=$("$HEARTH" perplexity -m "$MODEL" --windows "$FIX/pycoder-6m/eval_windows.safetensors" --max-windows 2 2>/dev/null | tail -1)
+[[ "$out" =~ ^ppl:\ [0-9]+\.[0-9]+$ ]] && pass "perplexity ends with a ppl line ($out)" || failed "perplexity: $out"
+
+out=$("$HEARTH" tokenize -t "$MODEL" --text "$text")
+[ "$out" = "$(echo "$ids" | tr ',' ' ')" ] && pass "tokenize" || failed "tokenize: $out"
+
+check_error() {  # args: description, expected substring, command...
+  local desc=$1 needle=$2
+  shift 2
+  local err rc
+  err=$("$@" 2>&1 >/dev/null)
+  rc=$?
+  if [ $rc -eq 2 ] && [ "$(echo "$err" | wc -l)" -eq 1 ] && [[ "$err" == *"$needle"* ]]; then pass "$desc"; else failed "$desc (rc $rc): $err"; fi
+}
+check_error "unknown option" 'unknown option "--bogus"' "$HEARTH" generate -m "$MODEL" --ids 1 --bogus
+check_error "bad number" '--temp: expected a number' "$HEARTH" generate -m "$MODEL" --ids 1 --temp hot
+check_error "bad dtype" 'not one of f32, f16, int8, int4' "$HEARTH" generate -m "$MODEL" --ids 1 --dtype q3
+check_error "missing model folder" '/nonexistent/config.json' "$HEARTH" generate -m /nonexistent --ids 1
+check_error "context overflow" 'max_ctx is 16' "$HEARTH" generate -m "$MODEL" --ids 1,2,3 -n 20 --max-ctx 16
+check_error "out-of-vocabulary id" 'outside the vocabulary' "$HEARTH" generate -m "$MODEL" --ids 99999 -n 2
+check_error "no chat template" 'tokenizer_config.json' "$HEARTH" generate -m "$MODEL" --prompt hi --chat
+check_error "unknown command" 'unknown command' "$HEARTH" fly
+
+echo "$fails failed"
+[ $fails -eq 0 ]
