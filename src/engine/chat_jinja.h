@@ -2,7 +2,8 @@
 // the way transformers does (sandboxed Jinja with trim_blocks, lstrip_blocks, loop controls,
 // its own tojson, raise_exception and strftime_now). Values follow Python semantics (str(),
 // repr(), truthiness, int/float arithmetic). Constructs outside the subset are rejected at
-// parse time with an error naming them (e.g. "unsupported Jinja tag 'include'").
+// parse time with an error naming them (e.g. "unsupported Jinja construct '{% include %}'"), or
+// at render time for names only known then (unsupported filter, test or method).
 //
 // Supported: text with {{ }}, {% %}, {# #} and -/+ whitespace control; if/elif/else, for
 // (tuple targets, `if` filter, else, loop.index/index0/revindex/revindex0/first/last/length/
@@ -10,8 +11,21 @@
 // macro (with defaults, called as functions), filter blocks, generation blocks, raw; literals
 // (strings with Python escapes, ints, floats, lists, tuples, dicts, true/false/none);
 // operators + - * / // % ** ~, comparisons (chained), in / not in, and/or/not, a if c else b,
-// attribute/subscript/slice access, calls with keyword arguments; the filters, tests, methods
-// and globals listed in chat_jinja_builtins.cpp.
+// attribute/subscript/slice access, calls with keyword arguments, and
+//   filters: abs batch capitalize center count d/default dictsort e/escape first float format
+//            indent int items join last length list lower map max min reject rejectattr
+//            replace reverse round safe select selectattr sort string sum title tojson trim
+//            unique upper wordcount
+//   tests:   defined undefined none boolean true false integer float number string mapping
+//            iterable sequence callable odd even divisibleby eq/equalto/== ne/!= lt/< le/<=
+//            gt/> ge/>= in sameas lower upper
+//   str methods: strip lstrip rstrip split rsplit splitlines startswith endswith upper lower
+//            title capitalize replace find rfind index count join isdigit isalpha isalnum
+//            isspace islower isupper; dict methods: items keys values get
+//   globals: raise_exception strftime_now range namespace dict
+// Not supported (clear errors): extends/include/import/block/call/with tags, recursive loops,
+// *args/**kwargs, and filters/tests/methods not listed. Sandboxed like transformers: lists and
+// dicts are immutable (only namespace attributes can be set).
 #pragma once
 #include <cstdint>
 #include <functional>

@@ -437,6 +437,8 @@ class Renderer {
       case Expr::Kind::Slice: return eval_slice(e);
       case Expr::Kind::Call: {
         HEARTH_ASSIGN(Value fn, eval(*e.args[0]));
+        if (fn.is_undefined() && e.args[0]->kind == Expr::Kind::Attr)
+          return at(e.line, "unknown or unsupported method '." + e.args[0]->name + "()'");
         if (fn.is_undefined()) return undefined_error(fn, e.line);
         if (fn.type != Value::Type::Function) return at(e.line, "'" + type_name(fn) + "' object is not callable");
         Args a;

@@ -122,6 +122,8 @@ class Parser {
   }
 
   Status statement(std::vector<Node>& out, const std::string& tag) {
+    Nest nest(depth_);
+    if (depth_ > kMaxNesting) return fail("blocks nested too deeply");
     Node n;
     n.line = peek().line;
     ++p_;  // the tag name
@@ -259,7 +261,17 @@ class Parser {
     return t;
   }
 
+  // Nesting guard: deeply nested input is an error, not a stack overflow.
+  struct Nest {
+    explicit Nest(int& d) : d_(d) { ++d_; }
+    ~Nest() { --d_; }
+    int& d_;
+  };
+  static constexpr int kMaxNesting = 100;
+
   Result<ExprPtr> expression(bool with_cond) {
+    Nest nest(depth_);
+    if (depth_ > kMaxNesting) return fail("expression nested too deeply");
     if (!with_cond) return or_expr();
     HEARTH_ASSIGN(auto e, or_expr());
     while (is_name("if")) {
@@ -303,6 +315,8 @@ class Parser {
   }
 
   Result<ExprPtr> not_expr() {
+    Nest nest(depth_);
+    if (depth_ > kMaxNesting) return fail("expression nested too deeply");
     if (is_name("not")) {
       auto o = make(Expr::Kind::Not, next().line);
       HEARTH_ASSIGN(auto r, not_expr());
@@ -365,6 +379,8 @@ class Parser {
   Result<ExprPtr> unary_filtered() { return unary(true); }
 
   Result<ExprPtr> unary(bool with_filter) {
+    Nest nest(depth_);
+    if (depth_ > kMaxNesting) return fail("expression nested too deeply");
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       const bool neg = peek().text == "-";
@@ -591,6 +607,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t p_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

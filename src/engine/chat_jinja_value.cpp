@@ -77,6 +77,9 @@ std::string format_float(double d) {
 
 namespace {
 
+// Values nest this deep at most when printed or compared (a namespace can contain itself).
+constexpr int kMaxNesting = 100;
+
 std::string repr_string(const std::string& s) {
   const bool has_single = s.find('\'') != std::string::npos;
   const bool has_double = s.find('"') != std::string::npos;
@@ -130,6 +133,7 @@ void json_string(std::string& out, const std::string& s) {
 
 Status json_value(std::string& out, const Value& v, int indent, int level, const std::string& item_sep,
                   const std::string& key_sep, bool sort_keys) {
+  if (level > kMaxNesting) return err("tojson: value nested too deeply (or containing itself)");
   auto newline = [&](int lvl) {
     out += '\n';
     out.append(size_t(indent) * size_t(lvl), ' ');
@@ -191,7 +195,16 @@ std::string to_str(const Value& v) {
   }
 }
 
-std::string repr(const Value& v) {
+namespace {
+std::string repr_at(const Value& v, int depth);
+}  // namespace
+
+std::string repr(const Value& v) { return repr_at(v, 0); }
+
+namespace {
+
+std::string repr_at(const Value& v, int depth) {
+  if (depth > kMaxNesting) return "...";
   switch (v.type) {
     case Value::Type::Undefined: return "";
     case Value::Type::None: return "None";
@@ -203,7 +216,7 @@ std::string repr(const Value& v) {
       std::string out = v.is_tuple ? "(" : "[";
       for (size_t i = 0; i < v.list->size(); ++i) {
         if (i) out += ", ";
-        out += repr((*v.list)[i]);
+        out += repr_at((*v.list)[i], depth + 1);
       }
       if (v.is_tuple && v.list->size() == 1) out += ",";
       return out + (v.is_tuple ? ")" : "]");
@@ -214,7 +227,7 @@ std::string repr(const Value& v) {
       for (const auto& kv : *v.dict) {
         if (!first) out += ", ";
         first = false;
-        out += repr_string(kv.first) + ": " + repr(kv.second);
+        out += repr_string(kv.first) + ": " + repr_at(kv.second, depth + 1);
       }
       return out + (v.is_namespace ? "}>" : "}");
     }
@@ -222,6 +235,8 @@ std::string repr(const Value& v) {
   }
   return "";
 }
+
+}  // namespace
 
 std::string type_name(const Value& v) {
   switch (v.type) {
@@ -238,7 +253,16 @@ std::string type_name(const Value& v) {
   return "?";
 }
 
-bool equals(const Value& a, const Value& b) {
+namespace {
+bool equals_at(const Value& a, const Value& b, int depth);
+}  // namespace
+
+bool equals(const Value& a, const Value& b) { return equals_at(a, b, 0); }
+
+namespace {
+
+bool equals_at(const Value& a, const Value& b, int depth) {
+  if (depth > kMaxNesting) return false;
   if (a.is_number() && b.is_number()) {
     if (a.type != Value::Type::Float && b.type != Value::Type::Float)
       return (a.type == Value::Type::Bool ? int64_t(a.b) : a.i) ==
@@ -253,20 +277,22 @@ bool equals(const Value& a, const Value& b) {
     case Value::Type::List:
       if (a.list->size() != b.list->size()) return false;
       for (size_t i = 0; i < a.list->size(); ++i)
-        if (!equals((*a.list)[i], (*b.list)[i])) return false;
+        if (!equals_at((*a.list)[i], (*b.list)[i], depth + 1)) return false;
       return true;
     case Value::Type::Dict:
       if (a.dict == b.dict) return true;
       if (a.is_namespace || b.is_namespace || a.dict->size() != b.dict->size()) return false;
       for (const auto& kv : *a.dict) {
         const Value* o = b.find(kv.first);
-        if (!o || !equals(kv.second, *o)) return false;
+        if (!o || !equals_at(kv.second, *o, depth + 1)) return false;
       }
       return true;
     case Value::Type::Function: return a.fn == b.fn;
     default: return false;
   }
 }
+
+}  // namespace
 
 Result<bool> less(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {

@@ -14,8 +14,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::load(const std::string& dir, const LoadOptions& opt) {
+  return load(dir, opt, make_cpu_backend(opt.threads));
+}
+
+Result<std::unique_ptr<Engine>> Engine::load(const std::string& dir, const LoadOptions& opt,
+                                             std::unique_ptr<Backend> backend) {
   std::unique_ptr<Engine> e(new Engine());
-  HEARTH_ASSIGN(e->model_, Model::load(dir, opt));
+  HEARTH_ASSIGN(e->model_, Model::load(dir, opt, std::move(backend)));
   HEARTH_ASSIGN(e->gen_, read_generation_config(dir));
   const auto& ids = e->gen_.eos_token_ids.empty() ? e->model_->config().eos_token_ids : e->gen_.eos_token_ids;
   for (int64_t id : ids) e->default_stops_.push_back(int32_t(id));

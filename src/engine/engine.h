@@ -36,6 +36,9 @@ struct GenerateResult {
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> load(const std::string& dir, const LoadOptions& opt);
+  // Same, with the model on `backend` (e.g. WebGPU) instead of a CPU backend.
+  static Result<std::unique_ptr<Engine>> load(const std::string& dir, const LoadOptions& opt,
+                                              std::unique_ptr<Backend> backend);
 
   Model& model() { return *model_; }
   const GenerationConfig& generation_config() const { return gen_; }

@@ -234,6 +234,12 @@ void Model::apply_lora(size_t layer, Proj p, Buf x, Buf out, int64_t T) {
   be_->add(out, lora_u_, T * slot->out);
 }
 
+WeightFormat Model::lora_format() const {
+  // Adapters follow the base's precision tier: f32 over an f32 base (exact against merged
+  // weights), f16 over f16 and quantized bases, where reading them costs half the bandwidth.
+  return opt_.dtype == ModelDType::F32 ? WeightFormat::F32 : WeightFormat::F16;
+}
+
 void Model::upload_lora_b(size_t index, float mult) {
   Resident& r = adapters_[index];
   for (size_t l = 0; l < r.slots.size(); ++l) {
@@ -245,7 +251,7 @@ void Model::upload_lora_b(size_t index, float mult) {
       std::vector<float> b(pair->B);
       const float s = pair->scale * mult;
       for (float& v : b) v *= s;
-      slot->B = be_->upload(quantize_matrix(b, pair->out, pair->rank, WeightFormat::F32, nullptr));
+      slot->B = be_->upload(quantize_matrix(b, pair->out, pair->rank, lora_format(), nullptr));
     }
   }
   r.mult = mult;
@@ -280,7 +286,7 @@ Status Model::add_adapter(const std::string& name, LoraAdapter adapter) {
       LoraSlot slot;
       slot.rank = pair->rank;
       slot.out = pair->out;
-      slot.A = be_->upload(quantize_matrix(pair->A, pair->rank, pair->in, WeightFormat::F32, nullptr));
+      slot.A = be_->upload(quantize_matrix(pair->A, pair->rank, pair->in, lora_format(), nullptr));
       r.slots[l][p] = slot;
     }
   }

@@ -66,6 +66,7 @@ class Model {
   // out[T, out] += scale * B (A x) for the active adapter's pair of layer l, projection p.
   void apply_lora(size_t layer, Proj p, Buf x, Buf out, int64_t T);
   void upload_lora_b(size_t adapter, float mult);
+  WeightFormat lora_format() const;
   Status forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
                        std::vector<float>* all);
 
