@@ -140,6 +140,10 @@ TEST(Json, ParsesAndReportsPositions) {
   EXPECT_FALSE(a[1].is_integer());
   EXPECT_EQ(a[2].as_double(), -300.0);
   EXPECT_EQ(a[5].as_string(), "x\xc3\xa9\xf0\x9f\x98\x80");
+  auto pairs = parse_json(R"(["\ud800\ud83d\ude00", "\udc00x"])", "t.json");
+  ASSERT_TRUE(pairs.ok());
+  EXPECT_EQ((*pairs)[0].as_string(), "\xef\xbf\xbd\xf0\x9f\x98\x80");  // U+FFFD then the emoji
+  EXPECT_EQ((*pairs)[1].as_string(), "\xef\xbf\xbdx");
   auto bad = parse_json("{\n  \"a\": tru\n}", "t.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("t.json: invalid JSON at line 2"), std::string::npos) << bad.message();

@@ -188,6 +188,7 @@ class Parser {
           uint32_t cp;
           if (!hex4(cp)) return false;
           if (cp >= 0xd800 && cp < 0xdc00) {
+            const size_t save = p_;
             uint32_t lo;
             if (p_ + 1 < t_.size() && t_[p_] == '\\' && t_[p_ + 1] == 'u') {
               p_ += 2;
@@ -195,8 +196,8 @@ class Parser {
               if (lo >= 0xdc00 && lo < 0xe000) {
                 cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
               } else {
-                append_utf8(out, 0xfffd);
-                cp = (lo >= 0xd800 && lo < 0xe000) ? 0xfffd : lo;
+                p_ = save;  // a lone high surrogate; the next escape is parsed on its own
+                cp = 0xfffd;
               }
             } else {
               cp = 0xfffd;  // lone high surrogate
