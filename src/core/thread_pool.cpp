@@ -1,4 +1,5 @@
-// ThreadPool: a generation counter publishes each loop; workers spin, then sleep on a condvar.
+// ThreadPool: each loop is a Job published under a generation number; workers copy the job's
+// shared_ptr, claim chunks with an atomic counter, and report finished elements.
 #include "core/thread_pool.h"
 
 #include <algorithm>
@@ -33,59 +34,58 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks() {
+void ThreadPool::run_chunks(Job& job) {
   while (true) {
-    int64_t b = next_.fetch_add(chunk_);
-    if (b >= n_) break;
-    (*fn_)(b, std::min(n_, b + chunk_));
+    const int64_t b = job.next.fetch_add(job.chunk, std::memory_order_relaxed);
+    if (b >= job.n) break;
+    const int64_t e = std::min(job.n, b + job.chunk);
+    (*job.fn)(b, e);
+    job.done.fetch_add(e - b, std::memory_order_acq_rel);
   }
 }
 
 void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   while (true) {
-    // Spin for a short while: decode steps issue many small loops back to back.
-    auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-    uint64_t g = generation_.load(std::memory_order_acquire);
-    while (g == seen && std::chrono::steady_clock::now() < spin_until) {
+    // Spin a little: decode steps issue many small loops back to back.
+    auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+    while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < spin_until) {
       std::this_thread::yield();
-      g = generation_.load(std::memory_order_acquire);
     }
-    if (g == seen) {
+    std::shared_ptr<Job> job;
+    {
+      sleepers_.fetch_add(1);
       std::unique_lock<std::mutex> lk(mu_);
       cv_.wait(lk, [&] { return generation_.load() != seen; });
-      g = generation_.load();
+      sleepers_.fetch_sub(1);
+      seen = generation_.load();
+      if (stop_) return;
+      job = job_;
     }
-    seen = g;
-    if (stop_) return;
-    run_chunks();
-    active_.fetch_sub(1, std::memory_order_acq_rel);
+    if (job) run_chunks(*job);
   }
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  int threads = size();
+  const int threads = size();
   if (threads == 1 || n <= grain) {
     fn(0, n);
     return;
   }
-  // About 4 chunks per thread for balance, never smaller than grain.
-  int64_t chunk = std::max<int64_t>(grain, (n + threads * 4 - 1) / (threads * 4));
-  fn_ = &fn;
-  n_ = n;
-  chunk_ = chunk;
-  next_.store(0);
-  active_.store(int(workers_.size()));
+  auto job = std::make_shared<Job>();
+  job->fn = &fn;
+  job->n = n;
+  job->chunk = std::max<int64_t>(grain, (n + threads * 4 - 1) / (threads * 4));  // ~4 chunks per thread
   {
     std::lock_guard<std::mutex> lk(mu_);
+    job_ = job;
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
-  cv_.notify_all();
-  run_chunks();
-  while (active_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
-  fn_ = nullptr;
+  if (sleepers_.load() > 0) cv_.notify_all();
+  run_chunks(*job);
+  while (job->done.load(std::memory_order_acquire) < n) std::this_thread::yield();
 }
 
 }  // namespace hearth

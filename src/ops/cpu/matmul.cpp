@@ -17,14 +17,14 @@ namespace {
 constexpr int kRows = 4;
 
 // Dense formats (f32, f16, int8): per-element loader, per-row scale applied at the end.
-template <class Load>
-void dense_block(const float* x, int64_t in, int64_t T, int64_t o0, int64_t nrows, Load load,
-                 const float* row_scale, const float* bias, float* out, int64_t out_stride) {
+template <int nrows, class Load>
+void dense_block_n(const float* x, int64_t in, int64_t T, int64_t o0, Load load,
+                   const float* row_scale, const float* bias, float* out, int64_t out_stride) {
   const int64_t in8 = in & ~int64_t(7);
   int64_t t = 0;
   for (; t + 2 <= T; t += 2) {
-    v8f a0[kRows], a1[kRows];
-    for (int r = 0; r < kRows; ++r) { a0[r] = zero(); a1[r] = zero(); }
+    v8f a0[nrows], a1[nrows];
+    for (int r = 0; r < nrows; ++r) { a0[r] = zero(); a1[r] = zero(); }
     const float* x0 = x + t * in;
     const float* x1 = x0 + in;
     for (int64_t i = 0; i < in8; i += 8) {
@@ -49,8 +49,8 @@ void dense_block(const float* x, int64_t in, int64_t T, int64_t o0, int64_t nrow
     }
   }
   for (; t < T; ++t) {
-    v8f a[kRows];
-    for (int r = 0; r < kRows; ++r) a[r] = zero();
+    v8f a[nrows];
+    for (int r = 0; r < nrows; ++r) a[r] = zero();
     const float* x0 = x + t * in;
     for (int64_t i = 0; i < in8; i += 8) {
       v8f xv = load(x0 + i);
@@ -62,6 +62,18 @@ void dense_block(const float* x, int64_t in, int64_t T, int64_t o0, int64_t nrow
       float sc = row_scale ? row_scale[o0 + r] : 1.0f;
       out[t * out_stride + o0 + r] = s * sc + (bias ? bias[o0 + r] : 0.0f);
     }
+  }
+}
+
+// Dispatches to a kernel with the row count fixed at compile time (accumulators in registers).
+template <class Load>
+void dense_block(const float* x, int64_t in, int64_t T, int64_t o0, int64_t nrows, Load load,
+                 const float* row_scale, const float* bias, float* out, int64_t out_stride) {
+  switch (nrows) {
+    case 4: dense_block_n<4>(x, in, T, o0, load, row_scale, bias, out, out_stride); break;
+    case 3: dense_block_n<3>(x, in, T, o0, load, row_scale, bias, out, out_stride); break;
+    case 2: dense_block_n<2>(x, in, T, o0, load, row_scale, bias, out, out_stride); break;
+    default: dense_block_n<1>(x, in, T, o0, load, row_scale, bias, out, out_stride); break;
   }
 }
 
