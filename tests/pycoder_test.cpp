@@ -53,13 +53,17 @@ double ppl_for(ModelDType dt) {
   return cache[dt] = r->ppl;
 }
 
-TEST(Pycoder, GreedyMatchesReference) {
+// Greedy generation on the reference prompts at `dt`; returns how many of the 4 match exactly.
+int reference_greedy_matches(ModelDType dt) {
   auto ref = read_json_file(fixture("pycoder-6m/reference.json"));
-  ASSERT_TRUE(ref.ok());
-  auto e = Engine::load(fixture("pycoder-6m"), LoadOptions{});
-  ASSERT_TRUE(e.ok()) << e.message();
+  EXPECT_TRUE(ref.ok());
+  LoadOptions opt;
+  opt.dtype = dt;
+  auto e = Engine::load(fixture("pycoder-6m"), opt);
+  EXPECT_TRUE(e.ok()) << e.message();
   const Json* greedy = ref->find("greedy");
-  ASSERT_EQ(greedy->size(), 4u);
+  EXPECT_EQ(greedy->size(), 4u);
+  int same = 0;
   for (const auto& g : greedy->as_array()) {
     GenerateRequest req;
     req.prompt = test::ids_of(*g.find("prompt_ids"));
@@ -67,10 +71,14 @@ TEST(Pycoder, GreedyMatchesReference) {
     req.max_new_tokens = int64_t(want.size());
     req.sampling.temperature = 0;
     auto r = (*e)->generate(req);
-    ASSERT_TRUE(r.ok()) << r.message();
-    EXPECT_EQ(r->ids, want) << "prompt: " << g.find("prompt")->as_string();
+    EXPECT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->ids, want) << model_dtype_name(dt) << ", prompt: " << g.find("prompt")->as_string();
+    same += r->ids == want;
   }
+  return same;
 }
+
+TEST(Pycoder, GreedyMatchesReference) { EXPECT_EQ(reference_greedy_matches(ModelDType::F32), 4); }
 
 TEST(Pycoder, Fp32PerplexityMatchesReference) {
   EXPECT_NEAR(ppl_for(ModelDType::F32), reference_ppl(), 1e-3);
@@ -86,26 +94,7 @@ TEST(Pycoder, Int4PerplexityWithinBound) {
   EXPECT_LE(q4, f32 * 1.045);
 }
 
-TEST(Pycoder, Int8GreedyTextMatchesFp32) {
-  auto ref = read_json_file(fixture("pycoder-6m/reference.json"));
-  ASSERT_TRUE(ref.ok());
-  LoadOptions opt;
-  opt.dtype = ModelDType::Int8;
-  auto e = Engine::load(fixture("pycoder-6m"), opt);
-  ASSERT_TRUE(e.ok()) << e.message();
-  int same = 0;
-  for (const auto& g : ref->find("greedy")->as_array()) {
-    GenerateRequest req;
-    req.prompt = test::ids_of(*g.find("prompt_ids"));
-    std::vector<int32_t> want = test::ids_of(*g.find("greedy"));
-    req.max_new_tokens = int64_t(want.size());
-    req.sampling.temperature = 0;
-    auto r = (*e)->generate(req);
-    ASSERT_TRUE(r.ok()) << r.message();
-    same += r->ids == want;
-  }
-  EXPECT_EQ(same, 4);
-}
+TEST(Pycoder, Int8GreedyTextMatchesFp32) { EXPECT_EQ(reference_greedy_matches(ModelDType::Int8), 4); }
 
 }  // namespace
 }  // namespace hearth
