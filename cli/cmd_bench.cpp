@@ -43,7 +43,8 @@ LoraAdapter random_adapter(const ModelConfig& c, int64_t rank) {
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, {"--model", "--prompt-len", "--gen", "--threads", "--dtype", "--max-ctx", "--lora-rank"}, {},
+  auto args = Args::parse(argc, argv, {"--model", "--prompt-len", "--gen", "--threads", "--dtype", "--max-ctx", "--lora-rank"},
+                          {"--no-quant-search"},
                           {{"-m", "--model"}});
   if (!args.ok()) return fail(args.message());
   auto dir = args->required("--model");
@@ -59,6 +60,7 @@ int cmd_bench(int argc, char** argv) {
   LoadOptions opt;
   opt.dtype = *dtype;
   opt.threads = int(*threads);
+  opt.quant_search = !args->has("--no-quant-search");
   opt.max_ctx = *plen + *gen;
   opt.max_prefill_t = std::min<int64_t>(*plen, 512);
   auto engine = Engine::load(*dir, opt);

@@ -19,7 +19,7 @@ namespace hearth::cli {
 
 int cmd_chat(int argc, char** argv) {
   auto opts = generate_value_options();
-  auto args = Args::parse(argc, argv, opts, {"--no-think"}, {{"-m", "--model"}, {"-n", "--max-tokens"}});
+  auto args = Args::parse(argc, argv, opts, {"--no-think", "--no-quant-search"}, {{"-m", "--model"}, {"-n", "--max-tokens"}});
   if (!args.ok()) return fail(args.message());
   auto setup = open_session(*args);
   if (!setup.ok()) return fail(setup.message());

@@ -15,7 +15,7 @@
 namespace hearth::cli {
 
 int cmd_generate(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, generate_value_options(), {"--print-ids", "--chat", "--no-think"},
+  auto args = Args::parse(argc, argv, generate_value_options(), {"--print-ids", "--chat", "--no-think", "--no-quant-search"},
                           {{"-m", "--model"}, {"-n", "--max-tokens"}, {"-p", "--prompt"}});
   if (!args.ok()) return fail(args.message());
   auto setup = open_session(*args);

@@ -13,7 +13,7 @@
 namespace hearth::cli {
 
 int cmd_perplexity(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, {"--model", "--windows", "--dtype", "--threads", "--max-windows"}, {}, {{"-m", "--model"}});
+  auto args = Args::parse(argc, argv, {"--model", "--windows", "--dtype", "--threads", "--max-windows"}, {"--no-quant-search"}, {{"-m", "--model"}});
   if (!args.ok()) return fail(args.message());
   auto dir = args->required("--model");
   if (!dir.ok()) return fail(dir.message());
@@ -41,6 +41,7 @@ int cmd_perplexity(int argc, char** argv) {
   LoadOptions opt;
   opt.dtype = *dtype;
   opt.threads = int(*threads);
+  opt.quant_search = !args->has("--no-quant-search");
   opt.max_ctx = len;
   opt.max_prefill_t = len;
   auto model = Model::load(*dir, opt);

@@ -19,6 +19,7 @@ Result<std::unique_ptr<Session>> open_session(const Args& args) {
   HEARTH_ASSIGN(opt.max_ctx, args.integer("--max-ctx", 0, 1, int64_t(1) << 24));
   HEARTH_ASSIGN(int64_t threads, args.integer("--threads", 0, 0, 1024));
   opt.threads = int(threads);
+  opt.quant_search = !args.has("--no-quant-search");
   HEARTH_ASSIGN(opt.max_prefill_t, args.integer("--max-prefill", 512, 1, 1 << 16));
   HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
   std::string tok_path = s->dir + "/tokenizer.json";

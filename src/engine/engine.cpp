@@ -72,6 +72,13 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
   }
   res.prefill_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
+  const SamplingParams& sp = req.sampling;
+  if (req.device_greedy_steps > 0 && sp.temperature <= 0 && sp.repetition_penalty == 1.0f &&
+      sp.presence_penalty == 0.0f && sp.frequency_penalty == 0.0f && model_->backend().supports_device_greedy()) {
+    HEARTH_CHECK(decode_greedy_on_device(req, start, logits, stops, on_token, &res));
+    res.decode_seconds = seconds_since(t0);
+    return res;
+  }
   for (int64_t i = 0; i < req.max_new_tokens; ++i) {
     int32_t id = sampler.sample(logits);
     sampler.accept(id);
@@ -85,6 +92,38 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
   }
   res.decode_seconds = seconds_since(t0);
   return res;
+}
+
+// The greedy loop with the argmax on the backend: the first token comes from the prefill's
+// logits, the rest in batches of device_greedy_steps per submission. Tokens computed past a stop
+// (or past the caller's stop) are dropped and the KV cache is cut back to what the
+// one-token-at-a-time loop would have fed.
+Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
+                                       const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
+                                       GenerateResult* res) {
+  if (req.max_new_tokens <= 0) return {};
+  Sampler first(req.sampling);  // greedy: the same pick as the one-token loop's
+  std::vector<int32_t> batch = {first.sample(logits)};
+  size_t next = 0;
+  const int64_t fed_base = start + int64_t(req.prompt.size());
+  while (true) {
+    const int32_t id = batch[next++];
+    res->ids.push_back(id);
+    const bool is_stop = std::find(stops.begin(), stops.end(), id) != stops.end();
+    const bool go_on = on_token ? on_token(id) : true;
+    const int64_t n = int64_t(res->ids.size());
+    if (is_stop || !go_on || n == req.max_new_tokens) {
+      res->stopped_by_token = is_stop;
+      res->stopped_by_caller = !is_stop && !go_on;
+      return model_->truncate(fed_base + n - 1);  // the last generated id is never fed
+    }
+    if (next == batch.size()) {
+      const int64_t k = std::min({req.device_greedy_steps, req.max_new_tokens - n, Model::kMaxDeviceSteps});
+      batch.clear();
+      next = 0;
+      HEARTH_CHECK(model_->decode_greedy_on_device(id, k, &batch));
+    }
+  }
 }
 
 Result<PerplexityResult> evaluate_perplexity(Model& model, std::span<const int32_t> windows, int64_t n, int64_t len,

@@ -81,7 +81,7 @@ Status Model::load_weights(const TensorStore& store) {
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, WeightFormat f) -> Result<WeightId> {
     const int64_t shape[2] = {rows, cols};
     HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
-    return be.upload(quantize_matrix(w, rows, cols, f, &pool));
+    return be.upload(quantize_matrix(w, rows, cols, f, &pool, opt_.quant_search));
   };
   auto vec = [&](const std::string& name, int64_t n) -> Result<Buf> {
     const int64_t shape[1] = {n};
@@ -166,11 +166,35 @@ Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::
                             std::vector<float>* all) {
   const ModelConfig& c = cfg_;
   Backend& be = *be_;
-  const int64_t T = int64_t(tokens.size()), d = c.hidden_size, I = c.intermediate_size;
+  const int64_t T = int64_t(tokens.size()), d = c.hidden_size;
+  const float eps = float(c.rms_norm_eps);
+  be.embed(embed_, tokens, x_);
+  run_layers(T, pos0);
+  const int64_t V = c.vocab_size;
+  if (all) {
+    all->assign(size_t(T * V), 0.0f);
+    be.rmsnorm(x_, final_norm_, h_, T, d, eps);
+    for (int64_t r = 0; r < T; r += kLogitRows) {
+      int64_t n = std::min(kLogitRows, T - r);
+      be.matmul(h_.at(r * d), lm_head_, nullptr, logits_, n);
+      be.read(logits_, std::span<float>(all->data() + r * V, size_t(n * V)));
+    }
+    if (last) last->assign(all->end() - V, all->end());
+  } else if (last) {
+    be.rmsnorm(x_.at((T - 1) * d), final_norm_, h_, 1, d, eps);
+    be.matmul(h_, lm_head_, nullptr, logits_, 1);
+    last->resize(size_t(V));
+    be.read(logits_, *last);
+  }
+  return {};
+}
+
+void Model::run_layers(int64_t T, int64_t pos0) {
+  const ModelConfig& c = cfg_;
+  Backend& be = *be_;
+  const int64_t d = c.hidden_size, I = c.intermediate_size;
   const float eps = float(c.rms_norm_eps);
   auto bias = [](const Buf& b) -> const Buf* { return b.id ? &b : nullptr; };
-
-  be.embed(embed_, tokens, x_);
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
     be.rmsnorm(x_, L.ln1, h_, T, d, eps);
@@ -207,22 +231,32 @@ Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::
     if (active_ >= 0) apply_lora(li, Proj::Down, gate_, h_, T);
     be.add(x_, h_, T * d);
   }
-  const int64_t V = c.vocab_size;
-  if (all) {
-    all->assign(size_t(T * V), 0.0f);
-    be.rmsnorm(x_, final_norm_, h_, T, d, eps);
-    for (int64_t r = 0; r < T; r += kLogitRows) {
-      int64_t n = std::min(kLogitRows, T - r);
-      be.matmul(h_.at(r * d), lm_head_, nullptr, logits_, n);
-      be.read(logits_, std::span<float>(all->data() + r * V, size_t(n * V)));
-    }
-    if (last) last->assign(all->end() - V, all->end());
-  } else if (last) {
-    be.rmsnorm(x_.at((T - 1) * d), final_norm_, h_, 1, d, eps);
+}
+
+Status Model::decode_greedy_on_device(int32_t token, int64_t k, std::vector<int32_t>* out) {
+  Backend& be = *be_;
+  if (!be.supports_device_greedy()) return err("decode_greedy_on_device: backend ", be.name(), " cannot pick tokens itself");
+  if (k <= 0 || k > kMaxDeviceSteps) return err("decode_greedy_on_device: k must be in [1, ", kMaxDeviceSteps, "], got ", k);
+  if (token < 0 || token >= cfg_.vocab_size) return err("token id ", token, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
+  if (n_past_ + k > max_ctx_) return err("context of ", n_past_ + k, " tokens exceeds max_ctx ", max_ctx_);
+  const int64_t d = cfg_.hidden_size;
+  if (!device_ids_.id) device_ids_ = be.alloc(kMaxDeviceSteps + 1);
+  const float first = float(token);
+  be.write(device_ids_, std::span<const float>(&first, 1));
+  for (int64_t i = 0; i < k; ++i) {
+    be.embed_from(embed_, device_ids_.at(i), 1, x_);
+    run_layers(1, n_past_ + i);
+    be.rmsnorm(x_, final_norm_, h_, 1, d, float(cfg_.rms_norm_eps));
     be.matmul(h_, lm_head_, nullptr, logits_, 1);
-    last->resize(size_t(V));
-    be.read(logits_, *last);
+    be.argmax(logits_, cfg_.vocab_size, device_ids_.at(i + 1));
   }
+  std::vector<float> ids(static_cast<size_t>(k));
+  be.read(device_ids_.at(1), ids);
+  for (float f : ids) {
+    if (!(f >= 0 && f < float(cfg_.vocab_size))) return err("decode_greedy_on_device: the backend returned token ", f);
+    out->push_back(int32_t(f));
+  }
+  n_past_ += k;
   return {};
 }
 

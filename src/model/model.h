@@ -26,6 +26,7 @@ struct LoadOptions {
   int64_t max_ctx = 0;        // 0 = min(max_position_embeddings, 4096)
   int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
   int threads = 0;            // CPU threads; 0 = all cores
+  bool quant_search = true;   // int4: search clipped ranges per group (slower load, better quality)
 };
 
 class Model {
@@ -56,6 +57,13 @@ class Model {
   const std::string& active_adapter() const;
   std::vector<std::string> adapter_names() const;
 
+  // Greedy decode on the backend, for backends with supports_device_greedy(): feeds `token` at
+  // position n_past(), then each argmax back in, all recorded as one submission with a single
+  // read-back of the k ids (no logits leave the device). Appends the k generated ids to `out`
+  // and advances n_past() by k (the last generated id is not fed).
+  Status decode_greedy_on_device(int32_t token, int64_t k, std::vector<int32_t>* out);
+  static constexpr int64_t kMaxDeviceSteps = 64;
+
   // Forgets positions >= n (n <= n_past()): the next forward continues from position n.
   Status truncate(int64_t n);
   void reset() { n_past_ = 0; }
@@ -69,6 +77,8 @@ class Model {
   WeightFormat lora_format() const;
   Status forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
                        std::vector<float>* all);
+  // The decoder layers on x_ ([T, d_model], already embedded) at positions pos0..pos0+T-1.
+  void run_layers(int64_t T, int64_t pos0);
 
   struct Layer {
     Buf ln1, ln2, q_norm, k_norm;
@@ -101,6 +111,7 @@ class Model {
   int64_t lora_t_cap_ = 0;
   // Scratch activations for up to max_prefill_t tokens.
   Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;
+  Buf device_ids_;  // [kMaxDeviceSteps + 1] token ids as floats (decode_greedy_on_device)
   static constexpr int64_t kLogitRows = 32;
 };
 

@@ -69,6 +69,14 @@ class Backend {
   virtual void swiglu(Buf gate, Buf up, Buf out, int64_t n) = 0;
   // x[i] += y[i]
   virtual void add(Buf x, Buf y, int64_t n) = 0;
+
+  // Optional, for greedy decode without a logits read-back per token (GPU backends; see
+  // Model::decode_greedy_on_device). supports_device_greedy() says whether both are there.
+  virtual bool supports_device_greedy() const { return false; }
+  // out[0] = float(index of the largest of x[0..n)), the lowest index on ties.
+  virtual void argmax(Buf x, int64_t n, Buf out) {}
+  // As embed(), with the ids in backend memory as floats: ids[0..T).
+  virtual void embed_from(WeightId E, Buf ids, int64_t T, Buf out) {}
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads);

@@ -109,7 +109,7 @@ Fit fit_range(const float* w, int n, float lo, float hi, double sw, double sww, 
 
 }  // namespace
 
-void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float* minv) {
+void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float* minv, bool search) {
   float lo = w[0], hi = w[0];
   for (int i = 1; i < n; ++i) {
     lo = std::min(lo, w[i]);
@@ -125,7 +125,7 @@ void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float*
   // Shrink the range from either side in steps of 2 % (up to 30 %), on a thinned grid; the
   // Lloyd steps below refine the winner.
   const float span = hi - lo;
-  for (int a = 0; a <= 15 && span > 0; ++a) {
+  for (int a = 0; a <= 15 && span > 0 && search; ++a) {
     for (int b = 0; b <= 15; ++b) {
       if ((a == 0 && b == 0) || ((a + b) % 3 != 0 && a != 0 && b != 0)) continue;
       float clo = lo + span * 0.02f * float(a);
@@ -165,7 +165,8 @@ void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float*
   *minv = best.minv;
 }
 
-QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat f, ThreadPool* pool) {
+QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat f, ThreadPool* pool,
+                        bool search) {
   QMatrix m;
   m.format = f;
   m.rows = rows;
@@ -209,7 +210,8 @@ QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, We
           for (int64_t g = 0; g < G; ++g) {
             int64_t c0 = g * QMatrix::kGroup;
             int n = int(std::min<int64_t>(QMatrix::kGroup, cols - c0));
-            quantize_int4_group(w.data() + r * cols + c0, n, q, &m.scale[size_t(r * G + g)], &m.minv[size_t(r * G + g)]);
+            quantize_int4_group(w.data() + r * cols + c0, n, q, &m.scale[size_t(r * G + g)], &m.minv[size_t(r * G + g)],
+                                search);
             uint32_t* words = m.q4.data() + r * W + g * (QMatrix::kGroup / 8);
             for (int i = 0; i < n; ++i) words[i % 16] |= uint32_t(q[i]) << (4 * (i / 16));
           }

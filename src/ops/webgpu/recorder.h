@@ -1,0 +1,78 @@
+// Records GPU work for one submit. A dispatch names its kernel, specialization and operands;
+// the recorder maps operands to bindings (one per distinct buffer, so in-place ops work
+// without aliasing writable bindings), finds or compiles the pipeline (cached by the composed
+// source's key), finds or defines the bind group (cached by layout + buffers), appends the
+// parameter words to the params arena at an aligned dynamic offset, and appends the dispatch
+// to a command list. flush() hands the whole list to JS in one call (one command encoder, one
+// compute pass between copies); read() appends a copy to a staging buffer and waits for it.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.h"
+#include "ops/webgpu/bridge.h"
+#include "ops/webgpu/shaders.h"
+
+namespace hearth::webgpu {
+
+struct Operand {
+  const char* name;   // the kernel's buf_<name>
+  uint32_t buffer;    // bridge buffer id
+  bool write = false;
+  bool weights = false;
+};
+
+struct DispatchDesc {
+  ShaderSpec shader;  // shader.subgroups is filled in by the recorder
+  std::vector<Operand> operands;
+  std::vector<uint32_t> params;
+  uint32_t x = 1, y = 1, z = 1;
+};
+
+class Recorder {
+ public:
+  Recorder(const DeviceInfo& info, bool subgroups);
+  ~Recorder();
+  Status init();
+
+  bool subgroups() const { return subgroups_; }
+  // Records a dispatch. Failures (a shader that does not compile) are kept in status().
+  void dispatch(DispatchDesc d);
+  // Submits what was recorded (no-op when empty).
+  void flush();
+  // Submits what was recorded plus a copy of `bytes` at `offset` of `buffer`, and waits.
+  Status read(uint32_t buffer, uint64_t offset, void* dst, uint64_t bytes);
+  // Drops cached bind groups that use `buffer` (call before destroying it, after flush()).
+  void forget_buffer(uint32_t buffer);
+  // Splits n workgroups over x and y within the per-dimension limit.
+  void grid(uint64_t n, uint32_t* x, uint32_t* y) const;
+
+  const Status& status() const { return status_; }
+  void fail(const Error& e);
+  size_t pipelines() const { return pipelines_.size(); }
+  uint64_t dispatches() const { return n_dispatches_; }
+  uint64_t submits() const { return n_submits_; }
+
+ private:
+  uint32_t pipeline_for(const ShaderSpec& spec, const std::vector<Binding>& bindings, const std::string& layout);
+  uint32_t bind_group_for(uint32_t pipeline, const std::string& layout, const std::vector<Binding>& bindings,
+                          uint32_t window);
+
+  DeviceInfo info_;
+  bool subgroups_;
+  Status status_;
+  uint32_t params_buffer_ = 0;
+  static constexpr uint32_t kParamsCapacity = 1u << 20;
+  std::vector<uint32_t> cmds_;
+  std::vector<uint8_t> params_;  // this submit's parameter words
+  std::unordered_map<std::string, uint32_t> pipelines_;
+  std::map<std::string, uint32_t> bind_groups_;
+  std::map<uint32_t, std::vector<uint32_t>> bind_group_buffers_;  // id -> buffers it binds
+  uint32_t next_bind_group_ = 1;
+  uint64_t n_dispatches_ = 0, n_submits_ = 0;
+};
+
+}  // namespace hearth::webgpu

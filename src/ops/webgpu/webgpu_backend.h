@@ -1,0 +1,105 @@
+// The WebGPU backend: Backend ops as WGSL dispatches recorded into one command list per
+// submit (recorder.h), run through the JS bridge (bridge.h). Activations and the KV cache are
+// GPU buffers; weights are uploaded once in the shared QMatrix formats (ops/qmatrix.h), packed
+// into vec4<u32> rows and split by rows into chunks that fit the device's binding limits.
+// Only read() waits for the GPU; everything else is recorded.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/backend.h"
+#include "ops/webgpu/bridge.h"
+#include "ops/webgpu/recorder.h"
+
+namespace hearth {
+
+struct WebGpuOptions {
+  bool allow_subgroups = true;  // false: the kernels that need no optional feature (tier "none")
+  uint64_t max_chunk_bytes = 0;  // cap on one weight chunk (0: the device's binding limit)
+};
+
+class WebGpuBackend final : public Backend {
+ public:
+  // Fails with a message when no GPU bridge / device is installed.
+  static Result<std::unique_ptr<WebGpuBackend>> create(const WebGpuOptions& opt = {});
+  ~WebGpuBackend() override;
+
+  std::string name() const override;
+  // "subgroups" when the reductions use subgroup operations, else "none".
+  std::string tier() const { return rec_.subgroups() ? "subgroups" : "none"; }
+  const webgpu::DeviceInfo& device_info() const { return info_; }
+  // The first error (a kernel that did not compile, a failed read-back, a device error).
+  const Status& status() const { return rec_.status(); }
+  void flush() { rec_.flush(); }
+  webgpu::Recorder& recorder() { return rec_; }
+
+  Buf alloc(int64_t n) override;
+  void write(Buf dst, std::span<const float> src) override;
+  void read(Buf src, std::span<float> dst) override;
+  WeightId upload(QMatrix w) override;
+  void release(WeightId w) override;
+  size_t bytes_used() const override { return bytes_; }
+
+  void embed(WeightId E, std::span<const int32_t> ids, Buf out) override;
+  void rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps) override;
+  void matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) override;
+  void rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) override;
+  void copy(Buf src, Buf dst, int64_t n) override;
+  void attention(Buf q, Buf k_cache, Buf v_cache, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) override;
+  void swiglu(Buf gate, Buf up, Buf out, int64_t n) override;
+  void add(Buf x, Buf y, int64_t n) override;
+
+  // GPU-resident greedy decode (Model::decode_greedy_on_device): the pick stays on the GPU.
+  bool supports_device_greedy() const override { return true; }
+  // out[0] = float(argmax of x[0..n)), lowest index on ties.
+  void argmax(Buf x, int64_t n, Buf out) override;
+  // Embedding lookup with the ids on the GPU: ids[t] (as floats, t < T) -> out[t, :].
+  void embed_from(WeightId E, Buf ids, int64_t T, Buf out) override;
+
+ private:
+  struct Chunk {
+    uint32_t buffer = 0;
+    int64_t row0 = 0, rows = 0;
+    uint32_t scale_off = 0, min_off = 0;  // u32 words
+  };
+  struct Weight {
+    WeightFormat format = WeightFormat::F32;
+    int64_t rows = 0, cols = 0;
+    uint32_t stride = 0;  // vec4<u32> units per row
+    std::vector<Chunk> chunks;
+    size_t bytes = 0;
+  };
+  struct RopeFreq {
+    std::vector<float> inv_freq;
+    Buf buf;
+  };
+
+  WebGpuBackend(const webgpu::DeviceInfo& info, const WebGpuOptions& opt);
+  uint32_t gpu(Buf b) const { return b.id < bufs_.size() ? bufs_[b.id] : 0; }
+  // The largest subgroup size (grids of subgroup kernels are sized for it), at most 64.
+  int64_t sg_max() const { return std::clamp<int64_t>(info_.subgroup_max ? info_.subgroup_max : 32, 1, 64); }
+  const Weight* weight(WeightId w);
+  void elementwise(uint32_t op, Buf a, Buf b, Buf out, int64_t n);
+  void embed_chunks(const Weight& w, Buf out, int64_t T, const std::vector<uint32_t>& ids, const Buf* ids_buf);
+  void attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
+  void attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
+  void fail(const Error& e) { rec_.fail(e); }
+
+  webgpu::DeviceInfo info_;
+  WebGpuOptions opt_;
+  webgpu::Recorder rec_;
+  std::vector<uint32_t> bufs_;                   // Buf id -> bridge buffer (0 unused)
+  std::vector<std::unique_ptr<Weight>> weights_; // WeightId -> chunks
+  std::vector<RopeFreq> rope_freqs_;
+  Buf part_;               // attention split-K partials
+  int64_t part_cap_ = 0;   // floats
+  size_t bytes_ = 0;
+};
+
+// make_webgpu_backend as a plain Backend, for Model::load.
+Result<std::unique_ptr<Backend>> make_webgpu_backend(const WebGpuOptions& opt = {});
+
+}  // namespace hearth

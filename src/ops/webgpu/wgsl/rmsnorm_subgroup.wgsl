@@ -1,0 +1,30 @@
+// RMSNorm, subgroup tier: one subgroup per row (lanes stride over d, subgroupAdd reduces), no
+// barriers; workgroups step over blocks of WG / subgroup_size rows. Same semantics and
+// parameters as rmsnorm.wgsl (x and out may be the same buffer).
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32,
+        @builtin(subgroup_size) sgs: u32) {
+  let rows = pu(3);
+  let d = pu(4);
+  let rows_per_wg = WG / sgs;
+  let n_wg = nwg.x * nwg.y;
+  for (var blk = wg_linear(wid, nwg); blk * rows_per_wg < rows; blk += n_wg) {
+    let r = min(blk * rows_per_wg + lid / sgs, rows - 1u);
+    let valid = blk * rows_per_wg + lid / sgs < rows;
+    let xo = pu(0) + r * d;
+    let oo = pu(2) + r * d;
+    var ss = 0.0;
+    for (var i = lane; i < d; i += sgs) {
+      let v = buf_x[xo + i];
+      ss += v * v;
+    }
+    let inv = 1.0 / sqrt(subgroupAdd(ss) / f32(d) + pf(5));
+    if (valid) {
+      for (var i = lane; i < d; i += sgs) {
+        buf_out[oo + i] = buf_w[pu(1) + i] * (buf_x[xo + i] * inv);
+      }
+    }
+  }
+}

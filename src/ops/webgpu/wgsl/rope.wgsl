@@ -1,0 +1,41 @@
+// Rotate-half RoPE in place on x: [T, H, D], token t at position pos0 + t: pairs (i, i + half)
+// for i < half = rot_dim / 2; dims past rot_dim pass through. As in ref::rope_cos_sin the
+// angle is float(pos) * inv_freq[i] rounded to f32; its cos and sin come from a Cody-Waite
+// reduction by pi/2 (4 parts, exact products for |angle| < ~1e5) and minimax polynomials, not
+// from the GPU's cos/sin, whose accuracy is unspecified outside [-pi, pi].
+// P: 0 x_off, 1 T, 2 H, 3 D, 4 pos0, 5 half, 6 attention_scaling (f32), 7 freq_off
+
+fn cos_sin(a: f32) -> vec2<f32> {
+  let j = round(a * 0.63661975);
+  var r = a - j * 1.5703125;
+  r = r - j * 4.84466552734375e-4;
+  r = r - j * -6.407499313354492e-7;
+  r = r - j * 9.92093629470503e-10;
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  switch (i32(j) & 3) {
+    case 0: { return vec2<f32>(c, s); }
+    case 1: { return vec2<f32>(-s, c); }
+    case 2: { return vec2<f32>(-c, -s); }
+    default: { return vec2<f32>(s, -c); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * WG + lid;
+  let half = pu(5);
+  let H = pu(2);
+  if (i >= pu(1) * H * half) { return; }
+  let k = i % half;
+  let th = i / half;
+  let pos = pu(4) + th / H;
+  let cs = cos_sin(f32(pos) * buf_freq[pu(7) + k]) * pf(6);
+  let base = pu(0) + th * pu(3);
+  let a = buf_x[base + k];
+  let b = buf_x[base + k + half];
+  buf_x[base + k] = a * cs.x - b * cs.y;
+  buf_x[base + k + half] = b * cs.x + a * cs.y;
+}

@@ -1,0 +1,13 @@
+// Shared by the weights_<format>.wgsl snippets (composed before them).
+
+// A quantized weight matrix chunk: vec4<u32> units per row, offsets (in u32 words) of the
+// per-row / per-group scales and minimums, and the number of columns.
+struct WInfo {
+  stride: u32,
+  scale_off: u32,
+  min_off: u32,
+  cols: u32,
+}
+
+// One u32 word of the weight buffer (scales and minimums live after the data).
+fn w_word(i: u32) -> u32 { return buf_wq[i >> 2u][i & 3u]; }

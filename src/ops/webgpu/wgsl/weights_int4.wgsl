@@ -1,0 +1,36 @@
+// Int4 g128 weight rows (ops/qmatrix.h): per group of 128 columns 16 u32 words; word k packs
+// columns k + 16 j in nibble j. A vec4<u32> unit is words 4m..4m+3 of one group, i.e. 8 chunks
+// of 4 consecutive columns (one per nibble). Per (row, group) an f32 scale and minimum at
+// scale_off / min_off: w = minv + q * scale. Same interface as weights_f32.wgsl.
+
+const UNIT: u32 = 32u;
+const XN: u32 = 8u;
+
+fn unit_elem(u: u32, j: u32) -> u32 { return (u / 4u) * 128u + j * 16u + (u % 4u) * 4u; }
+
+fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>) -> f32 {
+  let w = buf_wq[row * wi.stride + u];
+  let gi = row * (wi.stride / 4u) + u / 4u;
+  let s = bitcast<f32>(w_word(wi.scale_off + gi));
+  let m = bitcast<f32>(w_word(wi.min_off + gi));
+  var x = xv;
+  var qx = 0.0;
+  var sx = 0.0;
+  for (var j = 0u; j < 8u; j++) {
+    let q = vec4<f32>((w >> vec4<u32>(4u * j)) & vec4<u32>(15u));
+    qx += dot(q, x[j]);
+    sx += dot(vec4<f32>(1.0), x[j]);
+  }
+  return s * qx + m * sx;
+}
+
+fn w_vec4(wi: WInfo, row: u32, c: u32) -> vec4<f32> {
+  let g = c / 128u;
+  let e = c % 128u;
+  let w = buf_wq[row * wi.stride + g * 4u + (e % 16u) / 4u];
+  let gi = row * (wi.stride / 4u) + g;
+  let s = bitcast<f32>(w_word(wi.scale_off + gi));
+  let m = bitcast<f32>(w_word(wi.min_off + gi));
+  let q = vec4<f32>((w >> vec4<u32>(4u * (e / 16u))) & vec4<u32>(15u));
+  return m + q * s;
+}
