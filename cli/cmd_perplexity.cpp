@@ -36,7 +36,7 @@ int cmd_perplexity(int argc, char** argv) {
   int64_t n = t->shape[0], len = t->shape[1];
   if (*maxw > 0) n = std::min(n, *maxw);
   std::vector<int32_t> ids(size_t(n * len));
-  std::memcpy(ids.data(), t->data, ids.size() * 4);
+  if (Status st = t->read_bytes(0, ids.size() * 4, ids.data()); !st.ok()) return fail(st.message());
 
   LoadOptions opt;
   opt.dtype = *dtype;

@@ -61,6 +61,29 @@ TEST(Safetensors, RoundTripsAllFloatTypes) {
   EXPECT_EQ(out[0], 1.5f); EXPECT_EQ(out[1], -0.25f);
 }
 
+TEST(Safetensors, RangedReadsEqualResidentOnes) {
+  // What a multi-GB checkpoint gets in wasm: the header and each tensor read in ranges.
+  const std::string path = fixture("qwen2-tiny/model.safetensors");
+  auto ranged_file = MappedFile::open(path, true);
+  ASSERT_TRUE(ranged_file.ok()) << ranged_file.message();
+  EXPECT_EQ((*ranged_file)->data(), nullptr);
+  auto ranged = SafetensorsFile::parse(*ranged_file);
+  auto resident = SafetensorsFile::open(path);
+  ASSERT_TRUE(ranged.ok()) << ranged.message();
+  ASSERT_TRUE(resident.ok());
+  ASSERT_EQ(ranged->tensors().size(), resident->tensors().size());
+  for (const auto& t : resident->tensors()) {
+    const TensorInfo* r = ranged->find(t.name);
+    ASSERT_NE(r, nullptr);
+    std::vector<float> a(size_t(t.numel())), b(size_t(t.numel()));
+    ASSERT_TRUE(convert_to_f32(t, 0, a.size(), a.data()).ok());
+    ASSERT_TRUE(convert_to_f32(*r, 0, b.size(), b.data()).ok());
+    ASSERT_EQ(a, b) << t.name;
+  }
+  float x;
+  EXPECT_FALSE(ranged->tensors()[0].read_bytes(ranged->tensors()[0].nbytes, 4, &x).ok());
+}
+
 TEST(Safetensors, HalfConversionsAreExact) {
   // Every f16 bit pattern that is finite round-trips through f32.
   for (uint32_t h = 0; h < 0x10000; ++h) {

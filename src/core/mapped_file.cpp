@@ -13,7 +13,7 @@
 
 namespace hearth {
 
-Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
+Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path, bool force_ranges) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) return err(path, ": cannot open (", std::strerror(errno), ")");
   struct stat st;
@@ -24,6 +24,10 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
   std::shared_ptr<MappedFile> f(new MappedFile());
   f->path_ = path;
   f->size_ = size_t(st.st_size);
+  if (force_ranges) {
+    f->fd_ = fd;
+    return f;
+  }
 #ifndef __EMSCRIPTEN__
   if (f->size_ > 0) {
     void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -33,6 +37,11 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
       ::close(fd);
       return f;
     }
+  }
+#else
+  if (f->size_ > kResidentLimit) {
+    f->fd_ = fd;  // read in ranges
+    return f;
   }
 #endif
   f->owned_.resize(f->size_);
@@ -59,7 +68,23 @@ std::shared_ptr<MappedFile> MappedFile::from_bytes(std::vector<uint8_t> bytes, s
   return f;
 }
 
+Status MappedFile::read(uint64_t offset, size_t n, void* dst) const {
+  if (offset > size_ || n > size_ - offset) return err(path_, ": read of ", n, " bytes at ", std::to_string(offset), " is past the end of the file");
+  if (data_) {
+    std::memcpy(dst, data_ + offset, n);
+    return {};
+  }
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd_, static_cast<uint8_t*>(dst) + got, n - got, off_t(offset + got));
+    if (r <= 0) return err(path_, ": read error at byte ", std::to_string(offset + got));
+    got += size_t(r);
+  }
+  return {};
+}
+
 MappedFile::~MappedFile() {
+  if (fd_ >= 0) ::close(fd_);
 #ifndef __EMSCRIPTEN__
   if (mapped_) ::munmap(const_cast<uint8_t*>(data_), size_);
 #endif

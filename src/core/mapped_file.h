@@ -1,4 +1,6 @@
-// Read-only view of a whole file: memory-mapped natively, read into memory under Emscripten.
+// Read-only access to a file: memory-mapped natively. Under Emscripten (no real mmap) a small
+// file is read into memory and a large one stays on disk and is read in ranges, so a multi-GB
+// checkpoint never has to fit in the 4 GB wasm heap; data() is then null and read() works.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -12,14 +14,20 @@ namespace hearth {
 
 class MappedFile {
  public:
-  static Result<std::shared_ptr<MappedFile>> open(const std::string& path);
+  // force_ranges: never map or load the whole file (what large files get under Emscripten).
+  static Result<std::shared_ptr<MappedFile>> open(const std::string& path, bool force_ranges = false);
   // Wraps bytes already in memory (tests, the browser's File objects).
   static std::shared_ptr<MappedFile> from_bytes(std::vector<uint8_t> bytes, std::string name);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
+  // The whole file in memory, or nullptr when it is read in ranges.
   const uint8_t* data() const { return data_; }
+  // Copies n bytes at `offset` into dst (works in every mode).
+  Status read(uint64_t offset, size_t n, void* dst) const;
+  // Files larger than this are read in ranges under Emscripten.
+  static constexpr size_t kResidentLimit = size_t(64) << 20;
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
@@ -28,6 +36,7 @@ class MappedFile {
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
   [[maybe_unused]] bool mapped_ = false;
+  int fd_ = -1;  // open while reading in ranges
   std::vector<uint8_t> owned_;
   std::string path_;
 };

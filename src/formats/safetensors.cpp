@@ -28,17 +28,20 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
 Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
   const std::string& path = file->path();
   if (file->size() < 8) return err(path, ": not a safetensors file (", file->size(), " bytes, shorter than the 8-byte header length)");
+  uint8_t len[8];
+  HEARTH_CHECK(file->read(0, 8, len));
   uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | file->data()[i];
+  for (int i = 7; i >= 0; --i) n = (n << 8) | len[i];
   if (n > kMaxHeaderBytes) return err(path, ": safetensors header length ", std::to_string(n), " exceeds the 100 MB limit (corrupt file?)");
   if (n > file->size() - 8) return err(path, ": safetensors header length ", std::to_string(n), " runs past the end of the file (", file->size(), " bytes): truncated or corrupt");
-  std::string_view text(reinterpret_cast<const char*>(file->data() + 8), size_t(n));
+  std::string text(size_t(n), '\0');
+  HEARTH_CHECK(file->read(8, size_t(n), text.data()));
   HEARTH_ASSIGN(Json header, parse_json(text, path + " (safetensors header)"));
   if (!header.is_object()) return err(path, ": safetensors header is not a JSON object");
 
   SafetensorsFile out;
   out.file_ = file;
-  const uint8_t* base = file->data() + 8 + n;
+  const uint64_t base = 8 + n;
   const uint64_t data_len = file->size() - 8 - n;
   for (const auto& entry : header.as_object()) {
     const std::string& name = entry.first;
@@ -79,7 +82,9 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file)
     if (end > data_len) return err(path, ": tensor ", name, ": data ends at byte ", std::to_string(end), " but the file holds only ", std::to_string(data_len), " data bytes (truncated?)");
     uint64_t want = numel * dtype_size(t.dtype);
     if (end - begin != want) return err(path, ": tensor ", name, ": ", t.shape_str(), " ", dtype_name(t.dtype), " needs ", std::to_string(want), " bytes, data_offsets give ", std::to_string(end - begin));
-    t.data = base + begin;
+    t.offset = base + begin;
+    t.data = file->data() ? file->data() + t.offset : nullptr;
+    t.src = file.get();
     t.nbytes = size_t(end - begin);
     if (out.index_.count(name)) return where("appears twice in the header");
     out.index_[name] = out.tensors_.size();
@@ -89,11 +94,11 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file)
   std::vector<const TensorInfo*> order;
   for (const auto& t : out.tensors_) order.push_back(&t);
   std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
-    return a->data < b->data || (a->data == b->data && a->nbytes < b->nbytes);
+    return a->offset < b->offset || (a->offset == b->offset && a->nbytes < b->nbytes);
   });
   uint64_t pos = 0;
   for (const TensorInfo* t : order) {
-    uint64_t begin = uint64_t(t->data - base);
+    uint64_t begin = t->offset - base;
     if (begin != pos) return err(path, ": tensor ", t->name, ": data_offsets begin at ", std::to_string(begin), ", expected ", std::to_string(pos), " (offsets must be contiguous, without gaps or overlaps)");
     pos = begin + t->nbytes;
   }
@@ -160,8 +165,33 @@ std::vector<std::string> TensorStore::names() const {
   return v;
 }
 
+Status TensorInfo::read_bytes(size_t first, size_t n, void* dst) const {
+  if (first > nbytes || n > nbytes - first) return err(file, ": tensor ", name, ": read past its data");
+  return src->read(offset + first, n, dst);
+}
+
+namespace {
+Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out);
+}  // namespace
+
 Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
-  const uint8_t* p = t.data;
+  if (t.data) return convert_resident(t, t.data, first, n, out);
+  // Read in ranges of up to 4M elements, converting each.
+  const size_t es = dtype_size(t.dtype);
+  std::vector<uint8_t> buf;
+  for (size_t done = 0; done < n;) {
+    const size_t m = std::min<size_t>(n - done, size_t(4) << 20);
+    buf.resize(m * es);
+    HEARTH_CHECK(t.read_bytes((first + done) * es, m * es, buf.data()));
+    HEARTH_CHECK(convert_resident(t, buf.data(), 0, m, out + done));
+    done += m;
+  }
+  return {};
+}
+
+namespace {
+
+Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out) {
   switch (t.dtype) {
     case DType::F32:
       std::memcpy(out, p + first * 4, n * 4);
@@ -191,6 +221,8 @@ Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
       return err(t.file, ": tensor ", t.name, ": dtype ", dtype_name(t.dtype), " is not a floating-point type (expected F32, F16 or BF16)");
   }
 }
+
+}  // namespace
 
 Result<std::vector<float>> TensorStore::load_f32(const std::string& name, std::span<const int64_t> expect) const {
   const TensorInfo* t = find(name);

@@ -21,7 +21,9 @@ struct TensorInfo {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  const uint8_t* data = nullptr;  // points into the mapped file
+  const uint8_t* data = nullptr;  // points into the mapped file; nullptr when read in ranges
+  uint64_t offset = 0;            // byte offset of the data in the file
+  const MappedFile* src = nullptr;
   size_t nbytes = 0;
   std::string file;  // the file it came from, for messages
 
@@ -31,6 +33,8 @@ struct TensorInfo {
     return n;
   }
   std::string shape_str() const;
+  // Copies n bytes starting `first` bytes into the tensor's data.
+  Status read_bytes(size_t first, size_t n, void* dst) const;
 };
 
 class SafetensorsFile {
