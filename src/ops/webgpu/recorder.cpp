@@ -40,8 +40,8 @@ void Recorder::grid(uint64_t n, uint32_t* x, uint32_t* y) const {
 
 uint32_t Recorder::pipeline_for(const ShaderSpec& spec, const std::vector<Binding>& bindings, const std::string& layout) {
   // The key names everything that changes the composed source.
-  std::string key = spec.kernel + "|" + spec.weights + "|" + (spec.subgroups || spec.needs_subgroups ? "sg" : "wg") + "|" +
-                    spec.consts + "|";
+  std::string key = spec.kernel + "|" + spec.prelude + "|" + spec.weights + "|" +
+                    (spec.subgroups || spec.needs_subgroups ? "sg" : "wg") + "|" + spec.consts + "|";
   for (const auto& b : bindings) {
     key += b.weights ? "q" : (b.write ? "w" : "r");
     for (const auto& n : b.names) key += n + ",";

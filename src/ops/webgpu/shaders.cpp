@@ -53,6 +53,7 @@ Result<std::string> compose_wgsl(const ShaderSpec& spec, const std::vector<Bindi
     pieces.push_back("weights_common");
     pieces.push_back("weights_" + spec.weights);
   }
+  if (!spec.prelude.empty()) pieces.push_back(spec.prelude);
   pieces.push_back(spec.kernel);
   std::string s;
   if ((spec.reduce && spec.subgroups) || spec.needs_subgroups) s += "enable subgroups;\n";

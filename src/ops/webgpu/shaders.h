@@ -2,7 +2,8 @@
 // build as strings (part.cmake). A pipeline's source is put together from pieces:
 //   [enable subgroups;]  const declarations (the specialization: WG, OP, tile sizes, ...)
 //   bindings (P, then one array per distinct buffer)  common.wgsl
-//   [reduce_subgroup.wgsl | reduce_workgroup.wgsl]  [weights_common.wgsl weights_<format>.wgsl]  <kernel>.wgsl
+//   [reduce_subgroup.wgsl | reduce_workgroup.wgsl]  [weights_common.wgsl weights_<format>.wgsl]
+//   [<prelude>.wgsl]  <kernel>.wgsl
 // and the kernel's buf_<name> identifiers are renamed to the binding of the buffer they name.
 #pragma once
 #include <cstdint>
@@ -32,6 +33,7 @@ struct ShaderSpec {
   bool subgroups = false;      // reductions through subgroup operations (set by the recorder)
   std::string consts;          // WGSL const declarations
   bool needs_subgroups = false;  // the kernel itself uses subgroup operations
+  std::string prelude;         // a wgsl piece composed right before the kernel ("" = none)
 };
 
 Result<std::string> compose_wgsl(const ShaderSpec& spec, const std::vector<Binding>& bindings);

@@ -1,76 +1,31 @@
-// WebGpuBackend: memory, weight upload (packing + chunking) and the Backend ops as recorded
-// WGSL dispatches. Kernel parameters are documented at the top of each wgsl/*.wgsl file.
+// WebGpuBackend: memory, and the Backend ops other than matmul (webgpu_matmul.cpp) as recorded
+// WGSL dispatches, with the small fusions of settle(). Weight upload: webgpu_weights.cpp.
+// Kernel parameters are documented at the top of each wgsl/*.wgsl file.
 #include "ops/webgpu/webgpu_backend.h"
+#include "ops/webgpu/webgpu_util.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <variant>
 
 namespace hearth {
 
+using webgpu::ceil_div;
+using webgpu::cu;
 using webgpu::DispatchDesc;
+using webgpu::fbits;
+using webgpu::format_key;
 using webgpu::Operand;
 
 namespace {
 
-uint32_t fbits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
 
-const char* format_key(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::F32: return "f32";
-    case WeightFormat::F16: return "f16";
-    case WeightFormat::Int8: return "int8";
-    case WeightFormat::Int4: return "int4";
-  }
-  return "f32";
-}
 
-// vec4<u32> units per row, as the weights_*.wgsl snippets read them.
-uint32_t units_per_row(const QMatrix& w) {
-  switch (w.format) {
-    case WeightFormat::F32: return uint32_t((w.cols + 3) / 4);
-    case WeightFormat::F16: return uint32_t((w.cols + 7) / 8);
-    case WeightFormat::Int8: return uint32_t((w.cols + 15) / 16);
-    case WeightFormat::Int4: return uint32_t(w.groups() * 4);
-  }
-  return 0;
-}
 
-// Scale / minimum words per row after the packed rows.
-int64_t side_words_per_row(const QMatrix& w) {
-  if (w.format == WeightFormat::Int8) return 1;
-  if (w.format == WeightFormat::Int4) return 2 * w.groups();
-  return 0;
-}
 
-// Packs row r of w into `stride` vec4<u32> units (4 * stride words), zero-padded.
-void pack_row(const QMatrix& w, int64_t r, uint32_t stride, uint32_t* out) {
-  const size_t words = size_t(stride) * 4;
-  std::memset(out, 0, words * 4);
-  const int64_t C = w.cols;
-  switch (w.format) {
-    case WeightFormat::F32:
-      std::memcpy(out, w.f32.data() + r * C, size_t(C) * 4);
-      break;
-    case WeightFormat::F16:
-      for (int64_t c = 0; c < C; ++c) out[c / 2] |= uint32_t(w.f16[size_t(r * C + c)]) << (16 * (c % 2));
-      break;
-    case WeightFormat::Int8:
-      for (int64_t c = 0; c < C; ++c) out[c / 4] |= uint32_t(uint8_t(w.q8[size_t(r * C + c)])) << (8 * (c % 4));
-      break;
-    case WeightFormat::Int4:
-      std::memcpy(out, w.q4.data() + r * w.words_per_row(), size_t(w.words_per_row()) * 4);
-      break;
-  }
-}
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-std::string cu(const char* name, uint64_t v) { return std::string("const ") + name + ": u32 = " + std::to_string(v) + "u;\n"; }
 
 }  // namespace
 
@@ -95,14 +50,16 @@ WebGpuBackend::WebGpuBackend(const webgpu::DeviceInfo& info, const WebGpuOptions
 }
 
 WebGpuBackend::~WebGpuBackend() {
+  settle();
   rec_.flush();
   for (uint32_t b : bufs_) {
     if (b) webgpu::bridge::destroy_buffer(b);
   }
   for (const auto& w : weights_) {
-    if (!w) continue;
+    if (!w || w->in_arena) continue;
     for (const auto& c : w->chunks) webgpu::bridge::destroy_buffer(c.buffer);
   }
+  for (const auto& a : arenas_) webgpu::bridge::destroy_buffer(a.buffer);
 }
 
 std::string WebGpuBackend::name() const {
@@ -125,83 +82,15 @@ Buf WebGpuBackend::alloc(int64_t n) {
 }
 
 void WebGpuBackend::write(Buf dst, std::span<const float> src) {
+  settle();
   rec_.flush();  // keeps program order: recorded work before this write runs before it
   if (gpu(dst)) webgpu::bridge::write_buffer(gpu(dst), uint64_t(dst.offset) * 4, src.data(), src.size_bytes());
 }
 
 void WebGpuBackend::read(Buf src, std::span<float> dst) {
+  settle();
   Status s = gpu(src) ? rec_.read(gpu(src), uint64_t(src.offset) * 4, dst.data(), dst.size_bytes()) : rec_.status();
   if (!s.ok() || !gpu(src)) std::fill(dst.begin(), dst.end(), std::nanf(""));
-}
-
-WeightId WebGpuBackend::upload(QMatrix w) {
-  auto W = std::make_unique<Weight>();
-  W->format = w.format;
-  W->rows = w.rows;
-  W->cols = w.cols;
-  W->stride = units_per_row(w);
-  const int64_t row_bytes = int64_t(W->stride) * 16 + side_words_per_row(w) * 4;
-  uint64_t limit = std::min(info_.max_storage_binding, info_.max_buffer);
-  if (opt_.max_chunk_bytes) limit = std::min(limit, opt_.max_chunk_bytes);
-  const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(limit) / row_bytes);
-  if (row_bytes > int64_t(limit)) {
-    fail(err("WebGPU: one row of a ", w.rows, "x", w.cols, " matrix is larger than the device's binding limit"));
-  }
-  std::vector<uint32_t> staging;
-  for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per_chunk) {
-    Chunk c;
-    c.row0 = r0;
-    c.rows = std::min(rows_per_chunk, w.rows - r0);
-    const uint64_t data_words = uint64_t(c.rows) * W->stride * 4;
-    const uint64_t side = uint64_t(c.rows) * uint64_t(side_words_per_row(w));
-    const uint64_t bytes = std::max<uint64_t>(16, (data_words + side) * 4 + 15) / 16 * 16;
-    c.buffer = webgpu::bridge::create_buffer(bytes, webgpu::BufferKind::Storage);
-    if (!c.buffer) {
-      fail(err("WebGPU: cannot allocate ", bytes >> 20, " MiB for weights: ", webgpu::bridge::last_error()));
-      break;
-    }
-    W->bytes += bytes;
-    // Rows go up in slices of ~8 MiB, so no second copy of a whole chunk is ever held.
-    const int64_t slice_rows = std::max<int64_t>(1, (8 << 20) / (int64_t(W->stride) * 16));
-    for (int64_t s = 0; s < c.rows; s += slice_rows) {
-      const int64_t n = std::min(slice_rows, c.rows - s);
-      staging.resize(size_t(n) * W->stride * 4);
-      for (int64_t i = 0; i < n; ++i) pack_row(w, r0 + s + i, W->stride, staging.data() + size_t(i) * W->stride * 4);
-      webgpu::bridge::write_buffer(c.buffer, uint64_t(s) * W->stride * 16, staging.data(), staging.size() * 4);
-    }
-    c.scale_off = uint32_t(data_words);
-    if (w.format == WeightFormat::Int8) {
-      webgpu::bridge::write_buffer(c.buffer, data_words * 4, w.scale.data() + r0, uint64_t(c.rows) * 4);
-    } else if (w.format == WeightFormat::Int4) {
-      const int64_t g = w.groups();
-      c.min_off = uint32_t(data_words + uint64_t(c.rows * g));
-      webgpu::bridge::write_buffer(c.buffer, data_words * 4, w.scale.data() + r0 * g, uint64_t(c.rows * g) * 4);
-      webgpu::bridge::write_buffer(c.buffer, uint64_t(c.min_off) * 4, w.minv.data() + r0 * g, uint64_t(c.rows * g) * 4);
-    }
-    W->chunks.push_back(c);
-  }
-  bytes_ += W->bytes;
-  weights_.push_back(std::move(W));
-  return WeightId{uint32_t(weights_.size() - 1)};
-}
-
-void WebGpuBackend::release(WeightId id) {
-  if (id.id == 0 || id.id >= weights_.size() || !weights_[id.id]) return;
-  rec_.flush();
-  for (const auto& c : weights_[id.id]->chunks) {
-    rec_.forget_buffer(c.buffer);
-    webgpu::bridge::destroy_buffer(c.buffer);
-  }
-  bytes_ -= weights_[id.id]->bytes;
-  weights_[id.id].reset();
-}
-
-const WebGpuBackend::Weight* WebGpuBackend::weight(WeightId id) {
-  if (id.id == 0 || id.id >= weights_.size() || !weights_[id.id]) {
-    fail(err("WebGPU: weight ", id.id, " is not uploaded"));
-    return nullptr;
-  }
-  return weights_[id.id].get();
 }
 
 void WebGpuBackend::embed_chunks(const Weight& w, Buf out, int64_t T, const std::vector<uint32_t>& ids,
@@ -211,11 +100,10 @@ void WebGpuBackend::embed_chunks(const Weight& w, Buf out, int64_t T, const std:
   rec_.grid(uint64_t(ceil_div(threads, 64)), &gx, &gy);
   for (const Chunk& c : w.chunks) {
     DispatchDesc d;
-    d.shader = {"embed", false, format_key(w.format), false,
-                cu("WG", 64) + "const IDS_FROM_BUF: bool = " + (ids_buf ? "true" : "false") + ";\n"};
+    d.shader = {"embed", false, format_key(w.format), false, cu("WG", 64) + webgpu::cb("IDS_FROM_BUF", ids_buf != nullptr)};
     d.operands = {{"out", gpu(out), true}, {"ids", ids_buf ? gpu(*ids_buf) : gpu(out)}, {"wq", c.buffer, false, true}};
     d.params = {uint32_t(out.offset), uint32_t(T), uint32_t(w.cols), uint32_t(c.row0), uint32_t(c.rows), w.stride,
-                c.scale_off, c.min_off, ids_buf ? uint32_t(ids_buf->offset) : 0u};
+                c.scale_off, c.min_off, ids_buf ? uint32_t(ids_buf->offset) : 0u, c.base};
     d.params.resize(16, 0);
     d.params.insert(d.params.end(), ids.begin(), ids.end());
     d.x = gx;
@@ -225,6 +113,7 @@ void WebGpuBackend::embed_chunks(const Weight& w, Buf out, int64_t T, const std:
 }
 
 void WebGpuBackend::embed(WeightId E, std::span<const int32_t> ids, Buf out) {
+  settle();
   const Weight* w = weight(E);
   if (!w || ids.empty()) return;
   std::vector<uint32_t> u(ids.begin(), ids.end());
@@ -232,6 +121,7 @@ void WebGpuBackend::embed(WeightId E, std::span<const int32_t> ids, Buf out) {
 }
 
 void WebGpuBackend::embed_from(WeightId E, Buf ids, int64_t T, Buf out) {
+  settle();
   const Weight* w = weight(E);
   if (!w || T <= 0) return;
   embed_chunks(*w, out, T, {}, &ids);
@@ -239,68 +129,102 @@ void WebGpuBackend::embed_from(WeightId E, Buf ids, int64_t T, Buf out) {
 
 void WebGpuBackend::rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps) {
   if (rows <= 0) return;
+  if (auto* a = std::get_if<PendingAdd>(&pending_)) {
+    // add(x, y) then rmsnorm(x): one dispatch that adds the residual and normalizes.
+    if (a->x.id == x.id && a->x.offset == x.offset && a->n == rows * d) {
+      const Buf y = a->y;
+      pending_ = std::monostate();
+      rmsnorm_impl(x, w, out, rows, d, eps, &y);
+      return;
+    }
+  }
+  settle();
+  rmsnorm_impl(x, w, out, rows, d, eps, nullptr);
+}
+
+void WebGpuBackend::rmsnorm_impl(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps, const Buf* add) {
   DispatchDesc dd;
+  const std::string consts = webgpu::cb("ADD", add != nullptr);
   if (rec_.subgroups() && rows > 1) {
     // A subgroup per row, no barriers (subgroup tier).
-    dd.shader = {"rmsnorm_subgroup", false, "", false, cu("WG", 64), true};
+    dd.shader = {"rmsnorm_subgroup", false, "", false, cu("WG", 64) + consts, true};
     rec_.grid(uint64_t(ceil_div(rows, 64 / sg_max())), &dd.x, &dd.y);
   } else {
-    dd.shader = {"rmsnorm", true, "", false, cu("WG", d <= 256 ? 64 : 256)};
+    dd.shader = {"rmsnorm", true, "", false, cu("WG", d <= 256 ? 64 : 256) + consts};
     rec_.grid(uint64_t(rows), &dd.x, &dd.y);
   }
-  dd.operands = {{"x", gpu(x)}, {"w", gpu(w)}, {"out", gpu(out), true}};
-  dd.params = {uint32_t(x.offset), uint32_t(w.offset), uint32_t(out.offset), uint32_t(rows), uint32_t(d), fbits(eps)};
+  // x is declared writable either way: the ADD branch stores to it even when compiled out.
+  dd.operands = {{"x", gpu(x), true}, {"y", add ? gpu(*add) : gpu(x)}, {"w", gpu(w)}, {"out", gpu(out), true}};
+  dd.params = {uint32_t(x.offset), uint32_t(w.offset), uint32_t(out.offset), uint32_t(rows), uint32_t(d), fbits(eps),
+               add ? uint32_t(add->offset) : 0u};
   rec_.dispatch(std::move(dd));
 }
 
-void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) {
-  const Weight* w = weight(W);
-  if (!w || T <= 0) return;
-  constexpr int64_t kVecMaxT = 4;  // up to this many tokens: matrix-vector kernel per token
-  for (const Chunk& c : w->chunks) {
-    DispatchDesc d;
-    if (T <= kVecMaxT && rec_.subgroups()) {
-      // A subgroup per 4 rows, no barriers (subgroup tier).
-      d.shader = {"matmul_vec_subgroup", false, format_key(w->format), false, cu("WG", 64), true};
-      rec_.grid(uint64_t(ceil_div(c.rows, 4 * (64 / sg_max()))), &d.x, &d.y);
-      d.z = uint32_t(T);
-    } else if (T <= kVecMaxT) {
-      d.shader = {"matmul_vec", true, format_key(w->format), false, cu("WG", 64)};
-      rec_.grid(uint64_t(ceil_div(c.rows, 4)), &d.x, &d.y);
-      d.z = uint32_t(T);
-    } else {
-      d.shader = {"matmul_tiled", false, format_key(w->format), false, ""};
-      d.x = uint32_t(ceil_div(c.rows, 64));
-      d.y = uint32_t(ceil_div(T, 64));
-    }
-    d.operands = {{"x", gpu(x)}, {"bias", bias ? gpu(*bias) : gpu(x)}, {"out", gpu(out), true}, {"wq", c.buffer, false, true}};
-    d.params = {uint32_t(x.offset), uint32_t(out.offset), bias ? uint32_t(bias->offset) : 0u, bias ? 1u : 0u,
-                uint32_t(T), uint32_t(w->cols), uint32_t(w->rows), uint32_t(c.row0), uint32_t(c.rows), w->stride,
-                c.scale_off, c.min_off};
-    rec_.dispatch(std::move(d));
-  }
-}
 
 void WebGpuBackend::rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) {
   const int64_t half = table.rot_dim / 2;
   if (T <= 0 || half <= 0) return;
-  const RopeFreq* f = nullptr;
-  for (const auto& rf : rope_freqs_) {
-    if (rf.inv_freq == table.inv_freq) f = &rf;
+  size_t f = 0;
+  while (f < rope_freqs_.size() && rope_freqs_[f].inv_freq != table.inv_freq) ++f;
+  if (auto* p = std::get_if<PendingRope>(&pending_)) {
+    // rope(q) then rope(k) at the same positions: one dispatch.
+    if (p->freq == f && p->T == T && p->D == head_dim && p->pos0 == pos0 && p->x.id != x.id &&
+        p->scaling == table.attention_scaling && p->half == half) {
+      PendingRope r = *p;
+      pending_ = std::monostate();
+      rope_impl(r, x, n_heads);
+      return;
+    }
   }
-  if (!f) {
+  settle();
+  if (f == rope_freqs_.size()) {
     Buf b = alloc(int64_t(table.inv_freq.size()));
     write(b, table.inv_freq);
     rope_freqs_.push_back(RopeFreq{table.inv_freq, b});
-    f = &rope_freqs_.back();
   }
+  pending_ = PendingRope{x, T, n_heads, head_dim, pos0, half, table.attention_scaling, f};
+}
+
+void WebGpuBackend::rope_impl(const PendingRope& r, Buf x2, int64_t h2) {
+  const Buf freq = rope_freqs_[r.freq].buf;
   DispatchDesc d;
   d.shader = {"rope", false, "", false, cu("WG", 64)};
-  d.operands = {{"x", gpu(x), true}, {"freq", gpu(f->buf)}};
-  d.params = {uint32_t(x.offset), uint32_t(T), uint32_t(n_heads), uint32_t(head_dim), uint32_t(pos0), uint32_t(half),
-              fbits(table.attention_scaling), uint32_t(f->buf.offset)};
-  rec_.grid(uint64_t(ceil_div(T * n_heads * half, 64)), &d.x, &d.y);
+  d.operands = {{"x", gpu(r.x), true}, {"x2", h2 ? gpu(x2) : gpu(r.x), true}, {"freq", gpu(freq)}};
+  d.params = {uint32_t(r.x.offset), uint32_t(r.T), uint32_t(r.H), uint32_t(r.D), uint32_t(r.pos0), uint32_t(r.half),
+              fbits(r.scaling), uint32_t(freq.offset), h2 ? uint32_t(x2.offset) : 0u, uint32_t(h2)};
+  rec_.grid(uint64_t(ceil_div(r.T * (r.H + h2) * r.half, 64)), &d.x, &d.y);
   rec_.dispatch(std::move(d));
+}
+
+void WebGpuBackend::copy(Buf src, Buf dst, int64_t n) {
+  if (n <= 0) return;
+  if (auto* p = std::get_if<PendingCopy>(&pending_)) {
+    // copy(k -> k cache) then copy(v -> v cache): one dispatch when neither touches the other.
+    if (dst.id != p->src.id && dst.id != p->dst.id && src.id != p->dst.id) {
+      PendingCopy c = *p;
+      pending_ = std::monostate();
+      DispatchDesc d;
+      d.shader = {"copy_pair", false, "", false, cu("WG", 256)};
+      d.operands = {{"src0", gpu(c.src)}, {"dst0", gpu(c.dst), true}, {"src1", gpu(src)}, {"dst1", gpu(dst), true}};
+      d.params = {uint32_t(c.src.offset), uint32_t(c.dst.offset), uint32_t(c.n), uint32_t(src.offset),
+                  uint32_t(dst.offset), uint32_t(n)};
+      rec_.grid(uint64_t(ceil_div(c.n + n, 256)), &d.x, &d.y);
+      rec_.dispatch(std::move(d));
+      return;
+    }
+  }
+  settle();
+  pending_ = PendingCopy{src, dst, n};
+}
+
+void WebGpuBackend::settle() {
+  if (std::holds_alternative<std::monostate>(pending_)) return;
+  auto p = std::move(pending_);
+  pending_ = std::monostate();
+  if (auto* a = std::get_if<PendingAdd>(&p)) elementwise(0, a->x, a->y, a->x, a->n);
+  if (auto* r = std::get_if<PendingRope>(&p)) rope_impl(*r, Buf{}, 0);
+  if (auto* c = std::get_if<PendingCopy>(&p)) elementwise(2, c->src, c->src, c->dst, c->n);
+  if (auto* g = std::get_if<PendingMatvec>(&p)) emit_matvec(*g, nullptr);
 }
 
 void WebGpuBackend::elementwise(uint32_t op, Buf a, Buf b, Buf out, int64_t n) {
@@ -313,11 +237,14 @@ void WebGpuBackend::elementwise(uint32_t op, Buf a, Buf b, Buf out, int64_t n) {
   rec_.dispatch(std::move(d));
 }
 
-void WebGpuBackend::add(Buf x, Buf y, int64_t n) { elementwise(0, x, y, x, n); }
-void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) { elementwise(1, gate, up, out, n); }
-void WebGpuBackend::copy(Buf src, Buf dst, int64_t n) { elementwise(2, src, src, dst, n); }
+void WebGpuBackend::add(Buf x, Buf y, int64_t n) {
+  settle();
+  if (n > 0) pending_ = PendingAdd{x, y, n};  // may fuse with a following rmsnorm of x
+}
+
 
 void WebGpuBackend::argmax(Buf x, int64_t n, Buf out) {
+  settle();
   DispatchDesc d;
   d.shader = {"argmax", true, "", false, cu("WG", 256)};
   d.operands = {{"x", gpu(x)}, {"out", gpu(out), true}};
@@ -326,6 +253,7 @@ void WebGpuBackend::argmax(Buf x, int64_t n, Buf out) {
 }
 
 void WebGpuBackend::attention(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) {
+  settle();
   if (T <= 0) return;
   if (s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0) {
     fail(err("WebGPU attention: ", s.n_heads, " heads are not a multiple of ", s.n_kv_heads, " KV heads"));

@@ -1,13 +1,17 @@
 // The WebGPU backend: Backend ops as WGSL dispatches recorded into one command list per
 // submit (recorder.h), run through the JS bridge (bridge.h). Activations and the KV cache are
 // GPU buffers; weights are uploaded once in the shared QMatrix formats (ops/qmatrix.h), packed
-// into vec4<u32> rows and split by rows into chunks that fit the device's binding limits.
-// Only read() waits for the GPU; everything else is recorded.
+// into vec4<u32> rows, suballocated in shared buffers or, when too big, split by rows into
+// chunks within the device's binding limits (webgpu_weights.cpp). Ops that usually come in
+// pairs are held back one op and fused when the next one fits (add + rmsnorm, rope q + k,
+// copy k + v, the q/k/v and gate/up products + swiglu); only read() waits for the GPU.
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "ops/backend.h"
@@ -33,7 +37,10 @@ class WebGpuBackend final : public Backend {
   const webgpu::DeviceInfo& device_info() const { return info_; }
   // The first error (a kernel that did not compile, a failed read-back, a device error).
   const Status& status() const { return rec_.status(); }
-  void flush() { rec_.flush(); }
+  void flush() {
+    settle();
+    rec_.flush();
+  }
   webgpu::Recorder& recorder() { return rec_; }
 
   Buf alloc(int64_t n) override;
@@ -60,10 +67,13 @@ class WebGpuBackend final : public Backend {
   void embed_from(WeightId E, Buf ids, int64_t T, Buf out) override;
 
  private:
+  // Rows row0..row0+rows-1 of a weight in `buffer`: packed rows from vec4 unit `base`, then the
+  // scales / minimums at u32 word offsets scale_off / min_off (from the buffer's start).
   struct Chunk {
     uint32_t buffer = 0;
     int64_t row0 = 0, rows = 0;
-    uint32_t scale_off = 0, min_off = 0;  // u32 words
+    uint32_t base = 0;
+    uint32_t scale_off = 0, min_off = 0;
   };
   struct Weight {
     WeightFormat format = WeightFormat::F32;
@@ -71,10 +81,49 @@ class WebGpuBackend final : public Backend {
     uint32_t stride = 0;  // vec4<u32> units per row
     std::vector<Chunk> chunks;
     size_t bytes = 0;
+    bool in_arena = false;  // one chunk, suballocated in a shared weight buffer
+    uint64_t arena_offset = 0;
+  };
+  // Weights that fit share big buffers (first-fit suballocation, freed ranges coalesced), so
+  // matrices uploaded one after another (q, k, v; gate, up) can be read by one dispatch.
+  struct Arena {
+    uint32_t buffer = 0;
+    uint64_t size = 0;
+    std::map<uint64_t, uint64_t> free;  // offset -> bytes
   };
   struct RopeFreq {
     std::vector<float> inv_freq;
     Buf buf;
+  };
+  // Work held back for one op, to be fused with the next one when that fits (add + rmsnorm,
+  // rope q + rope k, copy k + copy v); settle() records it as it is otherwise. Every op that
+  // cannot fuse, and every read / write / flush, settles first, so program order is kept.
+  struct PendingAdd {
+    Buf x, y;
+    int64_t n;
+  };
+  struct PendingRope {
+    Buf x;
+    int64_t T, H, D, pos0, half;
+    float scaling;
+    size_t freq;  // index into rope_freqs_
+  };
+  struct PendingCopy {
+    Buf src, dst;
+    int64_t n;
+  };
+  // Matrix-vector products (T <= 4) that read the same x from one weight buffer (q, k, v; gate,
+  // up): one dispatch, and with a following swiglu of the pair, that too.
+  struct PendingMatvec {
+    Buf x;
+    int64_t T = 0;
+    struct Entry {
+      const Weight* w;
+      Buf out;
+      bool has_bias;
+      Buf bias;
+    };
+    std::vector<Entry> e;
   };
 
   WebGpuBackend(const webgpu::DeviceInfo& info, const WebGpuOptions& opt);
@@ -87,6 +136,15 @@ class WebGpuBackend final : public Backend {
   void attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
   void attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
   void fail(const Error& e) { rec_.fail(e); }
+  void settle();
+  void rmsnorm_impl(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps, const Buf* add);
+  void rope_impl(const PendingRope& r, Buf x2, int64_t h2);
+  bool arena_alloc(uint64_t bytes, uint32_t* buffer, uint64_t* offset);
+  void arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes);
+  uint64_t arena_limit() const;
+  bool fits_group(const PendingMatvec& g, Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T) const;
+  void emit_matvec(const PendingMatvec& g, const Buf* swiglu_out);
+  void emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T);
 
   webgpu::DeviceInfo info_;
   WebGpuOptions opt_;
@@ -94,6 +152,9 @@ class WebGpuBackend final : public Backend {
   std::vector<uint32_t> bufs_;                   // Buf id -> bridge buffer (0 unused)
   std::vector<std::unique_ptr<Weight>> weights_; // WeightId -> chunks
   std::vector<RopeFreq> rope_freqs_;
+  std::variant<std::monostate, PendingAdd, PendingRope, PendingCopy, PendingMatvec> pending_;
+  std::vector<Arena> arenas_;
+  uint64_t next_arena_bytes_ = 16ull << 20;
   Buf part_;               // attention split-K partials
   int64_t part_cap_ = 0;   // floats
   size_t bytes_ = 0;

@@ -1,7 +1,10 @@
 // Matrix-matrix product for prefill: out[t, row0 + r] = sum_i x[t, i] W[r, i] (+ bias). One
 // workgroup of 256 invocations computes a 64 (tokens) x 64 (rows) tile, 4 x 4 outputs each;
 // x and the dequantized W are staged in workgroup memory TK = 16 columns at a time (8 KiB).
-// Same parameters as matmul_vec.wgsl. Grid: x = row tiles, y = token tiles.
+// x: [T, cols], out: [T, out_stride]; rows row0.. of out.
+// P: 0 x_off, 1 out_off, 2 bias_off, 3 has_bias, 4 T, 5 cols, 6 out_stride, 7 row0, 8 nrows,
+//    9 w_stride (units per row), 10 scale_off, 11 min_off (u32 words), 12 w_base (units)
+// Grid: x = row tiles, y = token tiles.
 
 const TM: u32 = 64u;
 const TN: u32 = 64u;
@@ -15,7 +18,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let T = pu(4);
   let cols = pu(5);
   let nrows = pu(8);
-  let wi = WInfo(pu(9), pu(10), pu(11), cols);
+  let wi = WInfo(pu(9), pu(10), pu(11), cols, pu(12));
   let n0 = wid.x * TN;
   let m0 = wid.y * TM;
   let tx = lid % 16u;

@@ -1,11 +1,12 @@
 // RMSNorm, subgroup tier: one subgroup per row (lanes stride over d, subgroupAdd reduces), no
 // barriers; workgroups step over blocks of WG / subgroup_size rows. Same semantics and
-// parameters as rmsnorm.wgsl (x and out may be the same buffer).
+// parameters as rmsnorm.wgsl, ADD included (x, y and out may share a buffer).
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32,
-        @builtin(subgroup_size) sgs: u32) {
+        @builtin(subgroup_size) sg_size: u32) {
+  let sgs = min(sg_size, WG);  // a subgroup wider than the workgroup only has WG lanes
   let rows = pu(3);
   let d = pu(4);
   let rows_per_wg = WG / sgs;
@@ -17,7 +18,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let oo = pu(2) + r * d;
     var ss = 0.0;
     for (var i = lane; i < d; i += sgs) {
-      let v = buf_x[xo + i];
+      var v = buf_x[xo + i];
+      if (ADD) {
+        v += buf_y[pu(6) + r * d + i];
+        if (valid) { buf_x[xo + i] = v; }
+      }
       ss += v * v;
     }
     let inv = 1.0 / sqrt(subgroupAdd(ss) / f32(d) + pf(5));

@@ -3,7 +3,10 @@
 // angle is float(pos) * inv_freq[i] rounded to f32; its cos and sin come from a Cody-Waite
 // reduction by pi/2 (4 parts, exact products for |angle| < ~1e5) and minimax polynomials, not
 // from the GPU's cos/sin, whose accuracy is unspecified outside [-pi, pi].
-// P: 0 x_off, 1 T, 2 H, 3 D, 4 pos0, 5 half, 6 attention_scaling (f32), 7 freq_off
+// A second tensor x2: [T, H2, D] at the same positions (k beside q) is rotated in the same
+// dispatch when H2 > 0.
+// P: 0 x_off, 1 T, 2 H, 3 D, 4 pos0, 5 half, 6 attention_scaling (f32), 7 freq_off, 8 x2_off,
+//    9 H2
 
 fn cos_sin(a: f32) -> vec2<f32> {
   let j = round(a * 0.63661975);
@@ -28,14 +31,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = wg_linear(wid, nwg) * WG + lid;
   let half = pu(5);
   let H = pu(2);
-  if (i >= pu(1) * H * half) { return; }
+  let H2 = pu(9);
+  if (i >= pu(1) * (H + H2) * half) { return; }
   let k = i % half;
   let th = i / half;
-  let pos = pu(4) + th / H;
-  let cs = cos_sin(f32(pos) * buf_freq[pu(7) + k]) * pf(6);
-  let base = pu(0) + th * pu(3);
-  let a = buf_x[base + k];
-  let b = buf_x[base + k + half];
-  buf_x[base + k] = a * cs.x - b * cs.y;
-  buf_x[base + k + half] = b * cs.x + a * cs.y;
+  let t = th / (H + H2);
+  let h = th % (H + H2);
+  let cs = cos_sin(f32(pu(4) + t) * buf_freq[pu(7) + k]) * pf(6);
+  if (h < H) {
+    let base = pu(0) + (t * H + h) * pu(3);
+    let a = buf_x[base + k];
+    let b = buf_x[base + k + half];
+    buf_x[base + k] = a * cs.x - b * cs.y;
+    buf_x[base + k + half] = b * cs.x + a * cs.y;
+  } else {
+    let base = pu(8) + (t * H2 + h - H) * pu(3);
+    let a = buf_x2[base + k];
+    let b = buf_x2[base + k + half];
+    buf_x2[base + k] = a * cs.x - b * cs.y;
+    buf_x2[base + k + half] = b * cs.x + a * cs.y;
+  }
 }

@@ -1,12 +1,14 @@
 // Shared by the weights_<format>.wgsl snippets (composed before them).
 
-// A quantized weight matrix chunk: vec4<u32> units per row, offsets (in u32 words) of the
-// per-row / per-group scales and minimums, and the number of columns.
+// A weight matrix (chunk) in a buffer that may hold others: vec4<u32> units per row, offsets (in
+// u32 words, from the buffer's start) of the per-row / per-group scales and minimums, the
+// number of columns, and where its rows start (in vec4<u32> units).
 struct WInfo {
   stride: u32,
   scale_off: u32,
   min_off: u32,
   cols: u32,
+  base: u32,
 }
 
 // One u32 word of the weight buffer (scales and minimums live after the data).

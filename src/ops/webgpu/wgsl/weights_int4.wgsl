@@ -9,7 +9,7 @@ const XN: u32 = 8u;
 fn unit_elem(u: u32, j: u32) -> u32 { return (u / 4u) * 128u + j * 16u + (u % 4u) * 4u; }
 
 fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>) -> f32 {
-  let w = buf_wq[row * wi.stride + u];
+  let w = buf_wq[wi.base + row * wi.stride + u];
   let gi = row * (wi.stride / 4u) + u / 4u;
   let s = bitcast<f32>(w_word(wi.scale_off + gi));
   let m = bitcast<f32>(w_word(wi.min_off + gi));
@@ -27,7 +27,7 @@ fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>) -> f32 {
 fn w_vec4(wi: WInfo, row: u32, c: u32) -> vec4<f32> {
   let g = c / 128u;
   let e = c % 128u;
-  let w = buf_wq[row * wi.stride + g * 4u + (e % 16u) / 4u];
+  let w = buf_wq[wi.base + row * wi.stride + g * 4u + (e % 16u) / 4u];
   let gi = row * (wi.stride / 4u) + g;
   let s = bitcast<f32>(w_word(wi.scale_off + gi));
   let m = bitcast<f32>(w_word(wi.min_off + gi));

@@ -1,0 +1,39 @@
+// Small helpers shared by the WebGPU backend's source files.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "ops/qmatrix.h"
+
+namespace hearth::webgpu {
+
+inline uint32_t fbits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A WGSL u32 constant declaration (pipeline specialization).
+inline std::string cu(const char* name, uint64_t v) {
+  return std::string("const ") + name + ": u32 = " + std::to_string(v) + "u;\n";
+}
+
+inline std::string cb(const char* name, bool v) {
+  return std::string("const ") + name + ": bool = " + (v ? "true" : "false") + ";\n";
+}
+
+// The weights_<key>.wgsl snippet of a format.
+inline const char* format_key(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::F32: return "f32";
+    case WeightFormat::F16: return "f16";
+    case WeightFormat::Int8: return "int8";
+    case WeightFormat::Int4: return "int4";
+  }
+  return "f32";
+}
+
+}  // namespace hearth::webgpu

@@ -1,0 +1,87 @@
+// Shared by matmul_vec.wgsl and matmul_vec_subgroup.wgsl: matrix-vector products for decode (a
+// few tokens) over a group of NW <= 3 matrices that read the same x and live in the same weight
+// buffer (q, k and v; gate and up), in one dispatch. Their rows are laid end to end in blocks
+// of NR = 4 ("virtual rows": matrix m starts at vbase_m, a multiple of 4). With PAIR (NW = 2,
+// gate and up of SwiGLU), a block holds the same 4 rows of both matrices instead, and
+// sw = silu(gate) * up is written too.
+// x: [T, cols]; out_m: [T, out_stride_m] (out_off and bias_off include the chunk's first row).
+// P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 6 virtual rows, 7 sw_off,
+//    8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
+//    (0xffffffff: no bias)
+
+const NR: u32 = 4u;
+
+struct Mat {
+  vbase: u32,
+  nrows: u32,
+  wi: WInfo,
+  out_off: u32,
+  out_stride: u32,
+  bias_off: u32,
+}
+
+fn mat(m: u32) -> Mat {
+  let b = 8u + 8u * m;
+  return Mat(pu(b), pu(b + 1u), WInfo(pu(3), pu(b + 3u), pu(b + 4u), pu(2), pu(b + 2u)), pu(b + 5u), pu(b + 6u),
+             pu(b + 7u));
+}
+
+// The matrix a virtual row belongs to.
+fn mat_of(v: u32) -> u32 {
+  var m = 0u;
+  if (!PAIR && NW > 1u && v >= pu(16)) { m = 1u; }
+  if (!PAIR && NW > 2u && v >= pu(24)) { m = 2u; }
+  return m;
+}
+
+fn xl(i: u32, xb: u32, cols: u32) -> f32 {
+  return select(0.0, buf_x[xb + min(i, cols - 1u)], i < cols);
+}
+
+// Partial dot products of rows r0..r0+3 of matrix A (and, with PAIR, of B) with x, over the
+// units first, first + step, ...
+fn block_dots(A: Mat, B: Mat, r0: u32, xb: u32, first: u32, step: u32) -> array<vec4<f32>, 2> {
+  var acc: array<vec4<f32>, 2>;
+  let cols = pu(2);
+  for (var u = first; u < pu(3); u += step) {
+    var xv: array<vec4<f32>, XN>;
+    for (var j = 0u; j < XN; j++) {
+      let e = unit_elem(u, j);
+      xv[j] = vec4<f32>(xl(e, xb, cols), xl(e + 1u, xb, cols), xl(e + 2u, xb, cols), xl(e + 3u, xb, cols));
+    }
+    for (var r = 0u; r < NR; r++) {
+      // Rows past a matrix's end repeat its last row; they are never stored.
+      acc[0][r] += w_unit_dot(A.wi, min(r0 + r, A.nrows - 1u), u, xv);
+      if (PAIR) { acc[1][r] += w_unit_dot(B.wi, min(r0 + r, B.nrows - 1u), u, xv); }
+    }
+  }
+  return acc;
+}
+
+fn with_bias(m: u32, A: Mat, r: u32, v: f32) -> f32 {
+  if (A.bias_off == 0xffffffffu) { return v; }
+  switch (m) {
+    case 0u: { return v + buf_bias0[A.bias_off + r]; }
+    case 1u: { return v + buf_bias1[A.bias_off + r]; }
+    default: { return v + buf_bias2[A.bias_off + r]; }
+  }
+}
+
+fn store(m: u32, i: u32, v: f32) {
+  switch (m) {
+    case 0u: { buf_out0[i] = v; }
+    case 1u: { buf_out1[i] = v; }
+    default: { buf_out2[i] = v; }
+  }
+}
+
+// Row r of matrix m (and of matrix 1 with PAIR) for token t, from the reduced sums.
+fn finish(m: u32, A: Mat, B: Mat, r: u32, t: u32, a: f32, b: f32) {
+  let g = with_bias(m, A, r, a);
+  store(m, A.out_off + t * A.out_stride + r, g);
+  if (PAIR) {
+    let u = with_bias(1u, B, r, b);
+    store(1u, B.out_off + t * B.out_stride + r, u);
+    buf_sw[pu(7) + t * A.out_stride + r] = g / (1.0 + exp(-g)) * u;
+  }
+}

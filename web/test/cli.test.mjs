@@ -1,0 +1,56 @@
+// web/bin/hearth.mjs: the native CLI's generate flags on the wasm engine; --print-ids ends with
+// "ids: ..."; without a GPU adapter it says so and runs on the wasm CPU backend.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+
+import { buildFile, repoRoot } from './helpers.mjs';
+
+const run = promisify(execFile);
+const cli = resolve(repoRoot, 'web/bin/hearth.mjs');
+const model = resolve(repoRoot, 'models/pycoder-6m');
+const ref = JSON.parse(readFileSync(resolve(model, 'reference.json'), 'utf8')).greedy[2];
+const env = { ...process.env, HEARTH_WASM: buildFile('hearth_engine.cjs') };
+// Whether Dawn finds an adapter, asked in a child process: with a Dawn instance in this process
+// (SwiftShader's threads), spawning children aborts.
+const probe = await run('node', ['--input-type=module', '-e', `
+  import { nodeGpu } from ${JSON.stringify(resolve(repoRoot, 'web/src/node_gpu.mjs'))};
+  const gpu = await nodeGpu();
+  const a = gpu && await gpu.requestAdapter();
+  console.log(a ? 'adapter' : 'none');
+  process.exit(0);`], { env }).catch(() => ({ stdout: 'none' }));
+const hasAdapter = probe.stdout.trim() === 'adapter';
+
+const lastLine = (s) => s.trimEnd().split('\n').pop();
+
+test('--ids with --print-ids on the wasm CPU backend gives the reference greedy ids', async () => {
+  const { stdout, stderr } = await run('node', [cli, '-m', model, '--ids', ref.prompt_ids.join(','), '-n', '16',
+    '--backend', 'cpu', '--print-ids'], { env });
+  assert.equal(lastLine(stdout), `ids: ${ref.greedy.slice(0, 16).join(' ')}`);
+  assert.match(stderr, /cpu/);
+});
+
+test('--prompt on WebGPU streams the text and the ids', { skip: hasAdapter ? false : 'no WebGPU adapter' }, async () => {
+  const { stdout, stderr } = await run('node', [cli, '-m', model, '--prompt', ref.prompt, '-n', '12', '--print-ids',
+    '--max-ctx', '64'], { env });
+  assert.match(stderr, /webgpu .*tier (subgroups|none)/);
+  const lines = stdout.trimEnd().split('\n');
+  assert.equal(lines.pop(), `ids: ${ref.greedy.slice(0, 12).join(' ')}`);
+  assert.ok(ref.text.startsWith(lines.join('\n').slice(0, 10)), `unexpected text ${JSON.stringify(lines.join('\n'))}`);
+});
+
+test('without a GPU adapter it falls back to the CPU with a message', async () => {
+  const noGpu = { ...env, VK_ICD_FILENAMES: '/nonexistent.json', LD_LIBRARY_PATH: '', VK_DRIVER_FILES: '' };
+  const { stdout, stderr } = await run('node', [cli, '-m', model, '--ids', '1,2,3', '-n', '3', '--print-ids'], { env: noGpu });
+  assert.match(stderr, /falling back to the wasm CPU backend/);
+  assert.match(lastLine(stdout), /^ids: \d+ \d+ \d+$/);
+});
+
+test('bad flags are reported', async () => {
+  await assert.rejects(run('node', [cli, '-m', model, '--ids', '1,x'], { env }), /--ids: "x" is not a token id/);
+  await assert.rejects(run('node', [cli, '--ids', '1']), /-m DIR is required/);
+  await assert.rejects(run('node', [cli, '-m', model, '--ids', '1', '--dtype', 'q3']), /--dtype/);
+});

@@ -1,0 +1,127 @@
+// End to end through the wasm engine module: the fixtures' reference greedy ids on WebGPU at
+// f32 (LoRA adapters too), and WebGPU == wasm CPU greedy tokens at f16, int8 and int4.
+//
+// CI runs this on Dawn + SwiftShader (a CPU Vulkan driver, 2 cores): barriers are costly there
+// and pipelines take ~1 s each to compile, so the models are loaded with maxPrefillT 4 (prompts
+// go through the decode kernels in chunks of 4 tokens) except for one batched-prefill case per
+// model, and the 1000-token prompts are left out (HEARTH_E2E_FULL=1 runs every case).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+import { loadModel, shutdown } from '../src/hearth.mjs';
+import { buildFile, fixtures, repoRoot, sharedBridge } from './helpers.mjs';
+
+const full = process.env.HEARTH_E2E_FULL === '1';
+const wasmUrl = buildFile('hearth_engine.cjs');
+const { bridge, reason } = await sharedBridge();
+const skip = bridge ? false : reason;
+const never = [-1];  // stop ids that never match: the references run to their full length
+
+after(shutdown);
+
+const load = (dir, opts) => loadModel(dir, { wasmUrl, gpu: globalThis.navigator?.gpu, ...opts });
+
+async function greedy(model, prompt, n, extra = {}) {
+  const r = await model.complete(prompt, { maxTokens: n, temperature: 0, stopIds: never, ...extra });
+  return r.ids;
+}
+
+for (const name of ['qwen2-tiny', 'qwen3-tiny']) {
+  describe(`${name} on WebGPU (f32) reproduces the reference greedy ids`, { skip }, () => {
+    const dir = resolve(fixtures, name);
+    const ref = JSON.parse(readFileSync(resolve(dir, 'reference.json'), 'utf8'));
+    const cases = ref.cases.filter((c) => c.adapter === null && (full || c.prompt.length <= 300));
+    let chunked, batched;
+    for (const c of cases) {
+      // Greedy decode with the argmax on the GPU (8 tokens per submission), and for the short
+      // prompts also with the logits read back every token.
+      const modes = c.prompt.length <= 7 ? [8, 0] : [8];
+      for (const steps of modes) {
+        test(`prompt of ${c.prompt.length} tokens, prefill in chunks of 4, deviceSteps ${steps}`, async () => {
+          chunked ??= await load(dir, { backend: 'webgpu', dtype: 'f32', maxCtx: 1100, maxPrefillT: 4 });
+          assert.match(chunked.info.backend, /^webgpu/);
+          assert.deepEqual(await greedy(chunked, c.prompt, c.greedy.length, { deviceSteps: steps }), c.greedy);
+        });
+      }
+    }
+    const c64 = cases.find((c) => c.prompt.length === 64);
+    test('prompt of 64 tokens in one batched prefill (tiled matmul, flash attention)', async () => {
+      batched ??= await load(dir, { backend: 'webgpu', dtype: 'f32', maxCtx: 128, maxPrefillT: 64 });
+      assert.deepEqual(await greedy(batched, c64.prompt, c64.greedy.length), c64.greedy);
+      await batched.dispose();
+      await chunked?.dispose();
+    });
+  });
+}
+
+describe('qwen2-tiny with LoRA adapters on WebGPU (f32) reproduces the reference greedy ids', { skip }, () => {
+  const dir = resolve(fixtures, 'qwen2-tiny');
+  const ref = JSON.parse(readFileSync(resolve(dir, 'reference.json'), 'utf8'));
+  let model;
+  for (const c of ref.cases.filter((x) => x.adapter !== null && x.prompt.length <= 7)) {
+    test(`${c.adapter}, prompt of ${c.prompt.length} tokens`, async () => {
+      model ??= await load(dir, { backend: 'webgpu', dtype: 'f32', maxCtx: 64, maxPrefillT: 4 });
+      await model.loadAdapter(c.adapter, resolve(dir, c.adapter));
+      assert.deepEqual(await greedy(model, c.prompt, c.greedy.length, { adapter: c.adapter }), c.greedy);
+    });
+  }
+  test('without the adapter the base model is back, bit for bit', async () => {
+    const c = ref.cases.find((x) => x.adapter === null && x.prompt.length === 7);
+    assert.deepEqual(await greedy(model, c.prompt, c.greedy.length), c.greedy);
+    await model.dispose();
+  });
+});
+
+describe('pycoder-6m on WebGPU (f32) reproduces the reference greedy ids', { skip }, () => {
+  const dir = resolve(repoRoot, 'models/pycoder-6m');
+  const ref = JSON.parse(readFileSync(resolve(dir, 'reference.json'), 'utf8'));
+  let model;
+  ref.greedy.forEach((g, i) => {
+    test(`prompt ${i}: ${JSON.stringify(g.prompt).slice(0, 40)}`, async () => {
+      model ??= await load(dir, { backend: 'webgpu', dtype: 'f32', maxCtx: 128, maxPrefillT: i === 0 ? 16 : 4 });
+      assert.deepEqual(await greedy(model, g.prompt_ids, g.greedy.length), g.greedy);
+    });
+  });
+  test('a stop id inside a batch of GPU-decoded tokens ends there, and the KV cache continues from it', async () => {
+    const g = ref.greedy[0];
+    const p = 10;
+    const stop = g.greedy[p];
+    const first = g.greedy.indexOf(stop);
+    const r = await model.complete(g.prompt_ids, { maxTokens: 40, temperature: 0, stopIds: [stop], deviceSteps: 8 });
+    assert.deepEqual(r.ids, g.greedy.slice(0, first + 1));
+    // The stop token was not fed: feeding it now continues the reference sequence.
+    const more = await model.complete([stop], { maxTokens: 8, temperature: 0, stopIds: never, keepCache: true });
+    assert.deepEqual(more.ids, g.greedy.slice(first + 1, first + 9));
+  });
+  test('text in, text out', async () => {
+    const r = await model.complete('def fibonacci(n):', { maxTokens: 24, temperature: 0 });
+    assert.ok(r.ids.length > 0);
+    assert.equal(r.text, await model.decode(r.ids, { skipSpecial: true }));
+    await model.dispose();
+  });
+});
+
+for (const dtype of ['f16', 'int8', 'int4']) {
+  describe(`${dtype}: WebGPU gives the wasm CPU backend's greedy tokens`, { skip }, () => {
+    const pick = [
+      ['qwen2-tiny', resolve(fixtures, 'qwen2-tiny'), (r) => r.cases[1].prompt, 32],
+      ['qwen3-tiny', resolve(fixtures, 'qwen3-tiny'), (r) => r.cases[1].prompt, 32],
+      ['pycoder-6m', resolve(repoRoot, 'models/pycoder-6m'), (r) => r.greedy[1].prompt_ids, 48],
+    ];
+    for (const [name, dir, prompt, n] of pick) {
+      test(name, async () => {
+        const ref = JSON.parse(readFileSync(resolve(dir, 'reference.json'), 'utf8'));
+        const ids = prompt(ref);
+        const gpu = await load(dir, { backend: 'webgpu', dtype, maxCtx: 128, maxPrefillT: 4 });
+        const cpu = await load(dir, { backend: 'cpu', dtype, maxCtx: 128 });
+        assert.equal(cpu.info.tier, 'cpu');
+        const [a, b] = [await greedy(gpu, ids, n), await greedy(cpu, ids, n)];
+        await gpu.dispose();
+        await cpu.dispose();
+        assert.deepEqual(a, b);
+      });
+    }
+  });
+}
