@@ -3,6 +3,7 @@
 // pseudo-random prompt (the same one as the native `hearth bench`).
 //   bench.mjs -m DIR [--prompt-len N] [--gen N] [--dtype D] [--backend webgpu|cpu]
 //             [--device-steps K] [--max-prefill N] [--reps R] [--peer cpu]
+//             [--temp T [--top-k K] [--top-p P]] [--quant-search off]
 // Prints load time, prefill and decode tok/s (best of R runs after a warm-up run that also
 // compiles the pipelines); --peer cpu measures the wasm CPU backend in the same run and prints
 // the ratio.
@@ -29,6 +30,7 @@ async function measure(backend) {
   const model = await loadModel(a.get('--model'), {
     backend, dtype: a.get('--dtype'), maxCtx: plen + gen,
     maxPrefillT: Number(a.get('--max-prefill') ?? Math.min(plen, 512)),
+    quantSearch: a.get('--quant-search') !== 'off',
   });
   const loadMs = performance.now() - t0;
   let state = 0x9e3779b97f4a7c15n;
@@ -37,7 +39,9 @@ async function measure(backend) {
     state = (state * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
     prompt.push(Number((state >> 33n) % BigInt(model.info.vocab_size)));
   }
-  const opts = { maxTokens: gen, temperature: 0, stopIds: [-1] };
+  const temp = Number(a.get('--temp') ?? 0);
+  const opts = { maxTokens: gen, temperature: temp, stopIds: [-1] };
+  if (temp > 0) Object.assign(opts, { topK: Number(a.get('--top-k') ?? 40), topP: Number(a.get('--top-p') ?? 0.95), seed: 1 });
   if (a.has('--device-steps')) opts.deviceSteps = Number(a.get('--device-steps'));
   await model.complete(prompt, opts);  // warm-up: pipelines compile here
   const gpu0 = model.info.backend.startsWith('webgpu') ? currentGpu(model) : null;

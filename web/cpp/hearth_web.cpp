@@ -94,10 +94,10 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE const char* hearth_last_error() { return g_error.c_str(); }
 
 // Loads the model folder `dir` (an Emscripten FS path). backend: 0 = CPU, 1 = WebGPU;
-// allow_subgroups = 0 forces the WebGPU tier that needs no optional feature. Returns a handle,
-// or 0 with hearth_last_error().
+// allow_subgroups = 0 forces the WebGPU tier that needs no optional feature; quant_search = 0
+// skips int4's clipping search (faster load). Returns a handle, or 0 with hearth_last_error().
 EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max_ctx, int max_prefill_t, int backend,
-                                     int allow_subgroups) {
+                                     int allow_subgroups, int quant_search) {
   auto h = std::make_unique<Handle>();
   h->dir = dir;
   LoadOptions opt;
@@ -109,6 +109,7 @@ EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max
   opt.dtype = *dt;
   opt.max_ctx = max_ctx;
   if (max_prefill_t > 0) opt.max_prefill_t = max_prefill_t;
+  opt.quant_search = quant_search != 0;
   std::unique_ptr<Backend> be;
   if (backend == 1) {
     WebGpuOptions wo;

@@ -329,9 +329,9 @@ export async function loadModel(source, opts = {}) {
   }
   const dir = await mountSource(m, source);
   const handle = await serialize(() => m.ccall('hearth_load', 'number',
-    ['string', 'string', 'number', 'number', 'number', 'number'],
+    ['string', 'string', 'number', 'number', 'number', 'number', 'number'],
     [dir, opts.dtype ?? 'f32', opts.maxCtx ?? 0, opts.maxPrefillT ?? 0, backend === 'webgpu' ? 1 : 0,
-      opts.subgroups === false ? 0 : 1], { async: true }));
+      opts.subgroups === false ? 0 : 1, opts.quantSearch === false ? 0 : 1], { async: true }));
   if (!handle) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
   return new HearthModel(handle, info, notes);

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// One-load benchmark of the wasm engine on WebGPU at a real model size: prefill of N tokens,
+// greedy and sampled decode at two context lengths, and decode with a rank-R LoRA adapter on
+// all seven projections, all measured in the same process on the same loaded model.
+//   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--adapter DIR] [--quant-search off]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel, shutdown } from '../src/hearth.mjs';
+
+const a = new Map([['--dtype', 'int4'], ['--ctx', '1024,4096'], ['--gen', '128']]);
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) a.set(argv[i] === '-m' ? '--model' : argv[i], argv[i + 1]);
+const ctxs = a.get('--ctx').split(',').map(Number);
+const gen = Number(a.get('--gen'));
+const maxCtx = Math.max(...ctxs) + gen + 8;
+
+const t0 = performance.now();
+const model = await loadModel(a.get('--model'), {
+  backend: 'webgpu', dtype: a.get('--dtype'), maxCtx, maxPrefillT: 1024, quantSearch: a.get('--quant-search') !== 'off',
+});
+const info = model.info;
+console.log(`load: ${((performance.now() - t0) / 1000).toFixed(1)} s  backend: ${info.backend}  dtype: ${info.dtype}  `
+  + `GPU memory (weights + KV + activations): ${(info.bytes / 2 ** 30).toFixed(2)} GiB`);
+
+let state = 0x9e3779b97f4a7c15n;
+const prompt = [];
+for (let i = 0; i < Math.max(...ctxs); i++) {
+  state = (state * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+  prompt.push(Number((state >> 33n) % BigInt(info.vocab_size)));
+}
+async function run(n, opts) {
+  const { stats } = await model.complete(prompt.slice(0, n), { maxTokens: gen, stopIds: [-1], ...opts });
+  return { prefill: n / stats.prefill_seconds, decode: Math.max(stats.generated_tokens - 1, 1) / stats.decode_seconds };
+}
+const greedy = { temperature: 0 };
+const sampled = { temperature: 0.8, topK: 40, topP: 0.95, seed: 1 };
+await run(64, greedy);  // warm-up: pipelines compile
+await run(64, sampled);
+// Bytes of KV cache (f32 K and V for every layer) and activations are in info.bytes; the
+// weight bytes alone give the bandwidth a decode step needs.
+const cfg = JSON.parse(readFileSync(join(a.get('--model'), 'config.json'), 'utf8'));
+const hd = cfg.head_dim ?? cfg.hidden_size / cfg.num_attention_heads;
+const kvBytes = cfg.num_hidden_layers * 2 * maxCtx * (cfg.num_key_value_heads ?? cfg.num_attention_heads) * hd * 4;
+const results = {};
+for (const n of ctxs) {
+  const g = await run(n, greedy);
+  const s = await run(n, sampled);
+  results[n] = g;
+  console.log(`ctx ${n}: prefill ${g.prefill.toFixed(0)} tok/s | decode greedy ${g.decode.toFixed(1)} tok/s, `
+    + `sampled ${s.decode.toFixed(1)} tok/s (sampled/greedy ${(s.decode / g.decode).toFixed(3)})`);
+  const perToken = info.bytes - kvBytes + n * kvBytes / maxCtx;  // weights (+ scratch) + the KV read at this context
+  console.log(`  greedy decode reads ~${(perToken / 1e9).toFixed(2)} GB per token: ${(perToken * g.decode / 1e12).toFixed(2)} TB/s effective`);
+}
+if (a.has('--adapter')) {
+  await model.loadAdapter('bench', a.get('--adapter'));
+  const n = ctxs[0];
+  const base = await run(n, greedy);
+  const lora = await run(n, { ...greedy, adapter: 'bench' });
+  const base2 = await run(n, greedy);
+  const b = Math.max(base.decode, base2.decode);
+  console.log(`ctx ${n} with LoRA adapter: decode ${lora.decode.toFixed(1)} tok/s vs base ${b.toFixed(1)} tok/s `
+    + `(lora/base ${(lora.decode / b).toFixed(3)})`);
+}
+await model.dispose();
+await shutdown();
