@@ -1,6 +1,7 @@
 // MappedFile: mmap on POSIX hosts; a plain read where mmap is emulated (Emscripten).
 #include "core/mapped_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,9 +10,27 @@
 #include <unistd.h>
 #ifndef __EMSCRIPTEN__
 #include <sys/mman.h>
+#else
+#include <emscripten.h>
 #endif
 
 namespace hearth {
+
+#ifdef __EMSCRIPTEN__
+// pread through the JS file system with the position as a double: the pread64 syscall of this
+// Emscripten mangles offsets past 2^31.
+// clang-format off
+EM_JS(int, hearth_fs_pread, (int fd, void* dst, int n, double pos), {
+  try {
+    var stream = FS.getStream(fd);
+    if (!stream) return -1;
+    return FS.read(stream, HEAP8, dst, n, pos);
+  } catch (e) {
+    return -1;
+  }
+});
+// clang-format on
+#endif
 
 Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path, bool force_ranges) {
   int fd = ::open(path.c_str(), O_RDONLY);
@@ -23,7 +42,7 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path, bo
   }
   std::shared_ptr<MappedFile> f(new MappedFile());
   f->path_ = path;
-  f->size_ = size_t(st.st_size);
+  f->size_ = uint64_t(st.st_size);
   if (force_ranges) {
     f->fd_ = fd;
     return f;
@@ -44,10 +63,10 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path, bo
     return f;
   }
 #endif
-  f->owned_.resize(f->size_);
+  f->owned_.resize(size_t(f->size_));
   size_t got = 0;
   while (got < f->size_) {
-    ssize_t n = ::read(fd, f->owned_.data() + got, f->size_ - got);
+    ssize_t n = ::read(fd, f->owned_.data() + got, size_t(f->size_) - got);
     if (n <= 0) {
       ::close(fd);
       return err(path, ": read error after ", got, " of ", f->size_, " bytes");
@@ -70,13 +89,19 @@ std::shared_ptr<MappedFile> MappedFile::from_bytes(std::vector<uint8_t> bytes, s
 
 Status MappedFile::read(uint64_t offset, size_t n, void* dst) const {
   if (offset > size_ || n > size_ - offset) return err(path_, ": read of ", n, " bytes at ", std::to_string(offset), " is past the end of the file");
+  static_assert(sizeof(off_t) >= 8, "64-bit file offsets are needed for large checkpoints");
   if (data_) {
-    std::memcpy(dst, data_ + offset, n);
+    std::memcpy(dst, data_ + size_t(offset), n);
     return {};
   }
   size_t got = 0;
   while (got < n) {
+#ifdef __EMSCRIPTEN__
+    const int chunk = int(std::min<size_t>(n - got, size_t(1) << 30));
+    ssize_t r = hearth_fs_pread(fd_, static_cast<uint8_t*>(dst) + got, chunk, double(offset + got));
+#else
     ssize_t r = ::pread(fd_, static_cast<uint8_t*>(dst) + got, n - got, off_t(offset + got));
+#endif
     if (r <= 0) return err(path_, ": read error at byte ", std::to_string(offset + got));
     got += size_t(r);
   }

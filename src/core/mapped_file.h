@@ -28,13 +28,13 @@ class MappedFile {
   Status read(uint64_t offset, size_t n, void* dst) const;
   // Files larger than this are read in ranges under Emscripten.
   static constexpr size_t kResidentLimit = size_t(64) << 20;
-  size_t size() const { return size_; }
+  uint64_t size() const { return size_; }  // 64-bit: files beyond 4 GB in wasm32 too
   const std::string& path() const { return path_; }
 
  private:
   MappedFile() = default;
   const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
+  uint64_t size_ = 0;
   [[maybe_unused]] bool mapped_ = false;
   int fd_ = -1;  // open while reading in ranges
   std::vector<uint8_t> owned_;

@@ -27,13 +27,13 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
 
 Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file) {
   const std::string& path = file->path();
-  if (file->size() < 8) return err(path, ": not a safetensors file (", file->size(), " bytes, shorter than the 8-byte header length)");
+  if (file->size() < 8) return err(path, ": not a safetensors file (", std::to_string(file->size()), " bytes, shorter than the 8-byte header length)");
   uint8_t len[8];
   HEARTH_CHECK(file->read(0, 8, len));
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | len[i];
   if (n > kMaxHeaderBytes) return err(path, ": safetensors header length ", std::to_string(n), " exceeds the 100 MB limit (corrupt file?)");
-  if (n > file->size() - 8) return err(path, ": safetensors header length ", std::to_string(n), " runs past the end of the file (", file->size(), " bytes): truncated or corrupt");
+  if (n > file->size() - 8) return err(path, ": safetensors header length ", std::to_string(n), " runs past the end of the file (", std::to_string(file->size()), " bytes): truncated or corrupt");
   std::string text(size_t(n), '\0');
   HEARTH_CHECK(file->read(8, size_t(n), text.data()));
   HEARTH_ASSIGN(Json header, parse_json(text, path + " (safetensors header)"));
@@ -83,7 +83,7 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file)
     uint64_t want = numel * dtype_size(t.dtype);
     if (end - begin != want) return err(path, ": tensor ", name, ": ", t.shape_str(), " ", dtype_name(t.dtype), " needs ", std::to_string(want), " bytes, data_offsets give ", std::to_string(end - begin));
     t.offset = base + begin;
-    t.data = file->data() ? file->data() + t.offset : nullptr;
+    t.data = file->data() ? file->data() + size_t(t.offset) : nullptr;
     t.src = file.get();
     t.nbytes = size_t(end - begin);
     if (out.index_.count(name)) return where("appears twice in the header");
