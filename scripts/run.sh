@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and generate Python with the bundled default model.
+# The main job: set up, build (native CLI and the wasm engine), generate Python with the bundled
+# default model from the CLI, then serve the demo page on http://localhost:8080/web/index.html
+# (WebGPU in the browser, wasm CPU fallback). NO_SERVE=1 stops after the CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-NATIVE_ONLY=1 bash scripts/build.sh
+bash scripts/build.sh
 ./build/hearth generate -m models/pycoder-6m --prompt "${PROMPT:-def fibonacci(n):
 }" -n "${N:-96}"
+if [ "${NO_SERVE:-0}" != 1 ]; then
+  exec node web/bin/serve.mjs --port "${PORT:-8080}"
+fi
