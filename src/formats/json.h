@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace hearth {
 
@@ -73,7 +74,5 @@ Result<Json> read_json_file(const std::string& path);
 // Reads a whole file into a string.
 Result<std::string> read_text_file(const std::string& path);
 
-// Appends the UTF-8 encoding of a code point.
-void append_utf8(std::string& out, uint32_t cp);
 
 }  // namespace hearth

@@ -206,24 +206,6 @@ uint32_t decode_at(std::string_view s, size_t i, size_t* len) {
   return (uint32_t(b0 & 0x07) << 18) | (c(1) << 12) | (c(2) << 6) | c(3);
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += char(cp);
-  } else if (cp < 0x800) {
-    out += char(0xC0 | (cp >> 6));
-    out += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += char(0xE0 | (cp >> 12));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  } else {
-    out += char(0xF0 | (cp >> 18));
-    out += char(0x80 | ((cp >> 12) & 0x3F));
-    out += char(0x80 | ((cp >> 6) & 0x3F));
-    out += char(0x80 | (cp & 0x3F));
-  }
-}
-
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     if (uint8_t(s[i]) < 0x80) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace hearth::unicode {
 
 // General categories, in the order the generator writes them (Cn = unassigned).
@@ -40,7 +42,7 @@ uint8_t combining_class(uint32_t cp);
 size_t valid_sequence_length(std::string_view s, size_t i);
 // Decodes the sequence at s[i] (which must be valid) and sets *len to its length.
 uint32_t decode_at(std::string_view s, size_t i, size_t* len);
-void append_utf8(std::string& out, uint32_t cp);
+using ::hearth::append_utf8;  // core/utf8.h
 bool is_valid_utf8(std::string_view s);
 // Replaces every byte that is not part of a valid UTF-8 sequence with U+FFFD.
 std::string replace_invalid_bytes(std::string_view s);
