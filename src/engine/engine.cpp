@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 
 namespace hearth {
 
@@ -95,18 +96,50 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
 }
 
 // The greedy loop with the argmax on the backend: the first token comes from the prefill's
-// logits, the rest in batches of device_greedy_steps per submission. Tokens computed past a stop
-// (or past the caller's stop) are dropped and the KV cache is cut back to what the
-// one-token-at-a-time loop would have fed.
+// logits, the rest in batches of device_greedy_steps per submission, two batches under way at a
+// time (the next one is recorded and submitted while the GPU runs the current one). Tokens
+// computed past a stop (or past the caller's stop) are dropped and the KV cache is cut back to
+// what the one-token-at-a-time loop would have fed.
 Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
                                        const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
                                        GenerateResult* res) {
   if (req.max_new_tokens <= 0) return {};
   Sampler first(req.sampling);  // greedy: the same pick as the one-token loop's
-  std::vector<int32_t> batch = {first.sample(logits)};
-  size_t next = 0;
+  const int32_t id0 = first.sample(logits);
+  struct Batch {
+    uint32_t ticket;
+    int64_t k;
+  };
+  std::deque<Batch> flight;
+  int64_t planned = 1;  // ids produced or under way (the first comes from the prefill)
+  auto launch = [&]() -> Status {
+    const int64_t k = std::min({req.device_greedy_steps, req.max_new_tokens - planned, Model::kMaxDeviceSteps});
+    HEARTH_ASSIGN(uint32_t t, model_->start_greedy_batch(planned == 1 ? id0 : -1, k));
+    planned += k;
+    flight.push_back({t, k});
+    return {};
+  };
+  // Waits for what is still under way (its ids are not used).
+  auto drain = [&]() -> Status {
+    Status s;
+    std::vector<int32_t> dropped;
+    for (; !flight.empty(); flight.pop_front()) {
+      Status f = model_->finish_greedy_batch(flight.front().ticket, flight.front().k, &dropped);
+      if (s.ok() && !f.ok()) s = f;
+    }
+    return s;
+  };
   const int64_t fed_base = start + int64_t(req.prompt.size());
+  std::vector<int32_t> batch = {id0};
+  size_t next = 0;
   while (true) {
+    while (flight.size() < 2 && planned < req.max_new_tokens) {
+      Status s = launch();
+      if (!s.ok()) {
+        (void)drain();
+        return s;
+      }
+    }
     const int32_t id = batch[next++];
     res->ids.push_back(id);
     const bool is_stop = std::find(stops.begin(), stops.end(), id) != stops.end();
@@ -115,13 +148,19 @@ Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start
     if (is_stop || !go_on || n == req.max_new_tokens) {
       res->stopped_by_token = is_stop;
       res->stopped_by_caller = !is_stop && !go_on;
+      HEARTH_CHECK(drain());
       return model_->truncate(fed_base + n - 1);  // the last generated id is never fed
     }
     if (next == batch.size()) {
-      const int64_t k = std::min({req.device_greedy_steps, req.max_new_tokens - n, Model::kMaxDeviceSteps});
       batch.clear();
       next = 0;
-      HEARTH_CHECK(model_->decode_greedy_on_device(id, k, &batch));
+      const Batch b = flight.front();
+      flight.pop_front();
+      Status s = model_->finish_greedy_batch(b.ticket, b.k, &batch);
+      if (!s.ok()) {
+        (void)drain();
+        return s;
+      }
     }
   }
 }

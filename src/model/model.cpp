@@ -234,29 +234,50 @@ void Model::run_layers(int64_t T, int64_t pos0) {
 }
 
 Status Model::decode_greedy_on_device(int32_t token, int64_t k, std::vector<int32_t>* out) {
+  if (token < 0) return err("token id ", token, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
+  HEARTH_ASSIGN(uint32_t ticket, start_greedy_batch(token, k));
+  return finish_greedy_batch(ticket, k, out);
+}
+
+Result<uint32_t> Model::start_greedy_batch(int32_t token, int64_t k) {
   Backend& be = *be_;
   if (!be.supports_device_greedy()) return err("decode_greedy_on_device: backend ", be.name(), " cannot pick tokens itself");
   if (k <= 0 || k > kMaxDeviceSteps) return err("decode_greedy_on_device: k must be in [1, ", kMaxDeviceSteps, "], got ", k);
-  if (token < 0 || token >= cfg_.vocab_size) return err("token id ", token, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
+  if (token >= cfg_.vocab_size || token < -1 || (token == -1 && !last_device_id_.id)) {
+    return err("token id ", token, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
+  }
   if (n_past_ + k > max_ctx_) return err("context of ", n_past_ + k, " tokens exceeds max_ctx ", max_ctx_);
   const int64_t d = cfg_.hidden_size;
-  if (!device_ids_.id) device_ids_ = be.alloc(kMaxDeviceSteps + 1);
-  const float first = float(token);
-  be.write(device_ids_, std::span<const float>(&first, 1));
+  if (!device_ids_.id) device_ids_ = be.alloc(2 * (kMaxDeviceSteps + 1));
+  device_half_ ^= 1;
+  const Buf ids = device_ids_.at(device_half_ * (kMaxDeviceSteps + 1));
+  Buf first = last_device_id_;
+  if (token >= 0) {
+    const float f = float(token);
+    be.write(ids, std::span<const float>(&f, 1));
+    first = ids;
+  }
   for (int64_t i = 0; i < k; ++i) {
-    be.embed_from(embed_, device_ids_.at(i), 1, x_);
+    be.embed_from(embed_, i == 0 ? first : ids.at(i), 1, x_);
     run_layers(1, n_past_ + i);
     be.rmsnorm(x_, final_norm_, h_, 1, d, float(cfg_.rms_norm_eps));
     be.matmul(h_, lm_head_, nullptr, logits_, 1);
-    be.argmax(logits_, cfg_.vocab_size, device_ids_.at(i + 1));
+    be.argmax(logits_, cfg_.vocab_size, ids.at(i + 1));
   }
+  last_device_id_ = ids.at(k);
+  n_past_ += k;
+  const uint32_t ticket = be.read_start(ids.at(1), k);
+  if (!ticket) return err("decode_greedy_on_device: the backend could not start the read-back");
+  return ticket;
+}
+
+Status Model::finish_greedy_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out) {
   std::vector<float> ids(static_cast<size_t>(k));
-  be.read(device_ids_.at(1), ids);
+  HEARTH_CHECK(be_->read_finish(ticket, ids));
   for (float f : ids) {
     if (!(f >= 0 && f < float(cfg_.vocab_size))) return err("decode_greedy_on_device: the backend returned token ", f);
     out->push_back(int32_t(f));
   }
-  n_past_ += k;
   return {};
 }
 

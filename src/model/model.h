@@ -62,6 +62,13 @@ class Model {
   // read-back of the k ids (no logits leave the device). Appends the k generated ids to `out`
   // and advances n_past() by k (the last generated id is not fed).
   Status decode_greedy_on_device(int32_t token, int64_t k, std::vector<int32_t>* out);
+  // The same in two halves, so that a second batch can run while the first is read back:
+  // start_greedy_batch records and submits k steps and returns a read-back ticket; token >= 0
+  // is fed first, -1 continues from the last id of the previous batch, still on the device.
+  // finish_greedy_batch waits for the ids of that batch (batches finish in start order; at most
+  // two are under way).
+  Result<uint32_t> start_greedy_batch(int32_t token, int64_t k);
+  Status finish_greedy_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out);
   static constexpr int64_t kMaxDeviceSteps = 64;
 
   // Forgets positions >= n (n <= n_past()): the next forward continues from position n.
@@ -111,7 +118,10 @@ class Model {
   int64_t lora_t_cap_ = 0;
   // Scratch activations for up to max_prefill_t tokens.
   Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;
-  Buf device_ids_;  // [kMaxDeviceSteps + 1] token ids as floats (decode_greedy_on_device)
+  // Two halves of [kMaxDeviceSteps + 1] token ids as floats (device greedy batches alternate).
+  Buf device_ids_;
+  int device_half_ = 0;
+  Buf last_device_id_;  // where the last id of the latest batch is
   static constexpr int64_t kLogitRows = 32;
 };
 

@@ -77,6 +77,11 @@ class Backend {
   virtual void argmax(Buf x, int64_t n, Buf out) {}
   // As embed(), with the ids in backend memory as floats: ids[0..T).
   virtual void embed_from(WeightId E, Buf ids, int64_t T, Buf out) {}
+  // A read-back in two halves (device greedy backends), so that the next batch of work can be
+  // recorded and submitted while this one runs: read_start submits what was recorded and
+  // returns a ticket (0: failed or not supported); read_finish waits and copies n floats.
+  virtual uint32_t read_start(Buf src, int64_t n) { return 0; }
+  virtual Status read_finish(uint32_t ticket, std::span<float> dst) { return err(name(), ": no read_start"); }
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads);

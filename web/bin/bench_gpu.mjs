@@ -29,9 +29,19 @@ for (let i = 0; i < Math.max(...ctxs); i++) {
   prompt.push(Number((state >> 33n) % BigInt(info.vocab_size)));
 }
 async function run(n, opts) {
+  const before = model.stats().gpu;
   const { stats } = await model.complete(prompt.slice(0, n), { maxTokens: gen, stopIds: [-1], ...opts });
-  return { prefill: n / stats.prefill_seconds, decode: Math.max(stats.generated_tokens - 1, 1) / stats.decode_seconds };
+  const after = model.stats().gpu;
+  // Host time per generated token (prefill included): encoding command lists and waiting on read-backs.
+  const host = after?.host && before?.host ? {
+    dispatches: (after.dispatches - before.dispatches) / stats.generated_tokens,
+    encode: (after.host.encodeMs - before.host.encodeMs) / stats.generated_tokens,
+    wait: (after.host.waitMs - before.host.waitMs) / stats.generated_tokens,
+  } : null;
+  return { prefill: n / stats.prefill_seconds, decode: Math.max(stats.generated_tokens - 1, 1) / stats.decode_seconds, host };
 }
+const hostLine = (r) => (r.host ? `  per token (prefill included): ${r.host.dispatches.toFixed(0)} dispatches, `
+  + `encode ${r.host.encode.toFixed(2)} ms, read-back wait ${r.host.wait.toFixed(2)} ms` : '');
 const greedy = { temperature: 0 };
 const sampled = { temperature: 0.8, topK: 40, topP: 0.95, seed: 1 };
 await run(64, greedy);  // warm-up: pipelines compile
@@ -49,6 +59,7 @@ for (const n of ctxs) {
   console.log(`ctx ${n}: prefill ${g.prefill.toFixed(0)} tok/s | decode greedy ${g.decode.toFixed(1)} tok/s, `
     + `sampled ${s.decode.toFixed(1)} tok/s (sampled/greedy ${(s.decode / g.decode).toFixed(3)})`);
   const perToken = info.bytes - kvBytes + n * kvBytes / maxCtx;  // weights (+ scratch) + the KV read at this context
+  if (g.host) console.log(`  greedy${hostLine(g)}\n  sampled${hostLine(s)}`);
   console.log(`  greedy decode reads ~${(perToken / 1e9).toFixed(2)} GB per token: ${(perToken * g.decode / 1e12).toFixed(2)} TB/s effective`);
 }
 if (a.has('--adapter')) {

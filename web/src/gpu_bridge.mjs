@@ -58,6 +58,11 @@ export class GpuBridge {
     this.staging = null;
     this.errors = [];
     this.lastError = '';
+    // Host-side time: encoding command lists, and waiting for read-backs (GPU work + transfer).
+    this.timing = { encodeMs: 0, waitMs: 0, submits: 0 };
+    this.copyPool = [];    // staging buffers of submitCopy not in use
+    this.copies = new Map();  // ticket -> { staging, size, bytes, mapped }
+    this.nextTicket = 1;
     this.lost = null;
     device.lost?.then((info) => {
       this.lost = info;
@@ -168,6 +173,16 @@ export class GpuBridge {
 
   // Encodes the command list (Uint32Array) into one command encoder; returns the encoder.
   encode(cmds, paramsBuffer, params) {
+    const t0 = performance.now();
+    try {
+      return this.encodeList(cmds, paramsBuffer, params);
+    } finally {
+      this.timing.encodeMs += performance.now() - t0;
+      this.timing.submits++;
+    }
+  }
+
+  encodeList(cmds, paramsBuffer, params) {
     const device = this.device;
     if (params.byteLength) device.queue.writeBuffer(this.buffers[paramsBuffer], 0, params);
     const enc = device.createCommandEncoder();
@@ -233,7 +248,9 @@ export class GpuBridge {
       const enc = this.encode(cmds, paramsBuffer, params);
       enc.copyBufferToBuffer(this.buffers[src], srcOffset, staging, 0, bytes);
       device.queue.submit([enc.finish()]);
+      const t0 = performance.now();
       await staging.mapAsync(GPUMapMode.READ, 0, size);
+      this.timing.waitMs += performance.now() - t0;
     } catch (e) {
       this.lastError = `${e.message ?? e}${this.errors.length ? `; ${this.errors.join('; ')}` : ''}`;
       return false;
@@ -241,6 +258,54 @@ export class GpuBridge {
     deliver(new Uint8Array(staging.getMappedRange(0, size), 0, bytes));
     staging.unmap();
     return true;
+  }
+
+  // Submits the list plus a copy of `bytes` from buffer `src` into a staging buffer of a pool and
+  // starts mapping it, without waiting: returns a ticket for waitCopy (0 on failure).
+  submitCopy(cmds, paramsBuffer, params, src, srcOffset, bytes) {
+    const device = this.device;
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    let staging = this.copyPool.findIndex((b) => b.size >= size);
+    staging = staging >= 0 ? this.copyPool.splice(staging, 1)[0]
+      : device.createBuffer({ size: Math.max(size, 256), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const enc = this.encode(cmds, paramsBuffer, params);
+      enc.copyBufferToBuffer(this.buffers[src], srcOffset, staging, 0, bytes);
+      device.queue.submit([enc.finish()]);
+    } catch (e) {
+      this.lastError = `${e.message ?? e}`;
+      this.copyPool.push(staging);
+      return 0;
+    }
+    const mapped = staging.mapAsync(GPUMapMode.READ, 0, size).then(() => true, (e) => {
+      this.lastError = `${e.message ?? e}${this.errors.length ? `; ${this.errors.join('; ')}` : ''}`;
+      return false;
+    });
+    const ticket = this.nextTicket++;
+    this.copies.set(ticket, { staging, size, bytes, mapped });
+    return ticket;
+  }
+
+  // Waits for the copy of `ticket`, hands its bytes to `deliver`, and returns the staging buffer
+  // to the pool.
+  async waitCopy(ticket, deliver) {
+    const c = this.copies.get(ticket);
+    if (!c) {
+      this.lastError = `no read-back with ticket ${ticket}`;
+      return false;
+    }
+    this.copies.delete(ticket);
+    const t0 = performance.now();
+    const ok = await c.mapped;
+    this.timing.waitMs += performance.now() - t0;
+    if (ok) {
+      deliver(new Uint8Array(c.staging.getMappedRange(0, c.size), 0, c.bytes));
+      c.staging.unmap();
+      this.copyPool.push(c.staging);
+    } else {
+      c.staging.destroy();
+    }
+    return ok;
   }
 
   takeErrors() {
@@ -255,6 +320,10 @@ export class GpuBridge {
     this.buffers = [null];
     this.staging?.destroy();
     this.staging = null;
+    for (const b of this.copyPool) b.destroy();
+    for (const c of this.copies.values()) c.staging.destroy();
+    this.copyPool = [];
+    this.copies.clear();
     this.bindGroups.clear();
     this.device.destroy();
   }

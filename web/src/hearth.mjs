@@ -298,7 +298,9 @@ export class HearthModel {
 
   // Counters: { backend, ..., last: generation stats, gpu: { dispatches, submits, pipelines } }.
   stats() {
-    return JSON.parse(engine.UTF8ToString(engine._hearth_info(this.handle)));
+    const s = JSON.parse(engine.UTF8ToString(engine._hearth_info(this.handle)));
+    if (s.gpu && engine.hearthGpu) s.gpu.host = { ...engine.hearthGpu.timing };
+    return s;
   }
 
   dispose() {

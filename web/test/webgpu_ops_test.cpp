@@ -242,6 +242,85 @@ void test_argmax(Ctx& c) {
 
 // Sequences the backend fuses into one dispatch (add + rmsnorm, rope q + rope k, copy k + copy
 // v), as the model issues them, and near misses that must not fuse.
+// The decode layer's products with their neighbours folded in, as the model issues them:
+// rmsnorm -> q/k/v products (one dispatch that also writes the normed x), o product ->
+// residual add (one dispatch), rmsnorm -> gate/up + swiglu, for every format, short rows and
+// long rows (the workgroup-per-block kernel), T = 1 and 3; short rows also on a backend whose
+// weights are split into chunks (b2).
+void test_norm_resid_fusion(Ctx& c, WebGpuBackend& b2) {
+  for (WebGpuBackend* be : {c.be, &b2}) {
+    Ctx cc{be};
+    for (auto f : kFormats) {
+      for (int64_t cols : {200, 4232}) {
+        if (be != c.be && cols > 200) continue;  // b2's chunks hold a few short rows
+        for (int64_t Tm : {1, 3}) {
+          const int64_t nq = 37, nk = 13, I = 21;
+          const float eps = 1e-6f;
+          auto x = randn(size_t(Tm * cols), 21), nw = randn(size_t(cols), 22);
+          QMatrix Wq = quantize_matrix(randn(size_t(nq * cols), 23), nq, cols, f, nullptr);
+          QMatrix Wk = quantize_matrix(randn(size_t(nk * cols), 24), nk, cols, f, nullptr);
+          QMatrix Wv = quantize_matrix(randn(size_t(nk * cols), 25), nk, cols, f, nullptr);
+          QMatrix Wo = quantize_matrix(randn(size_t(cols * nq), 26), cols, nq, f, nullptr);
+          QMatrix Wg = quantize_matrix(randn(size_t(I * cols), 27), I, cols, f, nullptr);
+          QMatrix Wu = quantize_matrix(randn(size_t(I * cols), 28), I, cols, f, nullptr);
+          auto bq = randn(size_t(nq), 29);
+          std::vector<float> h(x.size()), q(size_t(Tm * nq)), k(size_t(Tm * nk)), v(size_t(Tm * nk)),
+              o(size_t(Tm * cols)), h2(x.size()), g(size_t(Tm * I)), u(size_t(Tm * I)), sw(size_t(Tm * I));
+          ref::rmsnorm(x.data(), nw.data(), h.data(), Tm, cols, eps);
+          ref::matmul(h.data(), Wq, bq.data(), q.data(), Tm);
+          ref::matmul(h.data(), Wk, nullptr, k.data(), Tm);
+          ref::matmul(h.data(), Wv, nullptr, v.data(), Tm);
+          ref::matmul(q.data(), Wo, nullptr, o.data(), Tm);
+          std::vector<float> x2 = x;
+          ref::add(x2.data(), o.data(), Tm * cols);
+          ref::rmsnorm(x2.data(), nw.data(), h2.data(), Tm, cols, eps);
+          ref::matmul(h2.data(), Wg, nullptr, g.data(), Tm);
+          ref::matmul(h2.data(), Wu, nullptr, u.data(), Tm);
+          ref::swiglu(g.data(), u.data(), sw.data(), Tm * I);
+          WeightId iq = be->upload(Wq), ik = be->upload(Wk), iv = be->upload(Wv), io = be->upload(Wo),
+                   ig = be->upload(Wg), iu = be->upload(Wu);
+          Buf xb = cc.put(x), nwb = cc.put(nw), bqb = cc.put(bq), hb = be->alloc(Tm * cols), qb = be->alloc(Tm * nq),
+              kb = be->alloc(Tm * nk), vb = be->alloc(Tm * nk), gb = be->alloc(Tm * I), ub = be->alloc(Tm * I);
+          const std::string what = std::string(weight_format_name(f)) + " cols=" + std::to_string(cols) +
+                                   " T=" + std::to_string(Tm) + (be == c.be ? "" : " chunked");
+          uint64_t d0 = be->recorder().dispatches();
+          be->rmsnorm(xb, nwb, hb, Tm, cols, eps);
+          be->matmul(hb, iq, &bqb, qb, Tm);
+          be->matmul(hb, ik, nullptr, kb, Tm);
+          be->matmul(hb, iv, nullptr, vb, Tm);
+          be->flush();
+          if (be == c.be) cc.expect(be->recorder().dispatches() - d0 == 1, "rmsnorm + q, k, v in 1 dispatch " + what);
+          cc.expect_close(cc.get(hb, h.size()), h, 2e-6f, "normed x written " + what);
+          cc.expect_close(cc.get(qb, q.size()), q, 5e-5f, "rmsnorm + q " + what);
+          cc.expect_close(cc.get(kb, k.size()), k, 5e-5f, "rmsnorm + k " + what);
+          cc.expect_close(cc.get(vb, v.size()), v, 5e-5f, "rmsnorm + v " + what);
+          be->write(qb, q);
+          d0 = be->recorder().dispatches();
+          be->matmul(qb, io, nullptr, hb, Tm);
+          be->add(xb, hb, Tm * cols);
+          be->flush();
+          if (be == c.be) cc.expect(be->recorder().dispatches() - d0 == 1, "o product + residual add in 1 dispatch " + what);
+          cc.expect_close(cc.get(hb, o.size()), o, 5e-5f, "o product " + what);
+          cc.expect_close(cc.get(xb, x2.size()), x2, 5e-5f, "residual add " + what);
+          be->write(xb, x2);
+          d0 = be->recorder().dispatches();
+          be->rmsnorm(xb, nwb, hb, Tm, cols, eps);
+          be->matmul(hb, ig, nullptr, gb, Tm);
+          be->matmul(hb, iu, nullptr, ub, Tm);
+          be->swiglu(gb, ub, gb, Tm * I);
+          be->flush();
+          if (be == c.be) cc.expect(be->recorder().dispatches() - d0 == 1, "rmsnorm + gate/up + swiglu in 1 dispatch " + what);
+          cc.expect_close(cc.get(gb, sw.size()), sw, 5e-5f, "rmsnorm + gate/up + swiglu " + what);
+          cc.expect_close(cc.get(ub, u.size()), u, 5e-5f, "rmsnorm + gate/up: up " + what);
+          for (WeightId id : {iq, ik, iv, io, ig, iu}) be->release(id);
+        }
+      }
+    }
+    c.checks += cc.checks;
+    c.failures += cc.failures;
+  }
+}
+
 void test_fusion(Ctx& c) {
   for (int64_t rows : {1, 5}) {
     for (int64_t d : {64, 257}) {
@@ -434,6 +513,7 @@ extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const cha
     test_argmax(c);
   } else if (g == "fusion") {
     test_fusion(c);
+    test_norm_resid_fusion(c, **small);
   } else if (g == "bench") {
     bench(c);
   } else {

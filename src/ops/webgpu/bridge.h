@@ -62,6 +62,13 @@ void submit(const uint32_t* cmds, size_t n_words, uint32_t params_buffer, const 
 // submit(), then copies `bytes` from src at src_offset to host memory at dst and waits.
 Status submit_and_read(const uint32_t* cmds, size_t n_words, uint32_t params_buffer, const void* params,
                        size_t params_bytes, uint32_t src, uint64_t src_offset, void* dst, uint64_t bytes);
+// submit(), then starts copying `bytes` from src at src_offset to a staging buffer without
+// waiting: returns a ticket for wait_copy (0 on failure, message in last_error()). Later
+// submits may run while the copy is outstanding.
+uint32_t submit_copy(const uint32_t* cmds, size_t n_words, uint32_t params_buffer, const void* params,
+                     size_t params_bytes, uint32_t src, uint64_t src_offset, uint64_t bytes);
+// Waits for the copy of `ticket` and writes its bytes to dst.
+Status wait_copy(uint32_t ticket, void* dst, uint64_t bytes);
 // Errors the device reported since the last call (validation, out of memory, device lost);
 // empty when none.
 std::string take_errors();

@@ -51,6 +51,17 @@ EM_ASYNC_JS(int, hg_submit_read, (const uint32_t* cmds, int n, uint32_t pbuf, co
   return ok ? 1 : 0;
 });
 
+EM_JS(uint32_t, hg_submit_copy, (const uint32_t* cmds, int n, uint32_t pbuf, const void* params, int pbytes,
+                                  uint32_t src, double src_off, double bytes), {
+  return Module['hearthGpu'].submitCopy(HEAPU32.subarray(cmds >> 2, (cmds >> 2) + n), pbuf,
+                                        HEAPU8.subarray(params, params + pbytes), src, src_off, bytes);
+});
+
+EM_ASYNC_JS(int, hg_wait_copy, (uint32_t ticket, void* dst), {
+  const ok = await Module['hearthGpu'].waitCopy(ticket, (mapped) => { HEAPU8.set(mapped, dst); });
+  return ok ? 1 : 0;
+});
+
 EM_JS(int, hg_take_errors, (char* out, int cap), {
   const s = Module['hearthGpu'].takeErrors();
   if (!s) return 0;
@@ -112,6 +123,16 @@ Status submit_and_read(const uint32_t* cmds, size_t n_words, uint32_t params_buf
                      double(bytes))) {
     return {};
   }
+  return err("WebGPU read-back failed: ", last_error());
+}
+uint32_t submit_copy(const uint32_t* cmds, size_t n_words, uint32_t params_buffer, const void* params,
+                     size_t params_bytes, uint32_t src, uint64_t src_offset, uint64_t bytes) {
+  return hg_submit_copy(cmds, int(n_words), params_buffer, params, int(params_bytes), src, double(src_offset),
+                        double(bytes));
+}
+Status wait_copy(uint32_t ticket, void* dst, uint64_t bytes) {
+  (void)bytes;
+  if (hg_wait_copy(ticket, dst)) return {};
   return err("WebGPU read-back failed: ", last_error());
 }
 std::string take_errors() {

@@ -38,15 +38,22 @@ void Recorder::grid(uint64_t n, uint32_t* x, uint32_t* y) const {
   }
 }
 
-uint32_t Recorder::pipeline_for(const ShaderSpec& spec, const std::vector<Binding>& bindings, const std::string& layout) {
-  // The key names everything that changes the composed source.
-  std::string key = spec.kernel + "|" + spec.prelude + "|" + spec.weights + "|" +
-                    (spec.subgroups || spec.needs_subgroups ? "sg" : "wg") + "|" + spec.consts + "|";
-  for (const auto& b : bindings) {
-    key += b.weights ? "q" : (b.write ? "w" : "r");
-    for (const auto& n : b.names) key += n + ",";
-    key += ";";
+namespace {
+// FNV-1a, for cache keys built without allocating.
+struct Hash {
+  uint64_t h = 1469598103934665603ull;
+  void bytes(const void* p, size_t n) {
+    const auto* c = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
   }
+  void str(const std::string& s) { bytes(s.data(), s.size() + 1); }
+  void cstr(const char* s) { bytes(s, std::strlen(s) + 1); }
+  void u32(uint32_t v) { bytes(&v, 4); }
+};
+}  // namespace
+
+uint32_t Recorder::pipeline_for(uint64_t key, const ShaderSpec& spec, const std::vector<Binding>& bindings,
+                                const std::string& layout) {
   auto it = pipelines_.find(key);
   if (it != pipelines_.end()) return it->second;
   auto src = compose_wgsl(spec, bindings);
@@ -64,46 +71,99 @@ uint32_t Recorder::pipeline_for(const ShaderSpec& spec, const std::vector<Bindin
   return id;
 }
 
-uint32_t Recorder::bind_group_for(uint32_t pipeline, const std::string& layout, const std::vector<Binding>& bindings,
+uint32_t Recorder::bind_group_for(uint32_t pipeline, uint64_t layout_key, const uint32_t* bufs, size_t n,
                                   uint32_t window) {
-  std::string key = layout + "|" + std::to_string(window);
-  for (const auto& b : bindings) key += "|" + std::to_string(b.buffer);
-  auto it = bind_groups_.find(key);
+  Hash h;
+  h.bytes(&layout_key, 8);
+  h.u32(window);
+  h.bytes(bufs, n * 4);
+  auto it = bind_groups_.find(h.h);
   if (it != bind_groups_.end()) return it->second;
   const uint32_t id = next_bind_group_++;
-  cmds_.insert(cmds_.end(), {kCmdBindGroup, id, pipeline, uint32_t(bindings.size() + 1), params_buffer_, window});
-  std::vector<uint32_t> bufs;
-  for (const auto& b : bindings) {
-    cmds_.push_back(b.buffer);
-    bufs.push_back(b.buffer);
-  }
-  bind_groups_.emplace(key, id);
-  bind_group_buffers_.emplace(id, std::move(bufs));
+  cmds_.insert(cmds_.end(), {kCmdBindGroup, id, pipeline, uint32_t(n + 1), params_buffer_, window});
+  cmds_.insert(cmds_.end(), bufs, bufs + n);
+  bind_groups_.emplace(h.h, id);
+  bind_group_buffers_.emplace(id, std::vector<uint32_t>(bufs, bufs + n));
+  bind_group_keys_.emplace(id, h.h);
   return id;
 }
 
-void Recorder::dispatch(DispatchDesc d) {
+void Recorder::dispatch(const DispatchDesc& d) {
   if (!status_.ok()) return;
-  d.shader.subgroups = subgroups_ && d.shader.reduce;
+  const bool sg = subgroups_ && d.shader.reduce;
   if (d.shader.needs_subgroups && !subgroups_) {
     fail(err("WebGPU: kernel ", d.shader.kernel, " needs subgroups, which this device does not have"));
     return;
   }
-  // One binding per distinct buffer; operands naming the same buffer share it.
-  std::vector<Binding> bindings;
-  for (const Operand& op : d.operands) {
-    auto it = std::find_if(bindings.begin(), bindings.end(),
-                           [&](const Binding& b) { return b.buffer == op.buffer && b.weights == op.weights; });
-    if (it == bindings.end()) {
-      bindings.push_back(Binding{op.buffer, op.write, op.weights, {op.name}});
-    } else {
-      it->write = it->write || op.write;
-      it->names.push_back(op.name);
+  // One binding per distinct (buffer, view); operands naming the same one share it. Kept on
+  // the stack: this runs for every dispatch of every token.
+  struct Slot {
+    uint32_t buffer;
+    bool write, weights, vec4;
+  };
+  constexpr size_t kMax = 24;
+  if (d.operands.size() > kMax) {
+    fail(err("WebGPU: ", d.shader.kernel, " names more than ", kMax, " operands"));
+    return;
+  }
+  Slot slots[kMax];
+  uint8_t slot_of[kMax];
+  size_t n_slots = 0;
+  for (size_t i = 0; i < d.operands.size(); ++i) {
+    const Operand& op = d.operands[i];
+    size_t j = 0;
+    while (j < n_slots && !(slots[j].buffer == op.buffer && slots[j].weights == op.weights && slots[j].vec4 == op.vec4)) ++j;
+    if (j == n_slots) slots[n_slots++] = Slot{op.buffer, op.write, op.weights, op.vec4};
+    slots[j].write = slots[j].write || op.write;
+    slot_of[i] = uint8_t(j);
+  }
+  for (size_t v = 0; v < n_slots; ++v) {
+    for (size_t w = 0; w < n_slots; ++w) {
+      if (slots[v].vec4 && slots[w].write && slots[v].buffer && slots[v].buffer == slots[w].buffer) {
+        fail(err("WebGPU: ", d.shader.kernel, " reads a buffer through a vec4 view that it also writes"));
+        return;
+      }
     }
   }
-  std::string layout;
-  for (const auto& b : bindings) layout += std::string(layout.empty() ? "" : ",") + (b.write ? "rw" : "r");
-  const uint32_t pipeline = pipeline_for(d.shader, bindings, layout);
+  // Keys: the layout (access of each bound buffer) and the pipeline (everything that changes
+  // the composed source). 64-bit FNV hashes; a collision would need ~2^32 distinct kernels.
+  Hash lh;
+  uint32_t bufs[kMax];
+  size_t n_bufs = 0;
+  for (size_t j = 0; j < n_slots; ++j) {
+    if (!slots[j].buffer) continue;
+    lh.u32(slots[j].write ? 2u : 1u);
+    bufs[n_bufs++] = slots[j].buffer;
+  }
+  Hash ph;
+  ph.str(d.shader.kernel);
+  ph.str(d.shader.prelude);
+  ph.str(d.shader.weights);
+  ph.str(d.shader.consts);
+  ph.u32(uint32_t(sg || d.shader.needs_subgroups) | uint32_t(d.shader.reduce) << 1);
+  for (size_t j = 0; j < n_slots; ++j) {
+    ph.u32(uint32_t(slots[j].buffer != 0) | uint32_t(slots[j].write) << 1 | uint32_t(slots[j].weights) << 2 |
+           uint32_t(slots[j].vec4) << 3);
+  }
+  for (size_t i = 0; i < d.operands.size(); ++i) {
+    ph.cstr(d.operands[i].name);
+    ph.u32(slot_of[i]);
+  }
+  uint32_t pipeline = 0;
+  if (auto it = pipelines_.find(ph.h); it != pipelines_.end()) {
+    pipeline = it->second;
+  } else {
+    std::vector<Binding> bindings;
+    for (size_t j = 0; j < n_slots; ++j) bindings.push_back(Binding{slots[j].buffer, slots[j].write, slots[j].weights, slots[j].vec4, {}});
+    for (size_t i = 0; i < d.operands.size(); ++i) bindings[slot_of[i]].names.push_back(d.operands[i].name);
+    std::string layout;
+    for (const auto& b : bindings) {
+      if (b.buffer) layout += std::string(layout.empty() ? "" : ",") + (b.write ? "rw" : "r");
+    }
+    ShaderSpec spec = d.shader;
+    spec.subgroups = sg;
+    pipeline = pipeline_for(ph.h, spec, bindings, layout);
+  }
   if (!pipeline) return;
 
   const uint32_t align = std::max<uint32_t>(info_.min_storage_offset_alignment, 16);
@@ -121,7 +181,7 @@ void Recorder::dispatch(DispatchDesc d) {
   params_.resize(offset + window, 0);
   std::memcpy(params_.data() + offset, d.params.data(), d.params.size() * 4);
 
-  const uint32_t bg = bind_group_for(pipeline, layout, bindings, window);
+  const uint32_t bg = bind_group_for(pipeline, lh.h, bufs, n_bufs, window);
   cmds_.insert(cmds_.end(), {kCmdDispatch, pipeline, bg, uint32_t(offset), d.x, d.y, d.z});
   ++n_dispatches_;
 }
@@ -147,14 +207,34 @@ Status Recorder::read(uint32_t buffer, uint64_t offset, void* dst, uint64_t byte
   return s;
 }
 
+uint32_t Recorder::read_start(uint32_t buffer, uint64_t offset, uint64_t bytes) {
+  if (!status_.ok()) return 0;
+  const uint32_t t = bridge::submit_copy(cmds_.data(), cmds_.size(), params_buffer_, params_.data(), params_.size(),
+                                         buffer, offset, bytes);
+  ++n_submits_;
+  cmds_.clear();
+  params_.clear();
+  if (!t) fail(err("WebGPU read-back failed: ", bridge::last_error()));
+  return t;
+}
+
+Status Recorder::read_finish(uint32_t ticket, void* dst, uint64_t bytes) {
+  if (!ticket) return status_.ok() ? err("WebGPU: no read-back under way") : status_;
+  Status s = bridge::wait_copy(ticket, dst, bytes);
+  std::string errors = bridge::take_errors();
+  if (!errors.empty()) s = err("WebGPU device error: ", errors);
+  if (!s.ok()) fail(s.error());
+  return s;
+}
+
 void Recorder::forget_buffer(uint32_t buffer) {
   std::vector<uint32_t> dropped;
-  for (auto it = bind_groups_.begin(); it != bind_groups_.end();) {
-    const auto& bufs = bind_group_buffers_[it->second];
-    if (std::find(bufs.begin(), bufs.end(), buffer) != bufs.end()) {
-      dropped.push_back(it->second);
-      bind_group_buffers_.erase(it->second);
-      it = bind_groups_.erase(it);
+  for (auto it = bind_group_buffers_.begin(); it != bind_group_buffers_.end();) {
+    if (std::find(it->second.begin(), it->second.end(), buffer) != it->second.end()) {
+      dropped.push_back(it->first);
+      bind_groups_.erase(bind_group_keys_[it->first]);
+      bind_group_keys_.erase(it->first);
+      it = bind_group_buffers_.erase(it);
     } else {
       ++it;
     }

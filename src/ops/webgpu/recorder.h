@@ -20,9 +20,10 @@ namespace hearth::webgpu {
 
 struct Operand {
   const char* name;   // the kernel's buf_<name>
-  uint32_t buffer;    // bridge buffer id
+  uint32_t buffer;    // bridge buffer id; 0: not used by this dispatch (a private stand-in)
   bool write = false;
   bool weights = false;
+  bool vec4 = false;  // read through array<vec4<f32>> (never written)
 };
 
 struct DispatchDesc {
@@ -40,11 +41,15 @@ class Recorder {
 
   bool subgroups() const { return subgroups_; }
   // Records a dispatch. Failures (a shader that does not compile) are kept in status().
-  void dispatch(DispatchDesc d);
+  void dispatch(const DispatchDesc& d);
   // Submits what was recorded (no-op when empty).
   void flush();
   // Submits what was recorded plus a copy of `bytes` at `offset` of `buffer`, and waits.
   Status read(uint32_t buffer, uint64_t offset, void* dst, uint64_t bytes);
+  // Submits what was recorded plus a copy of `bytes` at `offset` of `buffer`, without waiting;
+  // returns a ticket for read_finish (0 on failure, kept in status()).
+  uint32_t read_start(uint32_t buffer, uint64_t offset, uint64_t bytes);
+  Status read_finish(uint32_t ticket, void* dst, uint64_t bytes);
   // Drops cached bind groups that use `buffer` (call before destroying it, after flush()).
   void forget_buffer(uint32_t buffer);
   // Splits n workgroups over x and y within the per-dimension limit.
@@ -57,9 +62,9 @@ class Recorder {
   uint64_t submits() const { return n_submits_; }
 
  private:
-  uint32_t pipeline_for(const ShaderSpec& spec, const std::vector<Binding>& bindings, const std::string& layout);
-  uint32_t bind_group_for(uint32_t pipeline, const std::string& layout, const std::vector<Binding>& bindings,
-                          uint32_t window);
+  uint32_t pipeline_for(uint64_t key, const ShaderSpec& spec, const std::vector<Binding>& bindings,
+                        const std::string& layout);
+  uint32_t bind_group_for(uint32_t pipeline, uint64_t layout_key, const uint32_t* bufs, size_t n, uint32_t window);
 
   DeviceInfo info_;
   bool subgroups_;
@@ -68,9 +73,10 @@ class Recorder {
   static constexpr uint32_t kParamsCapacity = 1u << 20;
   std::vector<uint32_t> cmds_;
   std::vector<uint8_t> params_;  // this submit's parameter words
-  std::unordered_map<std::string, uint32_t> pipelines_;
-  std::map<std::string, uint32_t> bind_groups_;
+  std::unordered_map<uint64_t, uint32_t> pipelines_;    // source key -> pipeline
+  std::unordered_map<uint64_t, uint32_t> bind_groups_;  // layout + window + buffers key -> id
   std::map<uint32_t, std::vector<uint32_t>> bind_group_buffers_;  // id -> buffers it binds
+  std::map<uint32_t, uint64_t> bind_group_keys_;                  // id -> its key
   uint32_t next_bind_group_ = 1;
   uint64_t n_dispatches_ = 0, n_submits_ = 0;
 };

@@ -60,11 +60,18 @@ Result<std::string> compose_wgsl(const ShaderSpec& spec, const std::vector<Bindi
   s += spec.consts;
   s += "@group(0) @binding(0) var<storage, read> P: array<u32>;\n";
   std::vector<std::pair<std::string, std::string>> names;
+  int slot = 0;
   for (size_t i = 0; i < bindings.size(); ++i) {
     const Binding& b = bindings[i];
+    const std::string type = b.weights ? "array<vec4<u32>>" : b.vec4 ? "array<vec4<f32>>" : "array<f32>";
     const std::string var = "B" + std::to_string(i + 1);
-    s += "@group(0) @binding(" + std::to_string(i + 1) + ") var<storage, " + (b.write ? "read_write" : "read") +
-         "> " + var + ": " + (b.weights ? "array<vec4<u32>>" : "array<f32>") + ";\n";
+    if (b.buffer == 0) {
+      // Named by the kernel but unused by this specialization: a private stand-in, no binding.
+      s += "var<private> " + var + ": " + (b.weights ? "array<vec4<u32>, 1>" : b.vec4 ? "array<vec4<f32>, 1>" : "array<f32, 1>") + ";\n";
+    } else {
+      s += "@group(0) @binding(" + std::to_string(++slot) + ") var<storage, " + (b.write ? "read_write" : "read") + "> " +
+           var + ": " + type + ";\n";
+    }
     for (const auto& n : b.names) names.emplace_back("buf_" + n, var);
   }
   std::string body;

@@ -23,6 +23,7 @@ struct Binding {
   uint32_t buffer = 0;
   bool write = false;
   bool weights = false;  // array<vec4<u32>> (quantized weights) instead of array<f32>
+  bool vec4 = false;     // array<vec4<f32>>: a read-only vec4 view of activations
   std::vector<std::string> names;
 };
 

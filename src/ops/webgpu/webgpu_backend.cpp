@@ -112,6 +112,15 @@ void WebGpuBackend::embed_chunks(const Weight& w, Buf out, int64_t T, const std:
   }
 }
 
+uint32_t WebGpuBackend::read_start(Buf src, int64_t n) {
+  settle();
+  return gpu(src) ? rec_.read_start(gpu(src), uint64_t(src.offset) * 4, uint64_t(n) * 4) : 0;
+}
+
+Status WebGpuBackend::read_finish(uint32_t ticket, std::span<float> dst) {
+  return rec_.read_finish(ticket, dst.data(), dst.size_bytes());
+}
+
 void WebGpuBackend::embed(WeightId E, std::span<const int32_t> ids, Buf out) {
   settle();
   const Weight* w = weight(E);
@@ -139,6 +148,10 @@ void WebGpuBackend::rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, floa
     }
   }
   settle();
+  if (rows <= 4 && out.id != x.id && out.id != w.id && w.offset % 4 == 0 && d % 4 == 0) {
+    pending_ = PendingNorm{x, w, out, rows, d, eps};  // may fold into the products of out
+    return;
+  }
   rmsnorm_impl(x, w, out, rows, d, eps, nullptr);
 }
 
@@ -224,6 +237,7 @@ void WebGpuBackend::settle() {
   if (auto* a = std::get_if<PendingAdd>(&p)) elementwise(0, a->x, a->y, a->x, a->n);
   if (auto* r = std::get_if<PendingRope>(&p)) rope_impl(*r, Buf{}, 0);
   if (auto* c = std::get_if<PendingCopy>(&p)) elementwise(2, c->src, c->src, c->dst, c->n);
+  if (auto* n = std::get_if<PendingNorm>(&p)) rmsnorm_impl(n->x, n->w, n->out, n->rows, n->d, n->eps, nullptr);
   if (auto* g = std::get_if<PendingMatvec>(&p)) emit_matvec(*g, nullptr);
 }
 
@@ -238,6 +252,7 @@ void WebGpuBackend::elementwise(uint32_t op, Buf a, Buf b, Buf out, int64_t n) {
 }
 
 void WebGpuBackend::add(Buf x, Buf y, int64_t n) {
+  if (fold_resid(x, y, n)) return;
   settle();
   if (n > 0) pending_ = PendingAdd{x, y, n};  // may fuse with a following rmsnorm of x
 }

@@ -3,8 +3,9 @@
 // GPU buffers; weights are uploaded once in the shared QMatrix formats (ops/qmatrix.h), packed
 // into vec4<u32> rows, suballocated in shared buffers or, when too big, split by rows into
 // chunks within the device's binding limits (webgpu_weights.cpp). Ops that usually come in
-// pairs are held back one op and fused when the next one fits (add + rmsnorm, rope q + k,
-// copy k + v, the q/k/v and gate/up products + swiglu); only read() waits for the GPU.
+// pairs are held back one op and fused when the next one fits (add + rmsnorm, rmsnorm + the
+// products of its output, rope q + k, copy k + v, the q/k/v and gate/up products + swiglu, a
+// product + the residual add of its output); only read() waits for the GPU.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -65,6 +66,8 @@ class WebGpuBackend final : public Backend {
   void argmax(Buf x, int64_t n, Buf out) override;
   // Embedding lookup with the ids on the GPU: ids[t] (as floats, t < T) -> out[t, :].
   void embed_from(WeightId E, Buf ids, int64_t T, Buf out) override;
+  uint32_t read_start(Buf src, int64_t n) override;
+  Status read_finish(uint32_t ticket, std::span<float> dst) override;
 
  private:
   // Rows row0..row0+rows-1 of a weight in `buffer`: packed rows from vec4 unit `base`, then the
@@ -112,6 +115,12 @@ class WebGpuBackend final : public Backend {
     Buf src, dst;
     int64_t n;
   };
+  // rmsnorm of a few rows (T <= 4), waiting to be folded into the products that read its output.
+  struct PendingNorm {
+    Buf x, w, out;
+    int64_t rows, d;
+    float eps;
+  };
   // Matrix-vector products (T <= 4) that read the same x from one weight buffer (q, k, v; gate,
   // up): one dispatch, and with a following swiglu of the pair, that too.
   struct PendingMatvec {
@@ -124,6 +133,12 @@ class WebGpuBackend final : public Backend {
       Buf bias;
     };
     std::vector<Entry> e;
+    // The products read rmsnorm(norm.x) (x is norm.out, written as well) and, with resid,
+    // res += out follows.
+    bool has_norm = false;
+    PendingNorm norm{};
+    bool resid = false;
+    Buf res;
   };
 
   WebGpuBackend(const webgpu::DeviceInfo& info, const WebGpuOptions& opt);
@@ -144,6 +159,8 @@ class WebGpuBackend final : public Backend {
   uint64_t arena_limit() const;
   bool fits_group(const PendingMatvec& g, Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T) const;
   void emit_matvec(const PendingMatvec& g, const Buf* swiglu_out);
+  // Folds the residual add x += y into the pending product that writes y, when it can.
+  bool fold_resid(Buf x, Buf y, int64_t n);
   void emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T);
 
   webgpu::DeviceInfo info_;
@@ -152,7 +169,7 @@ class WebGpuBackend final : public Backend {
   std::vector<uint32_t> bufs_;                   // Buf id -> bridge buffer (0 unused)
   std::vector<std::unique_ptr<Weight>> weights_; // WeightId -> chunks
   std::vector<RopeFreq> rope_freqs_;
-  std::variant<std::monostate, PendingAdd, PendingRope, PendingCopy, PendingMatvec> pending_;
+  std::variant<std::monostate, PendingAdd, PendingRope, PendingCopy, PendingNorm, PendingMatvec> pending_;
   std::vector<Arena> arenas_;
   uint64_t next_arena_bytes_ = 16ull << 20;
   Buf part_;               // attention split-K partials

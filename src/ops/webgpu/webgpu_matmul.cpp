@@ -1,6 +1,7 @@
 // WebGpuBackend matrix products. Decode-sized products (T <= 4) wait in a pending group so
 // that consecutive products of the same x from one weight buffer (q, k, v; gate, up) become one
-// dispatch, and a swiglu of the gate/up pair folds into it (matvec_common.wgsl). Prefill-sized
+// dispatch, and a swiglu of the gate/up pair folds into it (matvec_common.wgsl); so do the
+// rmsnorm that produced x and the residual add of a lone product's output. Prefill-sized
 // products use the tiled kernel (matmul_tiled.wgsl), one dispatch per weight chunk.
 #include <algorithm>
 
@@ -29,6 +30,7 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
   }
   // The new product must not write what the group reads or writes, nor read what it writes.
   if (out.id == x.id) return false;
+  if (g.has_norm && (out.id == g.norm.x.id || out.id == g.norm.w.id)) return false;
   for (const auto& e : g.e) {
     if (out.id == e.out.id || (e.has_bias && out.id == e.bias.id) || (bias && bias->id == e.out.id)) return false;
   }
@@ -52,8 +54,17 @@ void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t 
       return;
     }
   }
-  settle();
   PendingMatvec g;
+  if (auto* n = std::get_if<PendingNorm>(&pending_)) {
+    // rmsnorm(x0) -> x, then products of x: the products normalize x0 themselves.
+    if (n->out.id == x.id && n->out.offset == x.offset && n->rows == T && n->d == w->cols && out.id != n->x.id &&
+        out.id != n->out.id && (!bias || bias->id != n->out.id)) {
+      g.has_norm = true;
+      g.norm = *n;
+      pending_ = std::monostate();
+    }
+  }
+  settle();
   g.x = x;
   g.T = T;
   g.e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}});
@@ -62,6 +73,22 @@ void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t 
   } else {
     emit_matvec(g, nullptr);  // a chunked matrix goes alone
   }
+}
+
+bool WebGpuBackend::fold_resid(Buf x, Buf y, int64_t n) {
+  auto* g = std::get_if<PendingMatvec>(&pending_);
+  if (!g || g->e.size() != 1 || g->resid) return false;
+  const auto& e = g->e[0];
+  // y = the product's whole output, x not read by it (nor its norm's input), nor written.
+  if (e.out.id != y.id || e.out.offset != y.offset || n != g->T * e.w->rows) return false;
+  if (x.id == y.id || x.id == g->x.id || (e.has_bias && x.id == e.bias.id)) return false;
+  if (g->has_norm && (x.id == g->norm.x.id || x.id == g->norm.w.id)) return false;
+  g->resid = true;
+  g->res = x;
+  PendingMatvec p = std::move(*g);
+  pending_ = std::monostate();
+  emit_matvec(p, nullptr);
+  return true;
 }
 
 void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
@@ -83,23 +110,54 @@ void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
 
 void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   const bool pair = swiglu_out != nullptr;
+  const bool norm = g.has_norm;
   const Weight& w0 = *g.e[0].w;
+  // The x the kernel reads: the rmsnorm's input when the norm is folded in.
+  const Buf x = norm ? g.norm.x : g.x;
+  // Buffers this dispatch writes: a vec4 view of x is only allowed when x is not among them.
+  std::vector<uint32_t> written;
+  for (const auto& e : g.e) written.push_back(gpu(e.out));
+  if (pair) written.push_back(gpu(*swiglu_out));
+  if (norm) written.push_back(gpu(g.norm.out));
+  if (g.resid) written.push_back(gpu(g.res));
+  const bool xv4 = x.offset % 4 == 0 && w0.cols % 4 == 0 &&
+                   std::find(written.begin(), written.end(), gpu(x)) == written.end();
+  if (norm && !xv4) {  // the folded norm reads x through the vec4 view: normalize separately
+    PendingMatvec plain = g;
+    plain.has_norm = false;
+    rmsnorm_impl(g.norm.x, g.norm.w, g.norm.out, g.norm.rows, g.norm.d, g.norm.eps, nullptr);
+    emit_matvec(plain, swiglu_out);
+    return;
+  }
+  // Long rows (down_proj of a 3B model: 344 units): a workgroup per block of rows keeps more
+  // loads in flight than a subgroup.
+  const bool subgroup_kernel = rec_.subgroups() && w0.stride <= 256;
+  const int64_t nr = rec_.subgroups() ? 2 : 4;
+  const int64_t wg = subgroup_kernel ? 64 : (rec_.subgroups() ? 128 : 64);
   for (size_t ci = 0; ci < w0.chunks.size(); ++ci) {  // several chunks only for a lone matrix
     DispatchDesc d;
-    d.params.assign(32, 0);
-    d.params[0] = uint32_t(g.x.offset);
+    d.params.assign(36, 0);
+    d.params[0] = uint32_t(x.offset);
     d.params[1] = uint32_t(g.T);
     d.params[2] = uint32_t(w0.cols);
     d.params[3] = w0.stride;
+    d.params[4] = norm ? uint32_t(g.norm.w.offset) : 0u;
+    d.params[5] = norm ? webgpu::fbits(g.norm.eps) : 0u;
     d.params[7] = pair ? uint32_t(swiglu_out->offset) : 0u;
+    d.params[32] = norm ? uint32_t(g.norm.out.offset) : 0u;
+    d.params[33] = g.resid ? uint32_t(g.res.offset + w0.chunks[ci].row0) : 0u;
     int64_t vrows = 0;
     static const char* outs[] = {"out0", "out1", "out2"};
     static const char* biases[] = {"bias0", "bias1", "bias2"};
-    d.operands = {{"x", gpu(g.x)}, {"wq", w0.chunks[ci].buffer, false, true}};
+    const uint32_t wbuf = w0.chunks[ci].buffer;
+    // Names this specialization does not use get no binding (buffer 0).
+    d.operands = {{"x", xv4 ? 0u : gpu(x)}, {"wq", wbuf, false, true}, {"xv", xv4 ? gpu(x) : 0u, false, false, true},
+                  {"nwv", norm ? gpu(g.norm.w) : 0u, false, false, true}, {"h", norm ? gpu(g.norm.out) : 0u, true},
+                  {"res", g.resid ? gpu(g.res) : 0u, true}};
     for (size_t m = 0; m < kMaxGroup; ++m) {
       if (m >= g.e.size()) {
-        d.operands.push_back({outs[m], gpu(g.e[0].out), true});
-        d.operands.push_back({biases[m], gpu(g.x)});
+        d.operands.push_back({outs[m], 0u, true});
+        d.operands.push_back({biases[m], 0u});
         continue;
       }
       const auto& e = g.e[m];
@@ -115,19 +173,19 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
       p[7] = e.has_bias ? uint32_t(e.bias.offset + c.row0) : 0xffffffffu;
       vrows = pair ? c.rows : vrows + ceil_div(c.rows, 4) * 4;
       d.operands.push_back({outs[m], gpu(e.out), true});
-      d.operands.push_back({biases[m], e.has_bias ? gpu(e.bias) : gpu(g.x)});
+      d.operands.push_back({biases[m], e.has_bias ? gpu(e.bias) : 0u});
     }
-    d.operands.push_back({"sw", pair ? gpu(*swiglu_out) : gpu(g.e[0].out), true});
+    d.operands.push_back({"sw", pair ? gpu(*swiglu_out) : 0u, true});
     d.params[6] = uint32_t(vrows);
-    const std::string consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair);
-    if (rec_.subgroups()) {
-      // A subgroup per block of 4 rows, no barriers (subgroup tier).
-      d.shader = {"matmul_vec_subgroup", false, format_key(w0.format), false, cu("WG", 64) + consts, true,
-                  "matvec_common"};
-      rec_.grid(uint64_t(ceil_div(vrows, 4 * (64 / sg_max()))), &d.x, &d.y);
+    const std::string consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair) + cu("NR", nr) + cb("XV4", xv4) +
+                               cb("NORM", norm) + cb("RESID", g.resid) + cu("WG", wg);
+    if (subgroup_kernel) {
+      // A subgroup per block of rows, no barriers (subgroup tier).
+      d.shader = {"matmul_vec_subgroup", false, format_key(w0.format), false, consts, true, "matvec_common"};
+      rec_.grid(uint64_t(ceil_div(vrows, nr * (wg / sg_max()))), &d.x, &d.y);
     } else {
-      d.shader = {"matmul_vec", true, format_key(w0.format), false, cu("WG", 64) + consts, false, "matvec_common"};
-      rec_.grid(uint64_t(ceil_div(vrows, 4)), &d.x, &d.y);
+      d.shader = {"matmul_vec", true, format_key(w0.format), false, consts, false, "matvec_common"};
+      rec_.grid(uint64_t(ceil_div(vrows, nr)), &d.x, &d.y);
     }
     d.z = uint32_t(g.T);
     rec_.dispatch(std::move(d));

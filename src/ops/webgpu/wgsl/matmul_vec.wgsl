@@ -1,6 +1,8 @@
-// Matrix-vector products for decode, tier "none" (see matvec_common.wgsl): one workgroup per
-// block of 4 virtual rows of one token (z = token); its invocations stride over the units and
-// the sums are reduced through workgroup memory.
+// Matrix-vector products for decode (see matvec_common.wgsl): one workgroup per block of NR
+// virtual rows of one token (z = token); its invocations stride over the units and the sums
+// are reduced over the workgroup (subgroup operations where the tier has them). Used for every
+// product on tier "none", and for long rows (down_proj) on tier "subgroups", where a whole
+// workgroup per block keeps more loads in flight than one subgroup.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ln: Lane) {
@@ -11,10 +13,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let A = mat(m);
   let B = mat(1u);
   let r0 = v0 - A.vbase;
-  let acc = block_dots(A, B, r0, pu(0) + t * pu(2), ln.lid, WG);
-  let tot = wg_sum4(acc[0], ln);
+  let xb = pu(0) + t * pu(2);
+  let d = block_dots(A, B, r0, xb, ln.lid, WG);
+  var tot = wg_sum4(d.a, ln);
   var tot2 = vec4<f32>(0.0);
-  if (PAIR) { tot2 = wg_sum4(acc[1], ln); }
+  if (PAIR) { tot2 = wg_sum4(d.b, ln); }
+  if (NORM) {
+    let inv = inv_rms(wg_sum(d.ss, ln));
+    tot *= inv;
+    tot2 *= inv;
+    if (v0 == 0u) { write_normed(xb, t, inv, ln.lid, WG); }
+  }
   if (ln.lid < NR && r0 + ln.lid < A.nrows) {
     finish(m, A, B, r0 + ln.lid, t, tot[ln.lid], tot2[ln.lid]);
   }

@@ -1,7 +1,7 @@
-// Matrix-vector products for decode, subgroup tier (see matvec_common.wgsl): each subgroup
-// computes a block of 4 virtual rows (its lanes stride over the units, subgroupAdd reduces), so
-// there is no workgroup memory and no barrier. Workgroups step over groups of blocks, so any
-// grid covers every row whatever the subgroup size. z = token.
+// Matrix-vector products for decode with short rows, subgroup tier (see matvec_common.wgsl):
+// each subgroup computes a block of NR virtual rows (its lanes stride over the units,
+// subgroupAdd reduces), so there is no workgroup memory and no barrier. Workgroups step over
+// groups of blocks, so any grid covers every row whatever the subgroup size. z = token.
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -12,15 +12,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rows_per_wg = (WG / sgs) * NR;
   let n_wg = nwg.x * nwg.y;
   let B = mat(1u);
+  let xb = pu(0) + t * pu(2);
   for (var blk = wg_linear(wid, nwg); blk * rows_per_wg < pu(6); blk += n_wg) {
     let v0 = blk * rows_per_wg + (lid / sgs) * NR;
     let m = mat_of(v0);
     let A = mat(m);
     let r0 = v0 - A.vbase;
-    let acc = block_dots(A, B, r0, pu(0) + t * pu(2), lane, sgs);
-    let tot = subgroupAdd(acc[0]);
+    let d = block_dots(A, B, r0, xb, lane, sgs);
+    var tot = subgroupAdd(d.a);
     var tot2 = vec4<f32>(0.0);
-    if (PAIR) { tot2 = subgroupAdd(acc[1]); }
+    if (PAIR) { tot2 = subgroupAdd(d.b); }
+    if (NORM) {
+      let inv = inv_rms(subgroupAdd(d.ss));
+      tot *= inv;
+      tot2 *= inv;
+      if (blk == 0u && lid < sgs) { write_normed(xb, t, inv, lane, sgs); }
+    }
     if (lane < NR && v0 < pu(6) && r0 + lane < A.nrows) {
       finish(m, A, B, r0 + lane, t, tot[lane], tot2[lane]);
     }

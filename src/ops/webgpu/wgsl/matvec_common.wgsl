@@ -1,15 +1,20 @@
 // Shared by matmul_vec.wgsl and matmul_vec_subgroup.wgsl: matrix-vector products for decode (a
 // few tokens) over a group of NW <= 3 matrices that read the same x and live in the same weight
 // buffer (q, k and v; gate and up), in one dispatch. Their rows are laid end to end in blocks
-// of NR = 4 ("virtual rows": matrix m starts at vbase_m, a multiple of 4). With PAIR (NW = 2,
-// gate and up of SwiGLU), a block holds the same 4 rows of both matrices instead, and
-// sw = silu(gate) * up is written too.
+// of 4 ("virtual rows": matrix m starts at vbase_m, a multiple of 4); a kernel instance takes
+// NR <= 4 of them at a time. With PAIR (NW = 2, gate and up of SwiGLU), a block holds the same
+// rows of both matrices instead, and sw = silu(gate) * up is written too.
+// Fusions around the product:
+//   NORM   x is the raw hidden state: the product is taken of rmsnorm(x) * nw, computed on the
+//          fly (sum of squares gathered while x is read, 1/rms applied to the dot products);
+//          one subgroup or workgroup also writes the normed x to h, as the rmsnorm op would.
+//          Needs XV4.
+//   RESID  res += out after the store (the residual add that follows o_proj and down_proj).
+//   XV4    x (and nw) are read through vec4 views (x_off and cols multiples of 4).
 // x: [T, cols]; out_m: [T, out_stride_m] (out_off and bias_off include the chunk's first row).
-// P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 6 virtual rows, 7 sw_off,
-//    8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
-//    (0xffffffff: no bias)
-
-const NR: u32 = 4u;
+// P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 4 nw_off, 5 eps (f32), 6 virtual rows,
+//    7 sw_off, 8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
+//    (0xffffffff: no bias), 32 h_off, 33 res_off
 
 struct Mat {
   vbase: u32,
@@ -38,24 +43,63 @@ fn xl(i: u32, xb: u32, cols: u32) -> f32 {
   return select(0.0, buf_x[xb + min(i, cols - 1u)], i < cols);
 }
 
-// Partial dot products of rows r0..r0+3 of matrix A (and, with PAIR, of B) with x, over the
+// x[xb + e .. xb + e + 3], zero past the row's end.
+fn x_chunk(xb: u32, e: u32, cols: u32) -> vec4<f32> {
+  if (XV4) { return select(vec4<f32>(0.0), buf_xv[(xb + min(e, cols - 4u)) / 4u], e < cols); }
+  return vec4<f32>(xl(e, xb, cols), xl(e + 1u, xb, cols), xl(e + 2u, xb, cols), xl(e + 3u, xb, cols));
+}
+
+fn nw_chunk(e: u32, cols: u32) -> vec4<f32> { return buf_nwv[(pu(4) + min(e, cols - 4u)) / 4u]; }
+
+struct Dots {
+  a: vec4<f32>,  // rows r0.. of matrix A
+  b: vec4<f32>,  // the same rows of matrix B (PAIR)
+  ss: f32,       // sum of x^2 over the units visited (NORM)
+}
+
+// Partial dot products of rows r0..r0+NR-1 of matrix A (and, with PAIR, of B) with x, over the
 // units first, first + step, ...
-fn block_dots(A: Mat, B: Mat, r0: u32, xb: u32, first: u32, step: u32) -> array<vec4<f32>, 2> {
-  var acc: array<vec4<f32>, 2>;
+fn block_dots(A: Mat, B: Mat, r0: u32, xb: u32, first: u32, step: u32) -> Dots {
+  var d: Dots;
   let cols = pu(2);
   for (var u = first; u < pu(3); u += step) {
     var xv: array<vec4<f32>, XN>;
+    var s4 = vec4<f32>(0.0);
     for (var j = 0u; j < XN; j++) {
       let e = unit_elem(u, j);
-      xv[j] = vec4<f32>(xl(e, xb, cols), xl(e + 1u, xb, cols), xl(e + 2u, xb, cols), xl(e + 3u, xb, cols));
+      var v = x_chunk(xb, e, cols);
+      if (NORM) {
+        d.ss += dot(v, v);
+        v *= nw_chunk(e, cols);
+      }
+      xv[j] = v;
+      s4 += v;
     }
+    let sx = dot(s4, vec4<f32>(1.0));
     for (var r = 0u; r < NR; r++) {
       // Rows past a matrix's end repeat its last row; they are never stored.
-      acc[0][r] += w_unit_dot(A.wi, min(r0 + r, A.nrows - 1u), u, xv);
-      if (PAIR) { acc[1][r] += w_unit_dot(B.wi, min(r0 + r, B.nrows - 1u), u, xv); }
+      d.a[r] += w_unit_dot(A.wi, min(r0 + r, A.nrows - 1u), u, xv, sx);
+      if (PAIR) { d.b[r] += w_unit_dot(B.wi, min(r0 + r, B.nrows - 1u), u, xv, sx); }
     }
   }
-  return acc;
+  return d;
+}
+
+// 1 / rms of token t's x from its sum of squares.
+fn inv_rms(ss: f32) -> f32 { return 1.0 / sqrt(ss / f32(pu(2)) + pf(5)); }
+
+// h[t, :] = nw * (x[t, :] * inv) (the rmsnorm op's output), 4-element chunks first, first +
+// step, ... (NORM implies XV4).
+fn write_normed(xb: u32, t: u32, inv: f32, first: u32, step: u32) {
+  let cols = pu(2);
+  let hb = pu(32) + t * cols;
+  for (var c = first * 4u; c < cols; c += step * 4u) {
+    let v = nw_chunk(c, cols) * (buf_xv[(xb + c) / 4u] * inv);
+    buf_h[hb + c] = v.x;
+    buf_h[hb + c + 1u] = v.y;
+    buf_h[hb + c + 2u] = v.z;
+    buf_h[hb + c + 3u] = v.w;
+  }
 }
 
 fn with_bias(m: u32, A: Mat, r: u32, v: f32) -> f32 {
@@ -75,10 +119,12 @@ fn store(m: u32, i: u32, v: f32) {
   }
 }
 
-// Row r of matrix m (and of matrix 1 with PAIR) for token t, from the reduced sums.
+// Row r of matrix m (and of matrix 1 with PAIR) for token t, from the reduced sums (already
+// scaled by 1/rms with NORM).
 fn finish(m: u32, A: Mat, B: Mat, r: u32, t: u32, a: f32, b: f32) {
   let g = with_bias(m, A, r, a);
   store(m, A.out_off + t * A.out_stride + r, g);
+  if (RESID) { buf_res[pu(33) + t * A.out_stride + r] += g; }
   if (PAIR) {
     let u = with_bias(1u, B, r, b);
     store(1u, B.out_off + t * B.out_stride + r, u);

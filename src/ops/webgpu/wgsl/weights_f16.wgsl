@@ -7,7 +7,7 @@ const XN: u32 = 2u;
 
 fn unit_elem(u: u32, j: u32) -> u32 { return u * 8u + j * 4u; }
 
-fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>) -> f32 {
+fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let a = vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
   let b = vec4<f32>(unpack2x16float(w.z), unpack2x16float(w.w));

@@ -2,7 +2,7 @@
 // Every weights_*.wgsl file defines the same names, so a kernel is written once for all formats:
 //   UNIT, XN        elements per unit; 4-element chunks of x a unit needs
 //   unit_elem(u, j) first column of the j-th 4-element chunk of unit u
-//   w_unit_dot      dot product of unit u of a row with its x chunks
+//   w_unit_dot      dot product of unit u of a row with its x chunks (sx: the sum of those x)
 //   w_vec4          columns c..c+3 of a row, dequantized (c a multiple of 4)
 
 const UNIT: u32 = 4u;
@@ -10,7 +10,7 @@ const XN: u32 = 1u;
 
 fn unit_elem(u: u32, j: u32) -> u32 { return u * 4u + j * 4u; }
 
-fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>) -> f32 {
+fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   return dot(bitcast<vec4<f32>>(buf_wq[wi.base + row * wi.stride + u]), xv[0]);
 }
 

@@ -8,19 +8,22 @@ const XN: u32 = 8u;
 
 fn unit_elem(u: u32, j: u32) -> u32 { return (u / 4u) * 128u + j * 16u + (u % 4u) * 4u; }
 
-fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>) -> f32 {
+// Nibble j of the four words as floats: OR-ing a nibble into the mantissa of 2^23 and
+// subtracting 2^23 is exact and cheaper than an integer-to-float conversion.
+fn nib4(w: vec4<u32>, j: u32) -> vec4<f32> {
+  let bits = ((w >> vec4<u32>(4u * j)) & vec4<u32>(15u)) | vec4<u32>(0x4B000000u);
+  return bitcast<vec4<f32>>(bits) - vec4<f32>(8388608.0);
+}
+
+// sum_i (m + q_i s) x_i = s * sum_i q_i x_i + m * sx
+fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let gi = row * (wi.stride / 4u) + u / 4u;
   let s = bitcast<f32>(w_word(wi.scale_off + gi));
   let m = bitcast<f32>(w_word(wi.min_off + gi));
   var x = xv;
   var qx = 0.0;
-  var sx = 0.0;
-  for (var j = 0u; j < 8u; j++) {
-    let q = vec4<f32>((w >> vec4<u32>(4u * j)) & vec4<u32>(15u));
-    qx += dot(q, x[j]);
-    sx += dot(vec4<f32>(1.0), x[j]);
-  }
+  for (var j = 0u; j < 8u; j++) { qx += dot(nib4(w, j), x[j]); }
   return s * qx + m * sx;
 }
 
