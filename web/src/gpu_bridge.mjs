@@ -93,7 +93,8 @@ export class GpuBridge {
     return [f.has('subgroups') ? 1 : 0, f.has('shader-f16') ? 1 : 0, this.info.subgroupMinSize ?? 0,
       this.info.subgroupMaxSize ?? 0, lo(L.maxStorageBufferBindingSize), hi(L.maxStorageBufferBindingSize),
       lo(L.maxBufferSize), hi(L.maxBufferSize), L.maxComputeWorkgroupStorageSize,
-      L.maxComputeInvocationsPerWorkgroup, L.maxComputeWorkgroupsPerDimension, L.minStorageBufferOffsetAlignment];
+      L.maxComputeInvocationsPerWorkgroup, L.maxComputeWorkgroupsPerDimension, L.minStorageBufferOffsetAlignment,
+      L.maxStorageBuffersPerShaderStage];
   }
 
   createBuffer(bytes, kind) {

@@ -91,8 +91,17 @@ export class HearthModel {
   generate(prompt: string | number[], opts?: GenerateOptions): GenerationStream;
   complete(prompt: string | number[], opts?: GenerateOptions):
     Promise<{ ids: number[]; text: string; stats: GenerationStats }>;
-  /** Current counters (generation stats; GPU dispatches, submits, pipelines). */
-  stats(): ModelInfo & { last: GenerationStats; gpu: { dispatches: number; submits: number; pipelines: number } | null };
+  /**
+   * Current counters (generation stats; GPU dispatches, submits, pipelines, and host time in ms
+   * spent encoding command lists and waiting for read-backs).
+   */
+  stats(): ModelInfo & {
+    last: GenerationStats;
+    gpu: {
+      dispatches: number; submits: number; pipelines: number;
+      host?: { encodeMs: number; waitMs: number; submits: number };
+    } | null;
+  };
   dispose(): Promise<void>;
 }
 

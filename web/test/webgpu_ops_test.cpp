@@ -346,26 +346,37 @@ void test_fusion(Ctx& c) {
       c.expect_close(c.get(out, last.size()), last, 1e-5f, what + " (last row only)");
     }
   }
+  // rope q, rope k, copy k and v into the caches: one dispatch; D = 40 also copies the k dims
+  // past rot_dim.
   RopeTable t;
   t.rot_dim = 32;
   for (int i = 0; i < 16; ++i) t.inv_freq.push_back(1.0f / std::pow(10000.0f, float(2 * i) / 32.0f));
-  const int64_t T = 3, H = 4, KV = 2, D = 32, pos0 = 17;
-  auto q = randn(size_t(T * H * D), 4), k = randn(size_t(T * KV * D), 5), v = randn(size_t(T * KV * D), 6);
-  std::vector<float> qw = q, kw = k;
-  ref::rope(qw.data(), T, H, D, pos0, t);
-  ref::rope(kw.data(), T, KV, D, pos0, t);
-  Buf qb = c.put(q), kb = c.put(k), vb = c.put(v), kc = c.be->alloc(64 * KV * D), vc = c.be->alloc(64 * KV * D);
-  const uint64_t d0 = c.be->recorder().dispatches();
-  c.be->rope(qb, T, H, D, pos0, t);
-  c.be->rope(kb, T, KV, D, pos0, t);
-  c.be->copy(kb, kc.at(pos0 * KV * D), T * KV * D);
-  c.be->copy(vb, vc.at(pos0 * KV * D), T * KV * D);
-  c.be->flush();
-  c.expect(c.be->recorder().dispatches() - d0 == 2, "rope q, rope k, copy k, copy v in 2 dispatches");
-  c.expect_close(c.get(qb, qw.size()), qw, 2e-6f, "rope q + rope k: q");
-  c.expect_close(c.get(kb, kw.size()), kw, 2e-6f, "rope q + rope k: k");
-  c.expect_close(c.get(kc.at(pos0 * KV * D), kw.size()), kw, 2e-6f, "copy k + copy v: k");
-  c.expect_close(c.get(vc.at(pos0 * KV * D), v.size()), v, 0.0f, "copy k + copy v: v");
+  for (int64_t D : {32, 40}) {
+    const int64_t T = 3, H = 4, KV = 2, pos0 = 17;
+    auto q = randn(size_t(T * H * D), 4), k = randn(size_t(T * KV * D), 5), v = randn(size_t(T * KV * D), 6);
+    std::vector<float> qw = q, kw = k;
+    ref::rope(qw.data(), T, H, D, pos0, t);
+    ref::rope(kw.data(), T, KV, D, pos0, t);
+    Buf qb = c.put(q), kb = c.put(k), vb = c.put(v), kc = c.be->alloc(64 * KV * D), vc = c.be->alloc(64 * KV * D);
+    const uint64_t d0 = c.be->recorder().dispatches();
+    c.be->rope(qb, T, H, D, pos0, t);
+    c.be->rope(kb, T, KV, D, pos0, t);
+    c.be->copy(kb, kc.at(pos0 * KV * D), T * KV * D);
+    c.be->copy(vb, vc.at(pos0 * KV * D), T * KV * D);
+    c.be->flush();
+    const std::string what = " D=" + std::to_string(D);
+    c.expect(c.be->recorder().dispatches() - d0 == 1, "rope q, rope k, copy k, copy v in 1 dispatch" + what);
+    c.expect_close(c.get(qb, qw.size()), qw, 2e-6f, "rope q + rope k: q" + what);
+    c.expect_close(c.get(kb, kw.size()), kw, 2e-6f, "rope q + rope k: k" + what);
+    c.expect_close(c.get(kc.at(pos0 * KV * D), kw.size()), kw, 2e-6f, "rope + cache stores: k" + what);
+    c.expect_close(c.get(vc.at(pos0 * KV * D), v.size()), v, 0.0f, "rope + cache stores: v" + what);
+    // rope q, rope k and the k store without the v copy: the k store still happens.
+    Buf kb2 = c.put(k), qb2 = c.put(q), kc2 = c.be->alloc(T * KV * D);
+    c.be->rope(qb2, T, H, D, pos0, t);
+    c.be->rope(kb2, T, KV, D, pos0, t);
+    c.be->copy(kb2, kc2, T * KV * D);
+    c.expect_close(c.get(kc2, kw.size()), kw, 2e-6f, "rope + k store alone" + what);
+  }
   // q, k, v products of one x (with biases) in one dispatch, and gate/up + swiglu, for every
   // format; T = 1 and 3.
   for (auto f : kFormats) {
@@ -421,6 +432,7 @@ void test_fusion(Ctx& c) {
     }
   }
   // A copy that reads what the previous one wrote must not be merged with it.
+  const auto v = randn(300, 30);
   Buf a = c.put(v), b = c.be->alloc(int64_t(v.size())), e = c.be->alloc(int64_t(v.size()));
   c.be->copy(a, b, int64_t(v.size()));
   c.be->copy(b, e, int64_t(v.size()));

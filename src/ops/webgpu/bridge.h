@@ -34,6 +34,7 @@ struct DeviceInfo {
   uint32_t max_invocations = 256;
   uint32_t max_workgroups_per_dim = 65535;
   uint32_t min_storage_offset_alignment = 256;
+  uint32_t max_storage_buffers = 8;  // per shader stage, the params binding included
   std::string adapter;  // vendor / architecture / description
 };
 

@@ -101,6 +101,7 @@ DeviceInfo device_info() {
   d.max_invocations = w[9];
   d.max_workgroups_per_dim = w[10];
   d.min_storage_offset_alignment = w[11];
+  if (w[12]) d.max_storage_buffers = w[12];
   d.adapter = name;
   return d;
 }

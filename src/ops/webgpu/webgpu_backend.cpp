@@ -180,12 +180,11 @@ void WebGpuBackend::rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, in
   size_t f = 0;
   while (f < rope_freqs_.size() && rope_freqs_[f].inv_freq != table.inv_freq) ++f;
   if (auto* p = std::get_if<PendingRope>(&pending_)) {
-    // rope(q) then rope(k) at the same positions: one dispatch.
-    if (p->freq == f && p->T == T && p->D == head_dim && p->pos0 == pos0 && p->x.id != x.id &&
+    // rope(q) then rope(k) at the same positions: one dispatch (the copies of k and v may join).
+    if (p->H2 == 0 && p->freq == f && p->T == T && p->D == head_dim && p->pos0 == pos0 && p->x.id != x.id &&
         p->scaling == table.attention_scaling && p->half == half) {
-      PendingRope r = *p;
-      pending_ = std::monostate();
-      rope_impl(r, x, n_heads);
+      p->x2 = x;
+      p->H2 = n_heads;
       return;
     }
   }
@@ -198,19 +197,48 @@ void WebGpuBackend::rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, in
   pending_ = PendingRope{x, T, n_heads, head_dim, pos0, half, table.attention_scaling, f};
 }
 
-void WebGpuBackend::rope_impl(const PendingRope& r, Buf x2, int64_t h2) {
+void WebGpuBackend::rope_impl(const PendingRope& r) {
   const Buf freq = rope_freqs_[r.freq].buf;
   DispatchDesc d;
-  d.shader = {"rope", false, "", false, cu("WG", 64)};
-  d.operands = {{"x", gpu(r.x), true}, {"x2", h2 ? gpu(x2) : gpu(r.x), true}, {"freq", gpu(freq)}};
+  d.shader = {"rope", false, "", false, cu("WG", 64) + webgpu::cb("STORE", r.store)};
+  d.operands = {{"x", gpu(r.x), true},
+                {"x2", r.H2 ? gpu(r.x2) : 0u, true},
+                {"freq", gpu(freq)},
+                {"kc", r.store ? gpu(r.kc) : 0u, true},
+                {"vs", r.store ? gpu(r.v) : 0u},
+                {"vc", r.store ? gpu(r.vc) : 0u, true}};
+  const int64_t tail = r.D - 2 * r.half;  // k dims past the rotated ones, copied as they are
   d.params = {uint32_t(r.x.offset), uint32_t(r.T), uint32_t(r.H), uint32_t(r.D), uint32_t(r.pos0), uint32_t(r.half),
-              fbits(r.scaling), uint32_t(freq.offset), h2 ? uint32_t(x2.offset) : 0u, uint32_t(h2)};
-  rec_.grid(uint64_t(ceil_div(r.T * (r.H + h2) * r.half, 64)), &d.x, &d.y);
+              fbits(r.scaling), uint32_t(freq.offset), r.H2 ? uint32_t(r.x2.offset) : 0u, uint32_t(r.H2),
+              r.store ? uint32_t(r.kc.offset) : 0u, r.store ? uint32_t(r.v.offset) : 0u,
+              r.store ? uint32_t(r.vc.offset) : 0u, uint32_t(r.n_v), uint32_t(tail)};
+  const int64_t n = r.T * (r.H + r.H2) * r.half + (r.store ? r.T * r.H2 * tail + r.n_v : 0);
+  rec_.grid(uint64_t(ceil_div(n, 64)), &d.x, &d.y);
   rec_.dispatch(std::move(d));
 }
 
 void WebGpuBackend::copy(Buf src, Buf dst, int64_t n) {
   if (n <= 0) return;
+  if (auto* r = std::get_if<PendingRope>(&pending_)) {
+    // rope q, rope k, then copy(k -> k cache) and copy(v -> v cache): all in the rope dispatch.
+    const auto other = [&](Buf b) { return b.id != r->x.id && b.id != r->x2.id && b.id != freq_buf(*r).id; };
+    if (r->H2 && !r->store && src.id == r->x2.id && src.offset == r->x2.offset && n == r->T * r->H2 * r->D &&
+        other(dst)) {
+      r->store = true;
+      r->kc = dst;
+      return;
+    }
+    if (r->store && r->n_v == 0 && other(src) && other(dst) && src.id != r->kc.id && dst.id != r->kc.id &&
+        src.id != dst.id) {
+      r->v = src;
+      r->vc = dst;
+      r->n_v = n;
+      PendingRope p = *r;
+      pending_ = std::monostate();
+      rope_impl(p);
+      return;
+    }
+  }
   if (auto* p = std::get_if<PendingCopy>(&pending_)) {
     // copy(k -> k cache) then copy(v -> v cache): one dispatch when neither touches the other.
     if (dst.id != p->src.id && dst.id != p->dst.id && src.id != p->dst.id) {
@@ -235,7 +263,16 @@ void WebGpuBackend::settle() {
   auto p = std::move(pending_);
   pending_ = std::monostate();
   if (auto* a = std::get_if<PendingAdd>(&p)) elementwise(0, a->x, a->y, a->x, a->n);
-  if (auto* r = std::get_if<PendingRope>(&p)) rope_impl(*r, Buf{}, 0);
+  if (auto* r = std::get_if<PendingRope>(&p)) {
+    if (r->store && r->n_v == 0) {  // k was to be stored too: store it with a plain copy after the rope
+      PendingRope q = *r;
+      q.store = false;
+      rope_impl(q);
+      elementwise(2, q.x2, q.x2, r->kc, r->T * r->H2 * r->D);
+    } else {
+      rope_impl(*r);
+    }
+  }
   if (auto* c = std::get_if<PendingCopy>(&p)) elementwise(2, c->src, c->src, c->dst, c->n);
   if (auto* n = std::get_if<PendingNorm>(&p)) rmsnorm_impl(n->x, n->w, n->out, n->rows, n->d, n->eps, nullptr);
   if (auto* g = std::get_if<PendingMatvec>(&p)) emit_matvec(*g, nullptr);

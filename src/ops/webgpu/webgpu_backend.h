@@ -4,8 +4,9 @@
 // into vec4<u32> rows, suballocated in shared buffers or, when too big, split by rows into
 // chunks within the device's binding limits (webgpu_weights.cpp). Ops that usually come in
 // pairs are held back one op and fused when the next one fits (add + rmsnorm, rmsnorm + the
-// products of its output, rope q + k, copy k + v, the q/k/v and gate/up products + swiglu, a
-// product + the residual add of its output); only read() waits for the GPU.
+// products of its output, rope q + rope k + the copies of k and v into the KV cache, the q/k/v
+// and gate/up products + swiglu, a product + the residual add of its output); only read()
+// waits for the GPU.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -105,11 +106,18 @@ class WebGpuBackend final : public Backend {
     Buf x, y;
     int64_t n;
   };
+  // rope(q) [+ rope(k) at the same positions, H2 heads of x2 [+ copy of the roped k to kc
+  // [+ copy of n_v floats v -> vc]]]: the attention block's rope and KV-cache stores in one.
   struct PendingRope {
     Buf x;
     int64_t T, H, D, pos0, half;
     float scaling;
     size_t freq;  // index into rope_freqs_
+    Buf x2{};
+    int64_t H2 = 0;
+    bool store = false;
+    Buf kc{}, v{}, vc{};
+    int64_t n_v = 0;
   };
   struct PendingCopy {
     Buf src, dst;
@@ -153,7 +161,8 @@ class WebGpuBackend final : public Backend {
   void fail(const Error& e) { rec_.fail(e); }
   void settle();
   void rmsnorm_impl(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps, const Buf* add);
-  void rope_impl(const PendingRope& r, Buf x2, int64_t h2);
+  void rope_impl(const PendingRope& r);
+  Buf freq_buf(const PendingRope& r) const { return rope_freqs_[r.freq].buf; }
   bool arena_alloc(uint64_t bytes, uint32_t* buffer, uint64_t* offset);
   void arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes);
   uint64_t arena_limit() const;

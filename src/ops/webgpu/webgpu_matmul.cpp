@@ -122,11 +122,26 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   if (g.resid) written.push_back(gpu(g.res));
   const bool xv4 = x.offset % 4 == 0 && w0.cols % 4 == 0 &&
                    std::find(written.begin(), written.end(), gpu(x)) == written.end();
-  if (norm && !xv4) {  // the folded norm reads x through the vec4 view: normalize separately
+  // Storage bindings the dispatch needs: params, x, weights, one per output and bias, sw, the
+  // norm's weights and output, the residual.
+  size_t bindings = 3 + (pair ? 1 : 0) + (norm ? 2 : 0) + (g.resid ? 1 : 0);
+  for (const auto& e : g.e) bindings += 1 + (e.has_bias ? 1 : 0);
+  if (norm && (!xv4 || bindings > info_.max_storage_buffers)) {
+    // The folded norm reads x through the vec4 view, and needs two more bindings: normalize
+    // separately.
     PendingMatvec plain = g;
     plain.has_norm = false;
     rmsnorm_impl(g.norm.x, g.norm.w, g.norm.out, g.norm.rows, g.norm.d, g.norm.eps, nullptr);
     emit_matvec(plain, swiglu_out);
+    return;
+  }
+  if (bindings > info_.max_storage_buffers && g.e.size() > 1 && !pair) {
+    // Too many outputs and biases for the device: one dispatch per product.
+    for (const auto& e : g.e) {
+      PendingMatvec one = g;
+      one.e = {e};
+      emit_matvec(one, nullptr);
+    }
     return;
   }
   // Long rows (down_proj of a 3B model: 344 units): a workgroup per block of rows keeps more
