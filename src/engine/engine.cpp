@@ -74,9 +74,11 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
   res.prefill_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   const SamplingParams& sp = req.sampling;
-  if (req.device_greedy_steps > 0 && sp.temperature <= 0 && sp.repetition_penalty == 1.0f &&
-      sp.presence_penalty == 0.0f && sp.frequency_penalty == 0.0f && model_->backend().supports_device_greedy()) {
-    HEARTH_CHECK(decode_greedy_on_device(req, start, logits, stops, on_token, &res));
+  const bool plain_greedy = sp.temperature <= 0 && sp.repetition_penalty == 1.0f && sp.presence_penalty == 0.0f &&
+                            sp.frequency_penalty == 0.0f;
+  const Backend& be = model_->backend();
+  if (req.device_greedy_steps > 0 && be.supports_device_greedy() && (plain_greedy || be.supports_device_sampling())) {
+    HEARTH_CHECK(decode_greedy_on_device(req, start, logits, stops, on_token, sampler, plain_greedy, &res));
     res.decode_seconds = seconds_since(t0);
     return res;
   }
@@ -95,17 +97,29 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
   return res;
 }
 
-// The greedy loop with the argmax on the backend: the first token comes from the prefill's
-// logits, the rest in batches of device_greedy_steps per submission, two batches under way at a
+// The decode loop with the pick on the backend (the argmax, or with `argmax` false the device
+// sampler: penalties, temperature, top-k/top-p/min-p, uniforms from `sampler`'s seeded stream):
+// the first token comes from the prefill's logits, the rest in batches of device_greedy_steps
+// per submission, two batches under way at a
 // time (the next one is recorded and submitted while the GPU runs the current one). Tokens
 // computed past a stop (or past the caller's stop) are dropped and the KV cache is cut back to
 // what the one-token-at-a-time loop would have fed.
 Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
                                        const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
-                                       GenerateResult* res) {
+                                       Sampler& sampler, bool argmax, GenerateResult* res) {
   if (req.max_new_tokens <= 0) return {};
-  Sampler first(req.sampling);  // greedy: the same pick as the one-token loop's
-  const int32_t id0 = first.sample(logits);
+  const int32_t id0 = sampler.sample(logits);  // the same pick as the one-token loop's
+  const SamplingParams& sp = req.sampling;
+  DeviceSampling ds;
+  ds.temperature = sp.temperature;
+  ds.top_k = sp.top_k;
+  ds.top_p = sp.top_p;
+  ds.min_p = sp.min_p;
+  ds.repetition_penalty = sp.repetition_penalty;
+  ds.presence_penalty = sp.presence_penalty;
+  ds.frequency_penalty = sp.frequency_penalty;
+  if (!argmax && ds.penalties()) HEARTH_CHECK(model_->set_device_history(req.prompt, std::span<const int32_t>(&id0, 1)));
+  std::vector<float> uniforms;
   struct Batch {
     uint32_t ticket;
     int64_t k;
@@ -114,7 +128,9 @@ Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start
   int64_t planned = 1;  // ids produced or under way (the first comes from the prefill)
   auto launch = [&]() -> Status {
     const int64_t k = std::min({req.device_greedy_steps, req.max_new_tokens - planned, Model::kMaxDeviceSteps});
-    HEARTH_ASSIGN(uint32_t t, model_->start_greedy_batch(planned == 1 ? id0 : -1, k));
+    uniforms.clear();
+    for (int64_t i = 0; !argmax && i < k; ++i) uniforms.push_back(ds.temperature > 0.0f ? sampler.next_uniform() : 0.0f);
+    HEARTH_ASSIGN(uint32_t t, model_->start_greedy_batch(planned == 1 ? id0 : -1, k, argmax ? nullptr : &ds, uniforms));
     planned += k;
     flight.push_back({t, k});
     return {};

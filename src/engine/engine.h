@@ -23,9 +23,10 @@ struct GenerateRequest {
   bool keep_cache = false;         // continue after what the KV cache holds (multi-turn chat)
   std::string adapter;             // a loaded adapter's name, "" = none
   float adapter_scale = 1.0f;      // multiplies the adapter's own scale
-  // Greedy requests without penalties on a backend that can pick tokens itself (WebGPU) decode
-  // this many tokens per submission with one read-back of their ids; 0 = one token at a time
-  // with the logits read back. The tokens are the same either way.
+  // On a backend that picks tokens itself (WebGPU), decode this many tokens per submission with
+  // one read-back of their ids; 0 = one token at a time with the logits read back and the CPU
+  // sampler. Greedy tokens are the same either way; sampled ones follow the device sampler
+  // (same distribution and filters, its own draw: ref::sample_device), reproducible per seed.
   int64_t device_greedy_steps = 8;
 };
 
@@ -64,7 +65,7 @@ class Engine {
  private:
   Status decode_greedy_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
                                  const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
-                                 GenerateResult* res);
+                                 Sampler& sampler, bool argmax, GenerateResult* res);
   std::unique_ptr<Model> model_;
   GenerationConfig gen_;
   std::vector<int32_t> default_stops_;

@@ -112,6 +112,9 @@ class Sampler {
   void add_prompt(std::span<const int32_t> ids) { history_.add_prompt(ids); }
   void accept(int32_t id) { history_.add_generated(id); }
   const TokenHistory& history() const { return history_; }
+  // The next uniform of the PRNG, as a float in [0, 1) (device sampling draws with these, one per
+  // token, in the same stream as sample()).
+  float next_uniform() { return std::min(float(rng_.uniform()), 0x1.fffffep-1f); }
 
   // Picks the next token from `logits` ([vocab]), which are modified in place (penalties;
   // NaN -> -inf). Uses the history recorded through add_prompt/accept.

@@ -239,7 +239,20 @@ Status Model::decode_greedy_on_device(int32_t token, int64_t k, std::vector<int3
   return finish_greedy_batch(ticket, k, out);
 }
 
-Result<uint32_t> Model::start_greedy_batch(int32_t token, int64_t k) {
+Status Model::set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated) {
+  const int64_t V = cfg_.vocab_size;
+  std::vector<float> h(size_t(2 * V), 0.0f);
+  for (int32_t id : prompt)
+    if (id >= 0 && id < V) h[size_t(id)] = 1.0f;
+  for (int32_t id : generated)
+    if (id >= 0 && id < V) h[size_t(V + id)] += 1.0f;
+  if (!device_pen_.id) device_pen_ = be_->alloc(2 * V);
+  be_->write(device_pen_, h);
+  return {};
+}
+
+Result<uint32_t> Model::start_greedy_batch(int32_t token, int64_t k, const DeviceSampling* sampling,
+                                           std::span<const float> uniforms) {
   Backend& be = *be_;
   if (!be.supports_device_greedy()) return err("decode_greedy_on_device: backend ", be.name(), " cannot pick tokens itself");
   if (k <= 0 || k > kMaxDeviceSteps) return err("decode_greedy_on_device: k must be in [1, ", kMaxDeviceSteps, "], got ", k);
@@ -247,9 +260,16 @@ Result<uint32_t> Model::start_greedy_batch(int32_t token, int64_t k) {
     return err("token id ", token, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
   }
   if (n_past_ + k > max_ctx_) return err("context of ", n_past_ + k, " tokens exceeds max_ctx ", max_ctx_);
+  if (sampling && (!be.supports_device_sampling() || int64_t(uniforms.size()) < k)) {
+    return err("decode on device: backend ", be.name(), " cannot sample, or fewer than ", k, " uniforms");
+  }
+  if (sampling && sampling->penalties() && !device_pen_.id) return err("decode on device: no token history set");
   const int64_t d = cfg_.hidden_size;
   if (!device_ids_.id) device_ids_ = be.alloc(2 * (kMaxDeviceSteps + 1));
   device_half_ ^= 1;
+  const Buf u = sampling ? (device_u_.id ? device_u_ : (device_u_ = be.alloc(2 * kMaxDeviceSteps))).at(device_half_ * kMaxDeviceSteps)
+                         : Buf{};
+  if (sampling) be.write(u, uniforms.first(size_t(k)));
   const Buf ids = device_ids_.at(device_half_ * (kMaxDeviceSteps + 1));
   Buf first = last_device_id_;
   if (token >= 0) {
@@ -262,7 +282,11 @@ Result<uint32_t> Model::start_greedy_batch(int32_t token, int64_t k) {
     run_layers(1, n_past_ + i);
     be.rmsnorm(x_, final_norm_, h_, 1, d, float(cfg_.rms_norm_eps));
     be.matmul(h_, lm_head_, nullptr, logits_, 1);
-    be.argmax(logits_, cfg_.vocab_size, ids.at(i + 1));
+    if (sampling) {
+      be.sample(logits_, cfg_.vocab_size, *sampling, u.at(i), sampling->penalties() ? device_pen_ : Buf{}, ids.at(i + 1));
+    } else {
+      be.argmax(logits_, cfg_.vocab_size, ids.at(i + 1));
+    }
   }
   last_device_id_ = ids.at(k);
   n_past_ += k;

@@ -67,8 +67,14 @@ class Model {
   // is fed first, -1 continues from the last id of the previous batch, still on the device.
   // finish_greedy_batch waits for the ids of that batch (batches finish in start order; at most
   // two are under way).
-  Result<uint32_t> start_greedy_batch(int32_t token, int64_t k);
+  // With `sampling` (backends with supports_device_sampling()), each step samples instead of
+  // taking the argmax, step i with uniforms[i]; penalties use the history set by
+  // set_device_history, which the backend extends with each pick.
+  Result<uint32_t> start_greedy_batch(int32_t token, int64_t k, const DeviceSampling* sampling = nullptr,
+                                      std::span<const float> uniforms = {});
   Status finish_greedy_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out);
+  // The token history the device sampler's penalties see: prompt tokens and generated ones.
+  Status set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated);
   static constexpr int64_t kMaxDeviceSteps = 64;
 
   // Forgets positions >= n (n <= n_past()): the next forward continues from position n.
@@ -122,6 +128,8 @@ class Model {
   Buf device_ids_;
   int device_half_ = 0;
   Buf last_device_id_;  // where the last id of the latest batch is
+  Buf device_u_;        // two halves of [kMaxDeviceSteps] uniforms for device sampling
+  Buf device_pen_;      // [vocab] prompt flags, [vocab] generated counts (device sampling)
   static constexpr int64_t kLogitRows = 32;
 };
 

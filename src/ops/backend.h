@@ -38,6 +38,18 @@ struct AttentionShape {
   float scale = 1.0f;  // usually 1/sqrt(head_dim)
 };
 
+// Token sampling on the device (Backend::sample; scalar semantics in ref::sample_device).
+struct DeviceSampling {
+  float temperature = 0.0f;  // <= 0: the argmax of the penalized logits (lowest id on ties)
+  int32_t top_k = 0;         // 0 = off
+  float top_p = 1.0f;        // 1 = off
+  float min_p = 0.0f;        // 0 = off
+  float repetition_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
+  bool penalties() const {
+    return repetition_penalty != 1.0f || presence_penalty != 0.0f || frequency_penalty != 0.0f;
+  }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -77,6 +89,11 @@ class Backend {
   virtual void argmax(Buf x, int64_t n, Buf out) {}
   // As embed(), with the ids in backend memory as floats: ids[0..T).
   virtual void embed_from(WeightId E, Buf ids, int64_t T, Buf out) {}
+  // Optional: sampling on the backend (supports_device_sampling()). out[0] = the picked id as
+  // a float, from logits x[0..n), the uniform u[0] in [0, 1), and with penalties pen: [n] flags
+  // of tokens seen in the prompt, then [n] counts of generated tokens (the pick is counted).
+  virtual bool supports_device_sampling() const { return false; }
+  virtual void sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf pen, Buf out) {}
   // A read-back in two halves (device greedy backends), so that the next batch of work can be
   // recorded and submitted while this one runs: read_start submits what was recorded and
   // returns a ticket (0: failed or not supported); read_finish waits and copies n floats.

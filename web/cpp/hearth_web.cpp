@@ -236,8 +236,8 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_decode(int handle, const int32_t* ids, i
 // defaults (generation_config.json); seed < 0 likewise. stop_ids (n_stop of them) replace the
 // model's eos ids when n_stop > 0; stop_strings are separated by '\x1f'. Each token goes to
 // Module.hearthOnToken(handle, id, text); at the end one more call with id -1 carries the text
-// held back. device_steps: tokens per submission of greedy decode on the GPU (0 = read the
-// logits back every token, < 0 = the engine's default). Returns the number of generated ids
+// held back. device_steps: tokens per submission of decode with the pick on the GPU (0 = read
+// the logits back every token, < 0 = the engine's default). Returns the number of generated ids
 // (at hearth_ids_ptr()) or -1. adapter: a loaded adapter's name ("" = none), its scale
 // multiplied by adapter_scale.
 EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const int32_t* prompt, int n_prompt, int max_new, float temp,

@@ -54,7 +54,10 @@ export interface GenerateOptions {
   stopIds?: number[];
   /** Continue after what the KV cache holds (multi-turn). */
   keepCache?: boolean;
-  /** Greedy on WebGPU: tokens per GPU submission, argmax on the GPU (default 8; 0 = off). */
+  /**
+   * WebGPU: tokens per GPU submission with the pick (argmax or sampling) on the GPU (default 8;
+   * 0 = read the logits back every token and sample on the CPU).
+   */
   deviceSteps?: number;
   /** A LoRA adapter loaded with loadAdapter (unset: none), and a multiplier of its scale. */
   adapter?: string;

@@ -258,8 +258,9 @@ export class HearthModel {
    * Options: maxTokens (128), temperature (0 = greedy), topK, topP, minP, repetitionPenalty,
    * presencePenalty, frequencyPenalty, seed (unset ones take generation_config.json's values),
    * stop (strings), stopIds (replace the model's eos ids), keepCache (continue the KV cache),
-   * deviceSteps (greedy on WebGPU: tokens decoded per GPU submission with the argmax on the GPU
-   * and one read-back of their ids; default 8, 0 = read the logits back every token), adapter
+   * deviceSteps (WebGPU: tokens decoded per GPU submission with the pick — argmax or sampling —
+   * on the GPU and one read-back of their ids; default 8, 0 = read the logits back every token
+   * and sample on the CPU; the two samplers draw differently for the same seed), adapter
    * (a name given to loadAdapter; unset = none) and adapterScale.
    * After the loop, `await stream.result` gives { ids, stats }.
    */

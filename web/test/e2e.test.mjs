@@ -95,6 +95,26 @@ describe('pycoder-6m on WebGPU (f32) reproduces the reference greedy ids', { ski
     const more = await model.complete([stop], { maxTokens: 8, temperature: 0, stopIds: never, keepCache: true });
     assert.deepEqual(more.ids, g.greedy.slice(first + 1, first + 9));
   });
+  test('sampling on the GPU: reproducible per seed whatever the batch size, top-k 1 is greedy, penalized greedy matches the CPU pick', async () => {
+    const g = ref.greedy[1];
+    const opts = { maxTokens: 24, temperature: 0.9, topK: 40, topP: 0.95, minP: 0.02, repetitionPenalty: 1.1,
+      presencePenalty: 0.2, frequencyPenalty: 0.1, stopIds: never };
+    const a = await model.complete(g.prompt_ids, { ...opts, seed: 7, deviceSteps: 8 });
+    const b = await model.complete(g.prompt_ids, { ...opts, seed: 7, deviceSteps: 3 });
+    const c = await model.complete(g.prompt_ids, { ...opts, seed: 8, deviceSteps: 8 });
+    assert.equal(a.ids.length, 24);
+    assert.deepEqual(a.ids, b.ids);
+    assert.notDeepEqual(a.ids, c.ids);
+    const k1 = await model.complete(g.prompt_ids, { maxTokens: g.greedy.length, temperature: 0.9, topK: 1, seed: 3,
+      stopIds: never, deviceSteps: 8 });
+    assert.deepEqual(k1.ids, g.greedy);
+    const pen = { maxTokens: 32, temperature: 0, repetitionPenalty: 1.5, presencePenalty: 0.5, frequencyPenalty: 0.25,
+      stopIds: never };
+    const onGpu = await model.complete(g.prompt_ids, { ...pen, deviceSteps: 8 });
+    const onCpu = await model.complete(g.prompt_ids, { ...pen, deviceSteps: 0 });
+    assert.deepEqual(onGpu.ids, onCpu.ids);
+    assert.notDeepEqual(onGpu.ids, g.greedy.slice(0, 32));
+  });
   test('text in, text out', async () => {
     const r = await model.complete('def fibonacci(n):', { maxTokens: 24, temperature: 0 });
     assert.ok(r.ids.length > 0);

@@ -8,7 +8,7 @@ import { buildFile, sharedBridge } from './helpers.mjs';
 import { releaseNodeGpu } from '../src/node_gpu.mjs';
 
 const { bridge, reason } = await sharedBridge();
-const groups = (process.env.HEARTH_OPS_GROUPS ?? 'matmul,embed,rmsnorm,rope,attention,elementwise,argmax,fusion').split(',');
+const groups = (process.env.HEARTH_OPS_GROUPS ?? 'matmul,embed,rmsnorm,rope,attention,elementwise,argmax,sample,fusion').split(',');
 const tiers = bridge?.tier === 'subgroups' ? ['subgroups', 'none'] : ['none'];
 
 let mod = null;

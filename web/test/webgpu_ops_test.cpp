@@ -240,8 +240,59 @@ void test_argmax(Ctx& c) {
   }
 }
 
-// Sequences the backend fuses into one dispatch (add + rmsnorm, rope q + rope k, copy k + copy
-// v), as the model issues them, and near misses that must not fuse.
+// The device sampler against ref::sample_device: filters alone and combined, penalties, ties
+// (logits rounded to a coarse grid), several uniforms each; the pick is counted in pen.
+void test_sample(Ctx& c) {
+  struct Case {
+    const char* what;
+    DeviceSampling s;
+  };
+  auto mk = [](float t, int k, float p, float mp, float rep, float pres, float freq) {
+    DeviceSampling s;
+    s.temperature = t;
+    s.top_k = k;
+    s.top_p = p;
+    s.min_p = mp;
+    s.repetition_penalty = rep;
+    s.presence_penalty = pres;
+    s.frequency_penalty = freq;
+    return s;
+  };
+  const Case cases[] = {
+      {"greedy", mk(0, 0, 1, 0, 1, 0, 0)},          {"temperature", mk(0.8f, 0, 1, 0, 1, 0, 0)},
+      {"top-k 5", mk(1, 5, 1, 0, 1, 0, 0)},          {"top-k 40 top-p 0.9", mk(0.7f, 40, 0.9f, 0, 1, 0, 0)},
+      {"top-p 0.5", mk(1.2f, 0, 0.5f, 0, 1, 0, 0)},  {"min-p 0.2", mk(1, 0, 1, 0.2f, 1, 0, 0)},
+      {"penalties", mk(0.9f, 20, 0.95f, 0.05f, 1.3f, 0.5f, 0.25f)}, {"greedy penalties", mk(0, 0, 1, 0, 1.5f, 0.5f, 0.5f)},
+  };
+  for (int64_t n : {1, 7, 1000, 30011}) {
+    for (bool ties : {false, true}) {
+      auto x = randn(size_t(n), uint32_t(n) + (ties ? 7u : 0u));
+      if (ties) for (float& v : x) v = std::round(v * 4.0f) / 4.0f;
+      std::vector<float> pen(size_t(2 * n), 0.0f);
+      for (int64_t i = 0; i < n; i += 3) pen[size_t(i)] = 1.0f;
+      for (int64_t i = 0; i < n; i += 5) pen[size_t(n + i)] = float(i % 4);
+      Buf xb = c.put(x), out = c.be->alloc(4);
+      for (const Case& cs : cases) {
+        for (float u : {0.0f, 0.31f, 0.77f, 0.9999f}) {
+          Buf ub = c.put({u}), pb = c.put(pen);
+          const float* pp = cs.s.penalties() ? pen.data() : nullptr;
+          const int32_t want = ref::sample_device(x, cs.s, u, pp);
+          c.be->sample(xb, n, cs.s, ub, pb, out.at(1));
+          const std::string what = std::string("sample ") + cs.what + " n=" + std::to_string(n) + (ties ? " ties" : "") +
+                                   " u=" + std::to_string(u);
+          const float got = c.get(out.at(1), 1)[0];
+          c.expect(got == float(want), what + ": want " + std::to_string(want) + ", got " + std::to_string(got));
+          if (pp) {
+            auto pen2 = c.get(pb, pen.size());
+            c.expect(pen2[size_t(n + want)] == pen[size_t(n + want)] + 1.0f, what + ": pick counted");
+          }
+          if (!(cs.s.temperature > 0.0f)) break;  // no draw: one uniform is enough
+        }
+      }
+    }
+  }
+}
+
 // The decode layer's products with their neighbours folded in, as the model issues them:
 // rmsnorm -> q/k/v products (one dispatch that also writes the normed x), o product ->
 // residual add (one dispatch), rmsnorm -> gate/up + swiglu, for every format, short rows and
@@ -321,6 +372,8 @@ void test_norm_resid_fusion(Ctx& c, WebGpuBackend& b2) {
   }
 }
 
+// Sequences the backend fuses into one dispatch (add + rmsnorm, rope q + rope k, copy k + copy
+// v), as the model issues them, and near misses that must not fuse.
 void test_fusion(Ctx& c) {
   for (int64_t rows : {1, 5}) {
     for (int64_t d : {64, 257}) {
@@ -486,7 +539,7 @@ void bench(Ctx& c) {
 }  // namespace
 }  // namespace hearth
 
-// Runs one group of checks ("matmul", "embed", "rmsnorm", "rope", "attention",
+// Runs one group of checks ("matmul", "embed", "rmsnorm", "rope", "attention", "sample",
 // "elementwise", "argmax") on tier "subgroups" or "none". Returns the number of failures
 // (-1: no device / bad arguments).
 extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const char* tier) {
@@ -523,6 +576,8 @@ extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const cha
     test_elementwise(c);
   } else if (g == "argmax") {
     test_argmax(c);
+  } else if (g == "sample") {
+    test_sample(c);
   } else if (g == "fusion") {
     test_fusion(c);
     test_norm_resid_fusion(c, **small);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace hearth::ref {
@@ -95,6 +96,70 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n) {
 
 void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+namespace {
+uint32_t key_of(float l) {
+  uint32_t b;
+  std::memcpy(&b, &l, 4);
+  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+float as_float(uint64_t v) { return float(uint32_t(v >> 32)) * 4294967296.0f + float(uint32_t(v)); }
+}  // namespace
+
+int32_t sample_device(std::span<const float> logits, const DeviceSampling& s, float u, const float* pen) {
+  const size_t n = logits.size();
+  std::vector<float> l(logits.begin(), logits.end());
+  for (size_t i = 0; i < n; ++i) {
+    if (l[i] != l[i]) l[i] = -INFINITY;
+    if (pen && (pen[i] > 0.0f || pen[n + i] > 0.0f)) {
+      if (s.repetition_penalty != 1.0f) l[i] = l[i] > 0.0f ? l[i] / s.repetition_penalty : l[i] * s.repetition_penalty;
+      if (pen[n + i] > 0.0f) l[i] = l[i] - (s.presence_penalty + s.frequency_penalty * pen[n + i]);
+    }
+  }
+  size_t best = 0;
+  for (size_t i = 1; i < n; ++i)
+    if (l[i] > l[best]) best = i;
+  const float m = n ? l[best] : 0.0f;
+  if (n == 0 || !(s.temperature > 0.0f) || s.top_k == 1 || m == -INFINITY) return int32_t(best);
+  const float inv_t = 1.0f / s.temperature;
+  std::vector<uint32_t> q(n);
+  std::vector<float> w(n);
+  for (size_t i = 0; i < n; ++i) {
+    w[i] = std::exp((l[i] - m) * inv_t);
+    q[i] = uint32_t(std::nearbyint(w[i] * 2147483648.0f));
+  }
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key_of(l[a]) > key_of(l[b]); });
+  size_t prefix = (s.top_k > 0 && size_t(s.top_k) < n) ? size_t(s.top_k) : n;
+  if (s.top_p < 1.0f) {
+    uint64_t total = 0;
+    for (size_t j = 0; j < prefix; ++j) total += q[order[j]];
+    const float target = s.top_p * as_float(total);
+    uint64_t cum = 0;
+    size_t c = 0;
+    while (c < prefix) {
+      cum += q[order[c++]];
+      if (as_float(cum) >= target) break;
+    }
+    prefix = c;
+  }
+  std::vector<char> keep(n, 0);
+  for (size_t j = 0; j < prefix; ++j) keep[order[j]] = w[order[j]] >= s.min_p;
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (keep[i]) total += q[i];
+  const float uf = u * as_float(total);
+  const float uh = std::floor(uf / 4294967296.0f);
+  const uint64_t U = (uint64_t(uint32_t(uh)) << 32) | uint32_t(uf - uh * 4294967296.0f);
+  uint64_t cum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    cum += q[i];
+    if (cum > U) return int32_t(i);
+  }
+  return int32_t(best);
 }
 
 }  // namespace hearth::ref

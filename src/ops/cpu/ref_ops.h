@@ -9,6 +9,17 @@
 
 namespace hearth::ref {
 
+// The device sampler's semantics (Backend::sample), for n = logits.size():
+//  - penalties as Sampler's (pen: [n] prompt flags, [n] generated counts; may be null);
+//    NaN -> -inf. temperature <= 0, top_k == 1 or all -inf: the argmax (lowest id on ties).
+//  - w = exp((l - max) / T); fixed-point weights q = round(w * 2^31), summed exactly.
+//  - tokens ranked by (logit desc, id asc); top-k keeps the first k; top-p keeps the shortest
+//    prefix of those whose mass reaches top_p * their mass (sums compared as floats);
+//    min-p drops w < min_p.
+//  - the draw: U = u * (kept mass) (float, then to an integer), the first kept token in id
+//    order whose running mass exceeds U; none (rounding): the argmax.
+int32_t sample_device(std::span<const float> logits, const DeviceSampling& s, float u, const float* pen);
+
 // out: [T, d]
 void embed(const QMatrix& E, std::span<const int32_t> ids, float* out);
 // x, out: [rows, d]

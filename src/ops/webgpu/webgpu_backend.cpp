@@ -304,6 +304,25 @@ void WebGpuBackend::argmax(Buf x, int64_t n, Buf out) {
   rec_.dispatch(std::move(d));
 }
 
+void WebGpuBackend::sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf pen, Buf out) {
+  settle();
+  if (n <= 0) return;
+  const bool greedy = !(s.temperature > 0.0f) || s.top_k == 1;
+  const bool p = s.penalties() && pen.id;
+  DispatchDesc d;
+  // One workgroup: up to 1024 invocations with subgroup reductions, 256 with the tree (whose
+  // workgroup memory grows with the size).
+  const uint32_t wg = rec_.subgroups() ? std::min<uint32_t>(1024, std::max<uint32_t>(256, info_.max_invocations)) & ~63u
+                                       : 256u;
+  d.shader = {"sample", true, "", false, cu("WG", wg) + webgpu::cb("PEN", p)};
+  d.operands = {{"x", gpu(x)}, {"u", greedy ? 0u : gpu(u)}, {"pen", p ? gpu(pen) : 0u, true}, {"out", gpu(out), true}};
+  d.params = {uint32_t(x.offset), uint32_t(n), uint32_t(out.offset), greedy ? 0u : uint32_t(u.offset),
+              p ? uint32_t(pen.offset) : 0u, greedy ? 1u : 0u, fbits(greedy ? 0.0f : 1.0f / s.temperature),
+              uint32_t(std::max(0, s.top_k)), fbits(s.top_p), fbits(s.min_p), fbits(s.repetition_penalty),
+              fbits(s.presence_penalty), fbits(s.frequency_penalty)};
+  rec_.dispatch(std::move(d));
+}
+
 void WebGpuBackend::attention(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) {
   settle();
   if (T <= 0) return;

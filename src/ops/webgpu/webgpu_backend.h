@@ -67,6 +67,8 @@ class WebGpuBackend final : public Backend {
   void argmax(Buf x, int64_t n, Buf out) override;
   // Embedding lookup with the ids on the GPU: ids[t] (as floats, t < T) -> out[t, :].
   void embed_from(WeightId E, Buf ids, int64_t T, Buf out) override;
+  bool supports_device_sampling() const override { return true; }
+  void sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf pen, Buf out) override;
   uint32_t read_start(Buf src, int64_t n) override;
   Status read_finish(uint32_t ticket, std::span<float> dst) override;
 

@@ -1,0 +1,253 @@
+// Token sampling on the GPU (one workgroup), the semantics of ref::sample_device (ops/cpu/
+// ref_ops.h): penalties -> argmax when greedy -> weights exp((l - max) / T) -> top-k and top-p
+// as a prefix of the tokens ranked by (logit desc, id asc) -> min-p -> a draw in id order.
+// Top-k and top-p boundaries are found by radix selection over the logits' order-preserving
+// bit keys (4 bits per pass, counts or masses accumulated per invocation, then summed), with
+// masses in 64-bit fixed point (weight * 2^31, as vec2<u32>) so that every sum is exact and
+// does not depend on the order of additions. Ties on the boundary key are taken in id order
+// over contiguous chunks, one per invocation.
+// P: 0 x_off, 1 n, 2 out_off (the id, as a float), 3 u_off (the uniform in [0, 1)),
+//    4 pen_off (PEN: [n] prompt flags then [n] generated counts; the kernel adds the pick),
+//    5 greedy, 6 inv_t (f32), 7 top_k (0 = off), 8 top_p (f32), 9 min_p (f32),
+//    10 repetition (f32), 11 presence (f32), 12 frequency (f32)
+
+const NEG_INF_BITS: u32 = 0xff800000u;
+// -inf (a constant expression that evaluates to it does not compile, so it is built at run time).
+fn neg_inf() -> f32 { return bitcast<f32>(NEG_INF_BITS | (pu(1) & 0u)); }
+
+var<workgroup> bins_lo: array<atomic<u32>, 16>;
+var<workgroup> bins_hi: array<atomic<u32>, 16>;
+var<workgroup> part: array<vec2<u32>, WG>;
+var<workgroup> ctl: array<u32, 8>;     // 0 key, 1 id, 2/3 mass above (lo, hi), 4 chunk owner
+var<workgroup> ctl_f: f32;
+
+fn logit(i: u32) -> f32 {
+  var l = buf_x[pu(0) + i];
+  if (l != l) { l = neg_inf(); }
+  if (PEN) {
+    let seen = buf_pen[pu(4) + i];
+    let c = buf_pen[pu(4) + pu(1) + i];
+    if (seen > 0.0 || c > 0.0) {
+      let rep = pf(10);
+      if (rep != 1.0) { l = select(l * rep, l / rep, l > 0.0); }
+      if (c > 0.0) { l = l - (pf(11) + pf(12) * c); }
+    }
+  }
+  return l;
+}
+
+// Larger logit -> larger key.
+fn key_of(l: f32) -> u32 {
+  let b = bitcast<u32>(l);
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.x + b.x;
+  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+fn f64of(a: vec2<u32>) -> f32 { return f32(a.y) * 4294967296.0 + f32(a.x); }
+
+// Fixed-point weight of a token (0 when outside the kept set so far).
+fn weight_q(l: f32, m: f32) -> u32 { return u32(round(exp((l - m) * pf(6)) * 2147483648.0)); }
+
+struct Bound {
+  key: u32,
+  id: u32,
+}
+
+fn kept(i: u32, k: u32, b: Bound) -> bool { return k > b.key || (k == b.key && i <= b.id); }
+
+// The smallest prefix (in rank order) of the tokens inside `lim` whose measure reaches `goal`
+// (count when COUNT, else fixed-point mass): its last token as (key, id).
+fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound {
+  let n = pu(1);
+  var prefix = 0u;
+  var mask = 0u;
+  if (ln.lid == 0u) {
+    ctl[2] = 0u;
+    ctl[3] = 0u;
+  }
+  for (var shift = 28i; shift >= 0; shift -= 4) {
+    if (ln.lid < 16u) {
+      atomicStore(&bins_lo[ln.lid], 0u);
+      atomicStore(&bins_hi[ln.lid], 0u);
+    }
+    workgroupBarrier();
+    var acc: array<vec2<u32>, 16>;
+    for (var d = 0u; d < 16u; d++) { acc[d] = vec2<u32>(0u); }  // zeroed explicitly every pass
+    for (var i = ln.lid; i < n; i += WG) {
+      let l = logit(i);
+      let k = key_of(l);
+      if ((k & mask) == prefix && kept(i, k, lim)) {
+        let d = (k >> u32(shift)) & 15u;
+        acc[d] = add64(acc[d], vec2<u32>(select(weight_q(l, m), 1u, count), 0u));
+      }
+    }
+    for (var d = 0u; d < 16u; d++) {
+      if (acc[d].x != 0u || acc[d].y != 0u) {
+        let old = atomicAdd(&bins_lo[d], acc[d].x);
+        atomicAdd(&bins_hi[d], acc[d].y + select(0u, 1u, old + acc[d].x < old));
+      }
+    }
+    workgroupBarrier();
+    if (ln.lid == 0u) {
+      var above = vec2<u32>(ctl[2], ctl[3]);
+      var pick = 0u;
+      for (var d = 15i; d >= 0; d--) {
+        let c = add64(above, vec2<u32>(atomicLoad(&bins_lo[d]), atomicLoad(&bins_hi[d])));
+        if (f64of(c) >= goal || d == 0) {
+          pick = u32(d);
+          break;
+        }
+        above = c;
+      }
+      ctl[0] = pick;
+      ctl[2] = above.x;
+      ctl[3] = above.y;
+    }
+    let d = workgroupUniformLoad(&ctl[0]);
+    prefix |= d << u32(shift);
+    mask |= 15u << u32(shift);
+  }
+  // Ties on the boundary key, in id order: each invocation sums its chunk, one walks its own.
+  let chunk = (n + WG - 1u) / WG;
+  let lo = min(ln.lid * chunk, n);
+  let hi = min(lo + chunk, n);
+  var s = vec2<u32>(0u);
+  for (var i = lo; i < hi; i++) {
+    let l = logit(i);
+    let k = key_of(l);
+    if (k == prefix && kept(i, k, lim)) { s = add64(s, vec2<u32>(select(weight_q(l, m), 1u, count), 0u)); }
+  }
+  part[ln.lid] = s;
+  workgroupBarrier();
+  if (ln.lid == 0u) {
+    var c = vec2<u32>(ctl[2], ctl[3]);
+    var owner = WG - 1u;
+    for (var t = 0u; t < WG; t++) {
+      let c2 = add64(c, part[t]);
+      if (f64of(c2) >= goal) {
+        owner = t;
+        break;
+      }
+      c = c2;
+    }
+    ctl[4] = owner;
+    ctl[2] = c.x;
+    ctl[3] = c.y;
+    ctl[1] = n - 1u;
+  }
+  workgroupBarrier();
+  if (ln.lid == ctl[4]) {
+    var c = vec2<u32>(ctl[2], ctl[3]);
+    var last = n - 1u;
+    for (var i = lo; i < hi; i++) {
+      let l = logit(i);
+      let k = key_of(l);
+      if (k == prefix && kept(i, k, lim)) {
+        c = add64(c, vec2<u32>(select(weight_q(l, m), 1u, count), 0u));
+        last = i;
+        if (f64of(c) >= goal) { break; }
+      }
+    }
+    ctl[1] = last;
+  }
+  let id = workgroupUniformLoad(&ctl[1]);
+  return Bound(prefix, id);
+}
+
+@compute @workgroup_size(WG)
+fn main(ln: Lane) {
+  let n = pu(1);
+  var bm = neg_inf();
+  var bi = 0u;
+  for (var i = ln.lid; i < n; i += WG) {
+    let l = logit(i);
+    if (l > bm) {
+      bm = l;
+      bi = i;
+    }
+  }
+  let best = wg_argmax(bm, bi, ln);
+  let mx = wg_max(bm, ln);
+  if (ln.lid == 0u) { ctl_f = mx; }
+  let m = workgroupUniformLoad(&ctl_f);
+  var pick = best;
+  if (pu(5) == 0u && m > neg_inf()) {
+    var lim = Bound(0u, n);  // every token
+    let k = pu(7);
+    if (k > 0u && k < n) { lim = select_prefix(lim, f32(k), true, m, ln); }
+    if (pf(8) < 1.0) {
+      // Mass of the top-k set, then the top-p prefix inside it.
+      var s = vec2<u32>(0u);
+      for (var i = ln.lid; i < n; i += WG) {
+        let l = logit(i);
+        if (kept(i, key_of(l), lim)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
+      }
+      part[ln.lid] = s;
+      workgroupBarrier();
+      if (ln.lid == 0u) {
+        var t = vec2<u32>(0u);
+        for (var j = 0u; j < WG; j++) { t = add64(t, part[j]); }
+        ctl_f = pf(8) * f64of(t);
+      }
+      let goal = workgroupUniformLoad(&ctl_f);
+      lim = select_prefix(lim, goal, false, m, ln);
+    }
+    // min-p, then the draw: u * (kept mass), walked in id order over chunks.
+    let chunk = (n + WG - 1u) / WG;
+    let lo = min(ln.lid * chunk, n);
+    let hi = min(lo + chunk, n);
+    var s = vec2<u32>(0u);
+    for (var i = lo; i < hi; i++) {
+      let l = logit(i);
+      if (kept(i, key_of(l), lim) && exp((l - m) * pf(6)) >= pf(9)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
+    }
+    part[ln.lid] = s;
+    workgroupBarrier();
+    if (ln.lid == 0u) {
+      var t = vec2<u32>(0u);
+      for (var j = 0u; j < WG; j++) { t = add64(t, part[j]); }
+      let uf = buf_u[pu(3)] * f64of(t);
+      let uh = floor(uf / 4294967296.0);
+      let U = vec2<u32>(u32(uf - uh * 4294967296.0), u32(uh));
+      var c = vec2<u32>(0u);
+      var owner = WG;
+      for (var j = 0u; j < WG; j++) {
+        let c2 = add64(c, part[j]);
+        if (c2.y > U.y || (c2.y == U.y && c2.x > U.x)) {
+          owner = j;
+          break;
+        }
+        c = c2;
+      }
+      ctl[4] = owner;
+      ctl[2] = c.x;
+      ctl[3] = c.y;
+      ctl[5] = U.x;
+      ctl[6] = U.y;
+      ctl[1] = best;
+    }
+    workgroupBarrier();
+    if (ln.lid == ctl[4]) {
+      var c = vec2<u32>(ctl[2], ctl[3]);
+      let U = vec2<u32>(ctl[5], ctl[6]);
+      for (var i = lo; i < hi; i++) {
+        let l = logit(i);
+        if (kept(i, key_of(l), lim) && exp((l - m) * pf(6)) >= pf(9)) {
+          c = add64(c, vec2<u32>(weight_q(l, m), 0u));
+          if (c.y > U.y || (c.y == U.y && c.x > U.x)) {
+            ctl[1] = i;
+            break;
+          }
+        }
+      }
+    }
+    pick = workgroupUniformLoad(&ctl[1]);
+  }
+  if (ln.lid == 0u) {
+    buf_out[pu(2)] = f32(pick);
+    if (PEN) { buf_pen[pu(4) + n + pick] += 1.0; }
+  }
+}
