@@ -201,11 +201,7 @@ void Model::run_layers(int64_t T, int64_t pos0) {
     be.matmul(h_, L.q, bias(L.bq), q_, T);
     be.matmul(h_, L.k, bias(L.bk), k_, T);
     be.matmul(h_, L.v, bias(L.bv), v_, T);
-    if (active_ >= 0) {
-      apply_lora(li, Proj::Q, h_, q_, T);
-      apply_lora(li, Proj::K, h_, k_, T);
-      apply_lora(li, Proj::V, h_, v_, T);
-    }
+    if (active_ >= 0) apply_lora(li, h_, {{Proj::Q, q_}, {Proj::K, k_}, {Proj::V, v_}}, T);
     if (c.qk_norm) {
       be.rmsnorm(q_, L.q_norm, q_, T * c.n_heads, c.head_dim, eps);
       be.rmsnorm(k_, L.k_norm, k_, T * c.n_kv_heads, c.head_dim, eps);
@@ -217,18 +213,15 @@ void Model::run_layers(int64_t T, int64_t pos0) {
     AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
     be.attention(q_, L.k_cache, L.v_cache, attn_, T, pos0, s);
     be.matmul(attn_, L.o, bias(L.bo), h_, T);
-    if (active_ >= 0) apply_lora(li, Proj::O, attn_, h_, T);
+    if (active_ >= 0) apply_lora(li, attn_, {{Proj::O, h_}}, T);
     be.add(x_, h_, T * d);
     be.rmsnorm(x_, L.ln2, h_, T, d, eps);
     be.matmul(h_, L.gate, bias(L.bgate), gate_, T);
     be.matmul(h_, L.up, bias(L.bup), up_, T);
-    if (active_ >= 0) {
-      apply_lora(li, Proj::Gate, h_, gate_, T);
-      apply_lora(li, Proj::Up, h_, up_, T);
-    }
+    if (active_ >= 0) apply_lora(li, h_, {{Proj::Gate, gate_}, {Proj::Up, up_}}, T);
     be.swiglu(gate_, up_, gate_, T * I);
     be.matmul(gate_, L.down, bias(L.bdown), h_, T);
-    if (active_ >= 0) apply_lora(li, Proj::Down, gate_, h_, T);
+    if (active_ >= 0) apply_lora(li, gate_, {{Proj::Down, h_}}, T);
     be.add(x_, h_, T * d);
   }
 }
@@ -305,12 +298,22 @@ Status Model::finish_greedy_batch(uint32_t ticket, int64_t k, std::vector<int32_
   return {};
 }
 
-void Model::apply_lora(size_t layer, Proj p, Buf x, Buf out, int64_t T) {
-  const auto& slot = adapters_[size_t(active_)].slots[layer][int(p)];
-  if (!slot) return;
-  be_->matmul(x, slot->A, nullptr, lora_t_, T);
-  be_->matmul(lora_t_, slot->B, nullptr, lora_u_, T);
-  be_->add(out, lora_u_, T * slot->out);
+void Model::apply_lora(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T) {
+  const auto& slots = adapters_[size_t(active_)].slots[layer];
+  // The A products of one x back to back (a backend may run them as one), then each B + add.
+  size_t i = 0;
+  for (const auto& [p, out] : outs) {
+    if (slots[int(p)]) be_->matmul(x, slots[int(p)]->A, nullptr, lora_t_[i], T);
+    ++i;
+  }
+  i = 0;
+  for (const auto& [p, out] : outs) {
+    if (const auto& s = slots[int(p)]) {
+      be_->matmul(lora_t_[i], s->B, nullptr, lora_u_, T);
+      be_->add(out, lora_u_, T * s->out);
+    }
+    ++i;
+  }
 }
 
 WeightFormat Model::lora_format() const {
@@ -352,7 +355,7 @@ Status Model::add_adapter(const std::string& name, LoraAdapter adapter) {
   const int64_t P = opt_.max_prefill_t;
   if (adapter.max_rank() > lora_t_cap_) {
     lora_t_cap_ = adapter.max_rank();
-    lora_t_ = be_->alloc(P * lora_t_cap_);
+    for (Buf& t : lora_t_) t = be_->alloc(P * lora_t_cap_);
     if (!lora_u_.id) lora_u_ = be_->alloc(P * std::max({cfg_.q_dim(), cfg_.kv_dim(), cfg_.hidden_size, cfg_.intermediate_size}));
   }
   Resident r;

@@ -3,9 +3,11 @@
 // incremental decode.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -84,8 +86,9 @@ class Model {
  private:
   Model() = default;
   Status load_weights(const TensorStore& store);
-  // out[T, out] += scale * B (A x) for the active adapter's pair of layer l, projection p.
-  void apply_lora(size_t layer, Proj p, Buf x, Buf out, int64_t T);
+  // out[T, out] += scale * B (A x) for each (projection, out) pair that reads x (at most 3)
+  // and that the active adapter has.
+  void apply_lora(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T);
   void upload_lora_b(size_t adapter, float mult);
   WeightFormat lora_format() const;
   Status forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
@@ -120,7 +123,7 @@ class Model {
   };
   std::vector<Resident> adapters_;
   int active_ = -1;
-  Buf lora_t_, lora_u_;  // [P, max rank], [P, max projection width]
+  Buf lora_t_[3], lora_u_;  // [P, max rank] per projection of one x (q, k, v), [P, max width]
   int64_t lora_t_cap_ = 0;
   // Scratch activations for up to max_prefill_t tokens.
   Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;
