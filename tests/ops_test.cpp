@@ -1,33 +1,19 @@
 // Per-op parity: the SIMD/threaded CPU kernels against the scalar references, on random odd
 // shapes, for every weight format; and quantization accuracy checks.
 #include <cmath>
-#include <random>
 
 #include "core/thread_pool.h"
 #include "model/rope.h"
 #include "ops/cpu/kernels.h"
 #include "ops/cpu/ref_ops.h"
+#include "random_data.h"
 #include "test_util.h"
 
 namespace hearth {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
-
-float rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, double(std::fabs(a[i] - b[i])));
-    den = std::max(den, double(std::fabs(b[i])));
-  }
-  return float(num / std::max(den, 1e-30));
-}
+using test::randn;
+using test::rel_err;
 
 TEST(Ops, MatmulMatchesReferenceForEveryFormat) {
   ThreadPool pool(3);

@@ -18,6 +18,7 @@ set(HEARTH_WEB_LINK
 # Per-op parity of the WGSL kernels (web/test/ops.test.mjs runs it).
 add_executable(hearth_webgpu_ops_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_ops_test.cpp)
 target_link_libraries(hearth_webgpu_ops_test PRIVATE hearth)
+target_include_directories(hearth_webgpu_ops_test PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_link_options(hearth_webgpu_ops_test PRIVATE ${HEARTH_WEB_LINK} -sEXPORT_NAME=createHearthOpsTest
   "-sEXPORTED_FUNCTIONS=_hearth_ops_test,_malloc,_free")
 set_target_properties(hearth_webgpu_ops_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${HEARTH_WEB_OUT}

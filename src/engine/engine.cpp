@@ -78,7 +78,7 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
                             sp.frequency_penalty == 0.0f;
   const Backend& be = model_->backend();
   if (req.device_greedy_steps > 0 && be.supports_device_greedy() && (plain_greedy || be.supports_device_sampling())) {
-    HEARTH_CHECK(decode_greedy_on_device(req, start, logits, stops, on_token, sampler, plain_greedy, &res));
+    HEARTH_CHECK(decode_on_device(req, start, logits, stops, on_token, sampler, plain_greedy, &res));
     res.decode_seconds = seconds_since(t0);
     return res;
   }
@@ -100,11 +100,10 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
 // The decode loop with the pick on the backend (the argmax, or with `argmax` false the device
 // sampler: penalties, temperature, top-k/top-p/min-p, uniforms from `sampler`'s seeded stream):
 // the first token comes from the prefill's logits, the rest in batches of device_greedy_steps
-// per submission, two batches under way at a
-// time (the next one is recorded and submitted while the GPU runs the current one). Tokens
-// computed past a stop (or past the caller's stop) are dropped and the KV cache is cut back to
-// what the one-token-at-a-time loop would have fed.
-Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
+// per submission, two batches under way at a time (the next one is recorded and submitted
+// while the GPU runs the current one). Tokens computed past a stop (or past the caller's stop)
+// are dropped and the KV cache is cut back to what the one-token-at-a-time loop would have fed.
+Status Engine::decode_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
                                        const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
                                        Sampler& sampler, bool argmax, GenerateResult* res) {
   if (req.max_new_tokens <= 0) return {};
@@ -118,7 +117,7 @@ Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start
   ds.repetition_penalty = sp.repetition_penalty;
   ds.presence_penalty = sp.presence_penalty;
   ds.frequency_penalty = sp.frequency_penalty;
-  if (!argmax && ds.penalties()) HEARTH_CHECK(model_->set_device_history(req.prompt, std::span<const int32_t>(&id0, 1)));
+  if (!argmax && ds.penalties()) model_->set_device_history(req.prompt, std::span<const int32_t>(&id0, 1));
   std::vector<float> uniforms;
   struct Batch {
     uint32_t ticket;
@@ -130,7 +129,7 @@ Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start
     const int64_t k = std::min({req.device_greedy_steps, req.max_new_tokens - planned, Model::kMaxDeviceSteps});
     uniforms.clear();
     for (int64_t i = 0; !argmax && i < k; ++i) uniforms.push_back(ds.temperature > 0.0f ? sampler.next_uniform() : 0.0f);
-    HEARTH_ASSIGN(uint32_t t, model_->start_greedy_batch(planned == 1 ? id0 : -1, k, argmax ? nullptr : &ds, uniforms));
+    HEARTH_ASSIGN(uint32_t t, model_->start_device_batch(planned == 1 ? id0 : -1, k, argmax ? nullptr : &ds, uniforms));
     planned += k;
     flight.push_back({t, k});
     return {};
@@ -140,7 +139,7 @@ Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start
     Status s;
     std::vector<int32_t> dropped;
     for (; !flight.empty(); flight.pop_front()) {
-      Status f = model_->finish_greedy_batch(flight.front().ticket, flight.front().k, &dropped);
+      Status f = model_->finish_device_batch(flight.front().ticket, flight.front().k, &dropped);
       if (s.ok() && !f.ok()) s = f;
     }
     return s;
@@ -172,7 +171,7 @@ Status Engine::decode_greedy_on_device(const GenerateRequest& req, int64_t start
       next = 0;
       const Batch b = flight.front();
       flight.pop_front();
-      Status s = model_->finish_greedy_batch(b.ticket, b.k, &batch);
+      Status s = model_->finish_device_batch(b.ticket, b.k, &batch);
       if (!s.ok()) {
         (void)drain();
         return s;

@@ -63,7 +63,7 @@ class Engine {
                                   const std::function<bool(int32_t)>& on_token = nullptr);
 
  private:
-  Status decode_greedy_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
+  Status decode_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
                                  const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
                                  Sampler& sampler, bool argmax, GenerateResult* res);
   std::unique_ptr<Model> model_;

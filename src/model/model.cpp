@@ -226,13 +226,7 @@ void Model::run_layers(int64_t T, int64_t pos0) {
   }
 }
 
-Status Model::decode_greedy_on_device(int32_t token, int64_t k, std::vector<int32_t>* out) {
-  if (token < 0) return err("token id ", token, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
-  HEARTH_ASSIGN(uint32_t ticket, start_greedy_batch(token, k));
-  return finish_greedy_batch(ticket, k, out);
-}
-
-Status Model::set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated) {
+void Model::set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated) {
   const int64_t V = cfg_.vocab_size;
   std::vector<float> h(size_t(2 * V), 0.0f);
   for (int32_t id : prompt)
@@ -241,14 +235,13 @@ Status Model::set_device_history(std::span<const int32_t> prompt, std::span<cons
     if (id >= 0 && id < V) h[size_t(V + id)] += 1.0f;
   if (!device_pen_.id) device_pen_ = be_->alloc(2 * V);
   be_->write(device_pen_, h);
-  return {};
 }
 
-Result<uint32_t> Model::start_greedy_batch(int32_t token, int64_t k, const DeviceSampling* sampling,
+Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const DeviceSampling* sampling,
                                            std::span<const float> uniforms) {
   Backend& be = *be_;
-  if (!be.supports_device_greedy()) return err("decode_greedy_on_device: backend ", be.name(), " cannot pick tokens itself");
-  if (k <= 0 || k > kMaxDeviceSteps) return err("decode_greedy_on_device: k must be in [1, ", kMaxDeviceSteps, "], got ", k);
+  if (!be.supports_device_greedy()) return err("decode on device: backend ", be.name(), " cannot pick tokens itself");
+  if (k <= 0 || k > kMaxDeviceSteps) return err("decode on device: k must be in [1, ", kMaxDeviceSteps, "], got ", k);
   if (token >= cfg_.vocab_size || token < -1 || (token == -1 && !last_device_id_.id)) {
     return err("token id ", token, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
   }
@@ -284,15 +277,15 @@ Result<uint32_t> Model::start_greedy_batch(int32_t token, int64_t k, const Devic
   last_device_id_ = ids.at(k);
   n_past_ += k;
   const uint32_t ticket = be.read_start(ids.at(1), k);
-  if (!ticket) return err("decode_greedy_on_device: the backend could not start the read-back");
+  if (!ticket) return err("decode on device: the backend could not start the read-back");
   return ticket;
 }
 
-Status Model::finish_greedy_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out) {
+Status Model::finish_device_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out) {
   std::vector<float> ids(static_cast<size_t>(k));
   HEARTH_CHECK(be_->read_finish(ticket, ids));
   for (float f : ids) {
-    if (!(f >= 0 && f < float(cfg_.vocab_size))) return err("decode_greedy_on_device: the backend returned token ", f);
+    if (!(f >= 0 && f < float(cfg_.vocab_size))) return err("decode on device: the backend returned token ", f);
     out->push_back(int32_t(f));
   }
   return {};

@@ -59,24 +59,20 @@ class Model {
   const std::string& active_adapter() const;
   std::vector<std::string> adapter_names() const;
 
-  // Greedy decode on the backend, for backends with supports_device_greedy(): feeds `token` at
-  // position n_past(), then each argmax back in, all recorded as one submission with a single
-  // read-back of the k ids (no logits leave the device). Appends the k generated ids to `out`
-  // and advances n_past() by k (the last generated id is not fed).
-  Status decode_greedy_on_device(int32_t token, int64_t k, std::vector<int32_t>* out);
-  // The same in two halves, so that a second batch can run while the first is read back:
-  // start_greedy_batch records and submits k steps and returns a read-back ticket; token >= 0
-  // is fed first, -1 continues from the last id of the previous batch, still on the device.
-  // finish_greedy_batch waits for the ids of that batch (batches finish in start order; at most
-  // two are under way).
-  // With `sampling` (backends with supports_device_sampling()), each step samples instead of
-  // taking the argmax, step i with uniforms[i]; penalties use the history set by
-  // set_device_history, which the backend extends with each pick.
-  Result<uint32_t> start_greedy_batch(int32_t token, int64_t k, const DeviceSampling* sampling = nullptr,
+  // Decode on the backend, for backends with supports_device_greedy(): start_device_batch
+  // records k steps — feed a token at position n_past(), pick the next one on the backend (the
+  // argmax, or with `sampling` on backends with supports_device_sampling() the device sampler,
+  // step i with uniforms[i] and penalties from set_device_history, which the backend extends
+  // with each pick) and feed it back — submits them and starts reading the k ids back; it
+  // advances n_past() by k (the last id is not fed). token >= 0 is fed first, -1 continues from
+  // the last id of the previous batch, still on the device. finish_device_batch waits for that
+  // batch's ids and appends them to `out`. Batches finish in start order; at most two are under
+  // way, so the next one can be recorded while the GPU runs the current one.
+  Result<uint32_t> start_device_batch(int32_t token, int64_t k, const DeviceSampling* sampling = nullptr,
                                       std::span<const float> uniforms = {});
-  Status finish_greedy_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out);
+  Status finish_device_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out);
   // The token history the device sampler's penalties see: prompt tokens and generated ones.
-  Status set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated);
+  void set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated);
   static constexpr int64_t kMaxDeviceSteps = 64;
 
   // Forgets positions >= n (n <= n_past()): the next forward continues from position n.

@@ -83,7 +83,7 @@ class Backend {
   virtual void add(Buf x, Buf y, int64_t n) = 0;
 
   // Optional, for greedy decode without a logits read-back per token (GPU backends; see
-  // Model::decode_greedy_on_device). supports_device_greedy() says whether both are there.
+  // Model::start_device_batch). supports_device_greedy() says whether both are there.
   virtual bool supports_device_greedy() const { return false; }
   // out[0] = float(index of the largest of x[0..n)), the lowest index on ties.
   virtual void argmax(Buf x, int64_t n, Buf out) {}

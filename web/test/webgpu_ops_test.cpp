@@ -9,35 +9,18 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "ops/cpu/ref_ops.h"
 #include "ops/webgpu/webgpu_backend.h"
+#include "random_data.h"
 
 namespace hearth {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
-
-// max |a - b| / max |b|
-float rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double d = std::fabs(double(a[i]) - double(b[i]));
-    if (std::isnan(a[i])) d = INFINITY;
-    num = std::max(num, d);
-    den = std::max(den, double(std::fabs(b[i])));
-  }
-  return float(num / std::max(den, 1e-30));
-}
+using test::randn;
+using test::rel_err;
 
 struct Ctx {
   WebGpuBackend* be;

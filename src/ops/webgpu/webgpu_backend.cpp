@@ -198,20 +198,20 @@ void WebGpuBackend::rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, in
 }
 
 void WebGpuBackend::rope_impl(const PendingRope& r) {
-  const Buf freq = rope_freqs_[r.freq].buf;
+  const Buf freq = freq_buf(r);
   DispatchDesc d;
   d.shader = {"rope", false, "", false, cu("WG", 64) + webgpu::cb("STORE", r.store)};
   d.operands = {{"x", gpu(r.x), true},
                 {"x2", r.H2 ? gpu(r.x2) : 0u, true},
                 {"freq", gpu(freq)},
                 {"kc", r.store ? gpu(r.kc) : 0u, true},
-                {"vs", r.store ? gpu(r.v) : 0u},
-                {"vc", r.store ? gpu(r.vc) : 0u, true}};
+                {"vs", r.n_v ? gpu(r.v) : 0u},
+                {"vc", r.n_v ? gpu(r.vc) : 0u, true}};
   const int64_t tail = r.D - 2 * r.half;  // k dims past the rotated ones, copied as they are
   d.params = {uint32_t(r.x.offset), uint32_t(r.T), uint32_t(r.H), uint32_t(r.D), uint32_t(r.pos0), uint32_t(r.half),
               fbits(r.scaling), uint32_t(freq.offset), r.H2 ? uint32_t(r.x2.offset) : 0u, uint32_t(r.H2),
-              r.store ? uint32_t(r.kc.offset) : 0u, r.store ? uint32_t(r.v.offset) : 0u,
-              r.store ? uint32_t(r.vc.offset) : 0u, uint32_t(r.n_v), uint32_t(tail)};
+              r.store ? uint32_t(r.kc.offset) : 0u, uint32_t(r.v.offset), uint32_t(r.vc.offset), uint32_t(r.n_v),
+              uint32_t(tail)};
   const int64_t n = r.T * (r.H + r.H2) * r.half + (r.store ? r.T * r.H2 * tail + r.n_v : 0);
   rec_.grid(uint64_t(ceil_div(n, 64)), &d.x, &d.y);
   rec_.dispatch(std::move(d));
@@ -263,16 +263,7 @@ void WebGpuBackend::settle() {
   auto p = std::move(pending_);
   pending_ = std::monostate();
   if (auto* a = std::get_if<PendingAdd>(&p)) elementwise(0, a->x, a->y, a->x, a->n);
-  if (auto* r = std::get_if<PendingRope>(&p)) {
-    if (r->store && r->n_v == 0) {  // k was to be stored too: store it with a plain copy after the rope
-      PendingRope q = *r;
-      q.store = false;
-      rope_impl(q);
-      elementwise(2, q.x2, q.x2, r->kc, r->T * r->H2 * r->D);
-    } else {
-      rope_impl(*r);
-    }
-  }
+  if (auto* r = std::get_if<PendingRope>(&p)) rope_impl(*r);  // with the k store, if any, and no v copy
   if (auto* c = std::get_if<PendingCopy>(&p)) elementwise(2, c->src, c->src, c->dst, c->n);
   if (auto* n = std::get_if<PendingNorm>(&p)) rmsnorm_impl(n->x, n->w, n->out, n->rows, n->d, n->eps, nullptr);
   if (auto* g = std::get_if<PendingMatvec>(&p)) emit_matvec(*g, nullptr);

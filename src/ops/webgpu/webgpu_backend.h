@@ -61,7 +61,7 @@ class WebGpuBackend final : public Backend {
   void swiglu(Buf gate, Buf up, Buf out, int64_t n) override;
   void add(Buf x, Buf y, int64_t n) override;
 
-  // GPU-resident greedy decode (Model::decode_greedy_on_device): the pick stays on the GPU.
+  // GPU-resident greedy decode (Model::start_device_batch): the pick stays on the GPU.
   bool supports_device_greedy() const override { return true; }
   // out[0] = float(argmax of x[0..n)), lowest index on ties.
   void argmax(Buf x, int64_t n, Buf out) override;

@@ -51,6 +51,29 @@ fn f64of(a: vec2<u32>) -> f32 { return f32(a.y) * 4294967296.0 + f32(a.x); }
 // Fixed-point weight of a token (0 when outside the kept set so far).
 fn weight_q(l: f32, m: f32) -> u32 { return u32(round(exp((l - m) * pf(6)) * 2147483648.0)); }
 
+// Whether a running mass c has reached the limit: with exact, passed the integer U; else its
+// float value is >= goal.
+fn reaches(c: vec2<u32>, goal: f32, U: vec2<u32>, exact: bool) -> bool {
+  if (exact) { return c.y > U.y || (c.y == U.y && c.x > U.x); }
+  return f64of(c) >= goal;
+}
+
+struct Owner {
+  t: u32,             // the invocation whose chunk holds the boundary (WG: none)
+  before: vec2<u32>,  // the running mass before that chunk
+}
+
+// Scans the per-chunk masses in part[] from `start` (one invocation calls it).
+fn chunk_owner(start: vec2<u32>, goal: f32, U: vec2<u32>, exact: bool) -> Owner {
+  var c = start;
+  for (var t = 0u; t < WG; t++) {
+    let c2 = add64(c, part[t]);
+    if (reaches(c2, goal, U, exact)) { return Owner(t, c); }
+    c = c2;
+  }
+  return Owner(WG, c);
+}
+
 struct Bound {
   key: u32,
   id: u32,
@@ -96,7 +119,7 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
       var pick = 0u;
       for (var d = 15i; d >= 0; d--) {
         let c = add64(above, vec2<u32>(atomicLoad(&bins_lo[d]), atomicLoad(&bins_hi[d])));
-        if (f64of(c) >= goal || d == 0) {
+        if (reaches(c, goal, vec2<u32>(0u), false) || d == 0) {
           pick = u32(d);
           break;
         }
@@ -123,19 +146,10 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
   part[ln.lid] = s;
   workgroupBarrier();
   if (ln.lid == 0u) {
-    var c = vec2<u32>(ctl[2], ctl[3]);
-    var owner = WG - 1u;
-    for (var t = 0u; t < WG; t++) {
-      let c2 = add64(c, part[t]);
-      if (f64of(c2) >= goal) {
-        owner = t;
-        break;
-      }
-      c = c2;
-    }
-    ctl[4] = owner;
-    ctl[2] = c.x;
-    ctl[3] = c.y;
+    let o = chunk_owner(vec2<u32>(ctl[2], ctl[3]), goal, vec2<u32>(0u), false);
+    ctl[4] = o.t;  // none (WG): every tie is kept, as with id n - 1
+    ctl[2] = o.before.x;
+    ctl[3] = o.before.y;
     ctl[1] = n - 1u;
   }
   workgroupBarrier();
@@ -148,7 +162,7 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
       if (k == prefix && kept(i, k, lim)) {
         c = add64(c, vec2<u32>(select(weight_q(l, m), 1u, count), 0u));
         last = i;
-        if (f64of(c) >= goal) { break; }
+        if (reaches(c, goal, vec2<u32>(0u), false)) { break; }
       }
     }
     ctl[1] = last;
@@ -212,19 +226,10 @@ fn main(ln: Lane) {
       let uf = buf_u[pu(3)] * f64of(t);
       let uh = floor(uf / 4294967296.0);
       let U = vec2<u32>(u32(uf - uh * 4294967296.0), u32(uh));
-      var c = vec2<u32>(0u);
-      var owner = WG;
-      for (var j = 0u; j < WG; j++) {
-        let c2 = add64(c, part[j]);
-        if (c2.y > U.y || (c2.y == U.y && c2.x > U.x)) {
-          owner = j;
-          break;
-        }
-        c = c2;
-      }
-      ctl[4] = owner;
-      ctl[2] = c.x;
-      ctl[3] = c.y;
+      let o = chunk_owner(vec2<u32>(0u), 0.0, U, true);
+      ctl[4] = o.t;
+      ctl[2] = o.before.x;
+      ctl[3] = o.before.y;
       ctl[5] = U.x;
       ctl[6] = U.y;
       ctl[1] = best;
@@ -237,7 +242,7 @@ fn main(ln: Lane) {
         let l = logit(i);
         if (kept(i, key_of(l), lim) && exp((l - m) * pf(6)) >= pf(9)) {
           c = add64(c, vec2<u32>(weight_q(l, m), 0u));
-          if (c.y > U.y || (c.y == U.y && c.x > U.x)) {
+          if (reaches(c, 0.0, U, true)) {
             ctl[1] = i;
             break;
           }
