@@ -3,6 +3,7 @@
 // greedy and sampled decode at two context lengths, and decode with a rank-R LoRA adapter on
 // all seven projections, all measured in the same process on the same loaded model.
 //   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--adapter DIR] [--quant-search off]
+//                 [--profile on]   (GPU time per kernel from timestamp queries; slows the run down)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, shutdown } from '../src/hearth.mjs';
@@ -17,6 +18,7 @@ const maxCtx = Math.max(...ctxs) + gen + 8;
 const t0 = performance.now();
 const model = await loadModel(a.get('--model'), {
   backend: 'webgpu', dtype: a.get('--dtype'), maxCtx, maxPrefillT: 1024, quantSearch: a.get('--quant-search') !== 'off',
+  profileKernels: a.get('--profile') === 'on',
 });
 const info = model.info;
 console.log(`load: ${((performance.now() - t0) / 1000).toFixed(1)} s  backend: ${info.backend}  dtype: ${info.dtype}  `
@@ -28,7 +30,11 @@ for (let i = 0; i < Math.max(...ctxs); i++) {
   state = (state * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
   prompt.push(Number((state >> 33n) % BigInt(info.vocab_size)));
 }
+const settle = () => new Promise((r) => { setTimeout(r, 300); });  // kernel-time read-backs land
+const kernels = () => structuredClone(model.stats().gpu?.host?.kernels ?? {});
 async function run(n, opts) {
+  await settle();
+  const k0 = kernels();
   const before = model.stats().gpu;
   const { stats } = await model.complete(prompt.slice(0, n), { maxTokens: gen, stopIds: [-1], ...opts });
   const after = model.stats().gpu;
@@ -38,8 +44,15 @@ async function run(n, opts) {
     encode: (after.host.encodeMs - before.host.encodeMs) / stats.generated_tokens,
     wait: (after.host.waitMs - before.host.waitMs) / stats.generated_tokens,
   } : null;
-  return { prefill: n / stats.prefill_seconds, decode: Math.max(stats.generated_tokens - 1, 1) / stats.decode_seconds, host };
+  await settle();
+  const k1 = kernels();
+  // GPU ms per generated token, prefill included, per kernel.
+  const gpu = Object.entries(k1).map(([label, [ms, count]]) => [label, (ms - (k0[label]?.[0] ?? 0)) / stats.generated_tokens,
+    (count - (k0[label]?.[1] ?? 0)) / stats.generated_tokens]).filter((e) => e[2] > 0).sort((x, y) => y[1] - x[1]);
+  return { prefill: n / stats.prefill_seconds, decode: Math.max(stats.generated_tokens - 1, 1) / stats.decode_seconds, host, gpu };
 }
+const gpuLines = (r) => r.gpu.map(([label, ms, count]) => `    ${ms.toFixed(3).padStart(8)} ms ${count.toFixed(1).padStart(6)}x  ${label}`)
+  .join('\n');
 const hostLine = (r) => (r.host ? `  per token (prefill included): ${r.host.dispatches.toFixed(0)} dispatches, `
   + `encode ${r.host.encode.toFixed(2)} ms, read-back wait ${r.host.wait.toFixed(2)} ms` : '');
 const greedy = { temperature: 0 };
@@ -60,6 +73,11 @@ for (const n of ctxs) {
     + `sampled ${s.decode.toFixed(1)} tok/s (sampled/greedy ${(s.decode / g.decode).toFixed(3)})`);
   const perToken = info.bytes - kvBytes + n * kvBytes / maxCtx;  // weights (+ scratch) + the KV read at this context
   if (g.host) console.log(`  greedy${hostLine(g)}\n  sampled${hostLine(s)}`);
+  if (g.gpu.length) {
+    const total = (r) => r.gpu.reduce((t, e) => t + e[1], 0).toFixed(2);
+    console.log(`  GPU time per generated token (prefill included; a pass per dispatch), greedy: ${total(g)} ms\n${gpuLines(g)}`);
+    console.log(`  sampled: ${total(s)} ms\n${gpuLines(s)}`);
+  }
   console.log(`  greedy decode reads ~${(perToken / 1e9).toFixed(2)} GB per token: ${(perToken * g.decode / 1e12).toFixed(2)} TB/s effective`);
 }
 if (a.has('--adapter')) {

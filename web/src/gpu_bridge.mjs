@@ -31,6 +31,8 @@ export class GpuBridge {
     const features = [];
     if (opts.subgroups !== false && adapter.features.has('subgroups')) features.push('subgroups');
     if (opts.shaderF16 !== false && adapter.features.has('shader-f16')) features.push('shader-f16');
+    const profile = !!opts.profile && adapter.features.has('timestamp-query');
+    if (profile) features.push('timestamp-query');
     const L = adapter.limits;
     const requiredLimits = {};
     for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
@@ -44,7 +46,9 @@ export class GpuBridge {
     } catch (e) {
       return { bridge: null, reason: `WebGPU device creation failed: ${e.message ?? e}` };
     }
-    return { bridge: new GpuBridge(adapter, device), reason: '' };
+    const bridge = new GpuBridge(adapter, device);
+    if (profile) bridge.startProfile();
+    return { bridge, reason: profile || !opts.profile ? '' : 'no timestamp-query: kernel times are not measured' };
   }
 
   constructor(adapter, device) {
@@ -54,7 +58,7 @@ export class GpuBridge {
     this.pipelines = [null];   // id -> { pipeline, layout }
     this.layouts = new Map();  // layout key -> GPUBindGroupLayout
     this.pipelineIds = new Map();  // layout key + source -> pipeline id (shared by all engines)
-    this.bindGroups = new Map();
+    this.bindGroups = [];  // id -> GPUBindGroup (ids are small and increasing)
     this.staging = null;
     this.errors = [];
     this.lastError = '';
@@ -151,7 +155,7 @@ export class GpuBridge {
         label, layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
         compute: { module, entryPoint: 'main' },
       });
-      this.pipelines.push({ pipeline, layout });
+      this.pipelines.push({ pipeline, layout, label });
       this.pipelineIds.set(key, this.pipelines.length - 1);
       return this.pipelines.length - 1;
     } catch (e) {
@@ -169,14 +173,16 @@ export class GpuBridge {
   }
 
   dropBindGroups(ids) {
-    for (const id of ids) this.bindGroups.delete(id);
+    for (const id of ids) this.bindGroups[id] = undefined;
   }
 
   // Encodes the command list (Uint32Array) into one command encoder; returns the encoder.
   encode(cmds, paramsBuffer, params) {
     const t0 = performance.now();
     try {
-      return this.encodeList(cmds, paramsBuffer, params);
+      const enc = this.encodeList(cmds, paramsBuffer, params);
+      if (this.prof?.labels.length) this.resolveProfile(enc);
+      return enc;
     } finally {
       this.timing.encodeMs += performance.now() - t0;
       this.timing.submits++;
@@ -195,10 +201,18 @@ export class GpuBridge {
         const id = cmds[i + 1], pipe = cmds[i + 2], n = cmds[i + 3], window = cmds[i + 5];
         const entries = [{ binding: 0, resource: { buffer: this.buffers[cmds[i + 4]], size: window } }];
         for (let k = 1; k < n; k++) entries.push({ binding: k, resource: { buffer: this.buffers[cmds[i + 5 + k]] } });
-        this.bindGroups.set(id, device.createBindGroup({ layout: this.pipelines[pipe].layout, entries }));
+        this.bindGroups[id] = device.createBindGroup({ layout: this.pipelines[pipe].layout, entries });
         i += 5 + n;
       } else if (op === CMD_DISPATCH) {
-        if (!pass) {
+        if (this.prof && this.prof.labels.length < this.prof.capacity) {
+          // Profiling: a pass per dispatch, timestamps at its start and end.
+          if (pass) pass.end();
+          const q = 2 * this.prof.labels.length;
+          pass = enc.beginComputePass({ timestampWrites: { querySet: this.prof.set, beginningOfPassWriteIndex: q,
+            endOfPassWriteIndex: q + 1 } });
+          this.prof.labels.push(this.pipelines[cmds[i + 1]].label);
+          current = null;
+        } else if (!pass) {
           pass = enc.beginComputePass();
           current = null;
         }
@@ -207,7 +221,7 @@ export class GpuBridge {
           pass.setPipeline(p);
           current = p;
         }
-        pass.setBindGroup(0, this.bindGroups.get(cmds[i + 2]), cmds, i + 3, 1);
+        pass.setBindGroup(0, this.bindGroups[cmds[i + 2]], cmds, i + 3, 1);
         pass.dispatchWorkgroups(cmds[i + 4], cmds[i + 5], cmds[i + 6]);
         i += 7;
       } else if (op === CMD_COPY) {
@@ -224,6 +238,45 @@ export class GpuBridge {
     }
     if (pass) pass.end();
     return enc;
+  }
+
+  // GPU time per kernel (needs the 'timestamp-query' feature): timing.kernels maps a kernel's
+  // label to [total ms, dispatches]. Each dispatch gets its own compute pass while profiling.
+  startProfile(capacity = 2048) {
+    const U = GPUBufferUsage;
+    this.prof = { capacity, labels: [], set: this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity }),
+      resolve: this.device.createBuffer({ size: 16 * capacity, usage: U.QUERY_RESOLVE | U.COPY_SRC }),
+      pending: Promise.resolve() };
+    this.timing.kernels = {};
+  }
+
+  // Appends the resolve of this list's timestamps to `enc`; their read-back is added to the
+  // totals once the GPU is done.
+  resolveProfile(enc) {
+    const p = this.prof;
+    const n = p.labels.length;
+    const labels = p.labels;
+    p.labels = [];
+    const out = this.device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    enc.resolveQuerySet(p.set, 0, 2 * n, p.resolve, 0);
+    enc.copyBufferToBuffer(p.resolve, 0, out, 0, 16 * n);
+    // Mapped after the submit that carries this encoder (the caller submits right away).
+    queueMicrotask(() => {
+      p.pending = p.pending.then(() => out.mapAsync(GPUMapMode.READ)).then(() => {
+        const t = new BigUint64Array(out.getMappedRange());
+        for (let k = 0; k < n; k++) {
+          const e = (this.timing.kernels[labels[k]] ??= [0, 0]);
+          e[0] += Number(t[2 * k + 1] - t[2 * k]) / 1e6;
+          e[1]++;
+        }
+        out.destroy();
+      }, () => out.destroy());
+    });
+  }
+
+  // Resolves once the kernel times of everything submitted so far are in timing.kernels.
+  async profileSettled() {
+    if (this.prof) await this.prof.pending;
   }
 
   submit(cmds, paramsBuffer, params) {
@@ -317,6 +370,8 @@ export class GpuBridge {
   }
 
   destroy() {
+    this.prof?.set.destroy();
+    this.prof?.resolve.destroy();
     for (const b of this.buffers) b?.destroy();
     this.buffers = [null];
     this.staging?.destroy();
@@ -325,7 +380,7 @@ export class GpuBridge {
     for (const c of this.copies.values()) c.staging.destroy();
     this.copyPool = [];
     this.copies.clear();
-    this.bindGroups.clear();
+    this.bindGroups = [];
     this.device.destroy();
   }
 }

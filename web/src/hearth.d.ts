@@ -13,6 +13,8 @@ export interface LoadOptions {
   backend?: 'webgpu' | 'cpu';
   /** false: use the WebGPU kernels that need no optional feature even when subgroups exist. */
   subgroups?: boolean;
+  /** GPU time per kernel in stats().gpu.host.kernels (timestamp queries); set on the first load. */
+  profileKernels?: boolean;
   /** false: int4 without the per-group clipping search (about 4x faster load, slightly worse quality). */
   quantSearch?: boolean;
   /** A GPU object to use instead of navigator.gpu (Node: the npm package `webgpu`). */

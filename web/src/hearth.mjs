@@ -74,7 +74,7 @@ function getGpuBridge(opts) {
       const { nodeGpu } = await import('./node_gpu.mjs');
       gpu = await nodeGpu();
     }
-    const r = await GpuBridge.create({ gpu, subgroups: opts.subgroups });
+    const r = await GpuBridge.create({ gpu, subgroups: opts.subgroups, profile: opts.profileKernels });
     // Dawn aborts a Node process that exits with a live device: release it on the way out.
     if (isNode && r.bridge) process.once('exit', () => r.bridge.destroy());
     return r;
@@ -313,7 +313,9 @@ export class HearthModel {
  * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), maxCtx,
  * maxPrefillT, backend 'webgpu' (default; falls back to the CPU when WebGPU or an adapter is
  * missing, saying so in model.notes and on console.warn) | 'cpu', subgroups (false forces the
- * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl.
+ * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl,
+ * profileKernels (GPU time per kernel in stats().gpu.host.kernels, where the adapter has
+ * timestamp queries; only the first model's options create the device).
  */
 export async function loadModel(source, opts = {}) {
   const m = await getEngine(opts.wasmUrl);

@@ -170,7 +170,8 @@ void test_attention(Ctx& c) {
   struct { int64_t H, KV, D, T, pos0, window; } cases[] = {
       {4, 2, 64, 1, 0, 0},   {4, 2, 64, 9, 0, 0},    {8, 4, 64, 1, 37, 0},  {6, 3, 20, 5, 11, 0},
       {4, 1, 16, 13, 40, 7}, {2, 2, 12, 3, 2, 1},    {4, 2, 64, 1, 300, 0}, {2, 1, 128, 2, 150, 64},
-      {4, 4, 32, 70, 0, 0},  {3, 1, 48, 33, 90, 50}, {2, 2, 256, 6, 3, 0},  {8, 2, 64, 1, 999, 0}};
+      {4, 4, 32, 70, 0, 0},  {3, 1, 48, 33, 90, 50}, {2, 2, 256, 6, 3, 0},  {8, 2, 64, 1, 999, 0},
+      {2, 1, 16, 1, 33000, 0}};  // more chunks than the combine keeps weights for
   for (const auto& k : cases) {
     const int64_t ctx = k.pos0 + k.T;
     auto q = randn(size_t(k.T * k.H * k.D), 1), kk = randn(size_t(ctx * k.KV * k.D), 2),
@@ -180,6 +181,16 @@ void test_attention(Ctx& c) {
     ref::attention(q.data(), kk.data(), v.data(), want.data(), k.T, k.pos0, s);
     Buf qb = c.put(q), kb = c.put(kk), vb = c.put(v), out = c.be->alloc(int64_t(q.size()));
     c.be->attention(qb, kb, vb, out, k.T, k.pos0, s);
+    if (k.T <= 4) {
+      // Caches at an offset that is not a multiple of 4: the kernel reads them as floats.
+      std::vector<float> kk2(2, 0.0f), v2(2, 0.0f);
+      kk2.insert(kk2.end(), kk.begin(), kk.end());
+      v2.insert(v2.end(), v.begin(), v.end());
+      Buf kb2 = c.put(kk2), vb2 = c.put(v2), out2 = c.be->alloc(int64_t(q.size()));
+      c.be->attention(qb, kb2.at(2), vb2.at(2), out2, k.T, k.pos0, s);
+      c.expect_close(c.get(out2, want.size()), want, 1e-5f, "attention, caches at offset 2, H=" + std::to_string(k.H) +
+                                                               " D=" + std::to_string(k.D) + " pos0=" + std::to_string(k.pos0));
+    }
     c.expect_close(c.get(out, want.size()), want, 1e-5f,
                    "attention H=" + std::to_string(k.H) + " KV=" + std::to_string(k.KV) + " D=" + std::to_string(k.D) +
                        " T=" + std::to_string(k.T) + " pos0=" + std::to_string(k.pos0) + " window=" + std::to_string(k.window));
@@ -207,12 +218,18 @@ void test_elementwise(Ctx& c) {
 }
 
 void test_argmax(Ctx& c) {
-  for (int64_t n : {1, 3, 1000, 8192, 151936}) {
+  for (int64_t n : {1, 3, 1000, 1003, 8192, 151936, 151939}) {
     auto x = randn(size_t(n), uint32_t(n));
     int64_t want = std::max_element(x.begin(), x.end()) - x.begin();
     Buf xb = c.put(x), out = c.be->alloc(4);
     c.be->argmax(xb, n, out.at(1));
     c.expect(c.get(out.at(1), 1)[0] == float(want), "argmax n=" + std::to_string(n));
+    // x at an offset that is not a multiple of 4: read as floats.
+    std::vector<float> x1(1, 0.0f);
+    x1.insert(x1.end(), x.begin(), x.end());
+    Buf xb1 = c.put(x1);
+    c.be->argmax(xb1.at(1), n, out.at(2));
+    c.expect(c.get(out.at(2), 1)[0] == float(want), "argmax at offset 1 n=" + std::to_string(n));
     if (n >= 1000) {  // ties go to the lowest index
       x[size_t(n / 2)] = x[size_t(want)];
       x[size_t(n - 1)] = x[size_t(want)];
@@ -255,6 +272,10 @@ void test_sample(Ctx& c) {
       for (int64_t i = 0; i < n; i += 3) pen[size_t(i)] = 1.0f;
       for (int64_t i = 0; i < n; i += 5) pen[size_t(n + i)] = float(i % 4);
       Buf xb = c.put(x), out = c.be->alloc(4);
+      // The logits also at an offset that is not a multiple of 4 (read as floats).
+      std::vector<float> x3(3, 0.0f);
+      x3.insert(x3.end(), x.begin(), x.end());
+      Buf xb3 = c.put(x3);
       for (const Case& cs : cases) {
         for (float u : {0.0f, 0.31f, 0.77f, 0.9999f}) {
           Buf ub = c.put({u}), pb = c.put(pen);
@@ -265,6 +286,10 @@ void test_sample(Ctx& c) {
                                    " u=" + std::to_string(u);
           const float got = c.get(out.at(1), 1)[0];
           c.expect(got == float(want), what + ": want " + std::to_string(want) + ", got " + std::to_string(got));
+          if (!pp) {
+            c.be->sample(xb3.at(3), n, cs.s, ub, pb, out.at(2));
+            c.expect(c.get(out.at(2), 1)[0] == float(want), what + " (logits at offset 3)");
+          }
           if (pp) {
             auto pen2 = c.get(pb, pen.size());
             c.expect(pen2[size_t(n + want)] == pen[size_t(n + want)] + 1.0f, what + ": pick counted");
@@ -412,6 +437,44 @@ void test_fusion(Ctx& c) {
     c.be->rope(kb2, T, KV, D, pos0, t);
     c.be->copy(kb2, kc2, T * KV * D);
     c.expect_close(c.get(kc2, kw.size()), kw, 2e-6f, "rope + k store alone" + what);
+  }
+  // rope q, rope k, the cache stores, then decode attention over the caches: the attention
+  // kernel ropes and stores as it loads (2 dispatches with the combine). New keys that straddle
+  // a chunk boundary (pos0 = 62, T = 3), a window, a partial rotary, a whole head block per KV
+  // head and several.
+  struct { int64_t H, KV, D, rot, T, pos0, window; } ac[] = {
+      {16, 2, 128, 128, 1, 300, 0}, {4, 2, 64, 64, 3, 62, 0}, {6, 2, 40, 32, 2, 17, 0}, {8, 1, 256, 256, 1, 70, 0},
+      {4, 4, 32, 32, 4, 0, 0},      {4, 2, 64, 64, 2, 90, 16}};
+  for (const auto& a : ac) {
+    RopeTable rt;
+    rt.rot_dim = a.rot;
+    rt.attention_scaling = 1.1f;
+    for (int64_t i = 0; i < a.rot / 2; ++i) rt.inv_freq.push_back(1.0f / std::pow(10000.0f, float(2 * i) / float(a.rot)));
+    const int64_t ctx = a.pos0 + a.T, kvd = a.KV * a.D;
+    auto q = randn(size_t(a.T * a.H * a.D), 21), k = randn(size_t(a.T * kvd), 22), v = randn(size_t(a.T * kvd), 23);
+    auto kc0 = randn(size_t((ctx + 5) * kvd), 24), vc0 = randn(size_t((ctx + 5) * kvd), 25);
+    std::vector<float> qw = q, kw = k, kcw = kc0, vcw = vc0;
+    ref::rope(qw.data(), a.T, a.H, a.D, a.pos0, rt);
+    ref::rope(kw.data(), a.T, a.KV, a.D, a.pos0, rt);
+    std::copy(kw.begin(), kw.end(), kcw.begin() + a.pos0 * kvd);
+    std::copy(v.begin(), v.end(), vcw.begin() + a.pos0 * kvd);
+    AttentionShape sh{a.H, a.KV, a.D, a.window, 1.0f / std::sqrt(float(a.D))};
+    std::vector<float> want(q.size());
+    ref::attention(qw.data(), kcw.data(), vcw.data(), want.data(), a.T, a.pos0, sh);
+    Buf qb = c.put(q), kb = c.put(k), vb = c.put(v), kc = c.put(kc0), vc = c.put(vc0), out = c.be->alloc(int64_t(q.size()));
+    const uint64_t d0 = c.be->recorder().dispatches();
+    c.be->rope(qb, a.T, a.H, a.D, a.pos0, rt);
+    c.be->rope(kb, a.T, a.KV, a.D, a.pos0, rt);
+    c.be->copy(kb, kc.at(a.pos0 * kvd), a.T * kvd);
+    c.be->copy(vb, vc.at(a.pos0 * kvd), a.T * kvd);
+    c.be->attention(qb, kc, vc, out, a.T, a.pos0, sh);
+    c.be->flush();
+    const std::string what = " H=" + std::to_string(a.H) + " KV=" + std::to_string(a.KV) + " D=" + std::to_string(a.D) +
+                             " T=" + std::to_string(a.T) + " pos0=" + std::to_string(a.pos0);
+    c.expect(c.be->recorder().dispatches() - d0 == 2, "rope, cache stores and decode attention in 2 dispatches" + what);
+    c.expect_close(c.get(out, want.size()), want, 1e-5f, "rope + stores + attention: out" + what);
+    c.expect_close(c.get(kc, kcw.size()), kcw, 2e-6f, "rope + stores + attention: k cache" + what);
+    c.expect_close(c.get(vc, vcw.size()), vcw, 0.0f, "rope + stores + attention: v cache" + what);
   }
   // q, k, v products of one x (with biases) in one dispatch, and gate/up + swiglu, for every
   // format; T = 1 and 3.

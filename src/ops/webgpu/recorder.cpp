@@ -46,7 +46,6 @@ struct Hash {
     const auto* c = static_cast<const unsigned char*>(p);
     for (size_t i = 0; i < n; ++i) h = (h ^ c[i]) * 1099511628211ull;
   }
-  void str(const std::string& s) { bytes(s.data(), s.size() + 1); }
   void cstr(const char* s) { bytes(s, std::strlen(s) + 1); }
   void u32(uint32_t v) { bytes(&v, 4); }
 };
@@ -61,7 +60,7 @@ uint32_t Recorder::pipeline_for(uint64_t key, const ShaderSpec& spec, const std:
     fail(src.error());
     return 0;
   }
-  std::string label = spec.kernel + (spec.weights.empty() ? "" : "_" + spec.weights);
+  std::string label = std::string(spec.kernel) + (*spec.weights ? std::string("_") + spec.weights : "");
   uint32_t id = bridge::create_pipeline(*src, layout, label);
   if (!id) {
     fail(err("WebGPU: kernel ", label, " does not compile: ", bridge::last_error()));
@@ -79,7 +78,9 @@ uint32_t Recorder::bind_group_for(uint32_t pipeline, uint64_t layout_key, const 
   h.bytes(bufs, n * 4);
   auto it = bind_groups_.find(h.h);
   if (it != bind_groups_.end()) return it->second;
-  const uint32_t id = next_bind_group_++;
+  // Ids are unique in the process: every recorder (one per loaded model) shares the one bridge.
+  static uint32_t next_bind_group = 1;
+  const uint32_t id = next_bind_group++;
   cmds_.insert(cmds_.end(), {kCmdBindGroup, id, pipeline, uint32_t(n + 1), params_buffer_, window});
   cmds_.insert(cmds_.end(), bufs, bufs + n);
   bind_groups_.emplace(h.h, id);
@@ -102,8 +103,8 @@ void Recorder::dispatch(const DispatchDesc& d) {
     bool write, weights, vec4;
   };
   constexpr size_t kMax = 24;
-  if (d.operands.size() > kMax) {
-    fail(err("WebGPU: ", d.shader.kernel, " names more than ", kMax, " operands"));
+  if (d.operands.overflowed() || d.shader.consts.overflowed()) {
+    fail(err("WebGPU: ", d.shader.kernel, " names more than ", kMax, " operands or too many constants"));
     return;
   }
   Slot slots[kMax];
@@ -117,10 +118,11 @@ void Recorder::dispatch(const DispatchDesc& d) {
     slots[j].write = slots[j].write || op.write;
     slot_of[i] = uint8_t(j);
   }
+  // Two views of one buffer (f32 and vec4) are two bindings: neither may be written.
   for (size_t v = 0; v < n_slots; ++v) {
     for (size_t w = 0; w < n_slots; ++w) {
-      if (slots[v].vec4 && slots[w].write && slots[v].buffer && slots[v].buffer == slots[w].buffer) {
-        fail(err("WebGPU: ", d.shader.kernel, " reads a buffer through a vec4 view that it also writes"));
+      if (v != w && slots[w].write && slots[v].buffer && slots[v].buffer == slots[w].buffer) {
+        fail(err("WebGPU: ", d.shader.kernel, " binds a buffer through two views and writes one of them"));
         return;
       }
     }
@@ -136,10 +138,11 @@ void Recorder::dispatch(const DispatchDesc& d) {
     bufs[n_bufs++] = slots[j].buffer;
   }
   Hash ph;
-  ph.str(d.shader.kernel);
-  ph.str(d.shader.prelude);
-  ph.str(d.shader.weights);
-  ph.str(d.shader.consts);
+  ph.cstr(d.shader.kernel);
+  ph.cstr(d.shader.prelude);
+  ph.cstr(d.shader.weights);
+  ph.bytes(d.shader.consts.view().data(), d.shader.consts.view().size());
+  ph.u32(uint32_t(d.shader.consts.view().size()));
   ph.u32(uint32_t(sg || d.shader.needs_subgroups) | uint32_t(d.shader.reduce) << 1);
   for (size_t j = 0; j < n_slots; ++j) {
     ph.u32(uint32_t(slots[j].buffer != 0) | uint32_t(slots[j].write) << 1 | uint32_t(slots[j].weights) << 2 |

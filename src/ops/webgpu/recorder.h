@@ -19,16 +19,16 @@
 namespace hearth::webgpu {
 
 struct Operand {
-  const char* name;   // the kernel's buf_<name>
-  uint32_t buffer;    // bridge buffer id; 0: not used by this dispatch (a private stand-in)
+  const char* name = "";  // the kernel's buf_<name>
+  uint32_t buffer = 0;  // bridge buffer id; 0: not used by this dispatch (a private stand-in)
   bool write = false;
   bool weights = false;
-  bool vec4 = false;  // read through array<vec4<f32>> (never written)
+  bool vec4 = false;  // through array<vec4<f32>> (no other view of the buffer when written)
 };
 
 struct DispatchDesc {
   ShaderSpec shader;  // shader.subgroups is filled in by the recorder
-  std::vector<Operand> operands;
+  FixedVec<Operand, 24> operands;
   std::vector<uint32_t> params;
   uint32_t x = 1, y = 1, z = 1;
 };
@@ -77,7 +77,6 @@ class Recorder {
   std::unordered_map<uint64_t, uint32_t> bind_groups_;  // layout + window + buffers key -> id
   std::map<uint32_t, std::vector<uint32_t>> bind_group_buffers_;  // id -> buffers it binds
   std::map<uint32_t, uint64_t> bind_group_keys_;                  // id -> its key
-  uint32_t next_bind_group_ = 1;
   uint64_t n_dispatches_ = 0, n_submits_ = 0;
 };
 

@@ -49,15 +49,15 @@ std::string rename_identifiers(const std::string& text, const std::vector<std::p
 Result<std::string> compose_wgsl(const ShaderSpec& spec, const std::vector<Binding>& bindings) {
   std::vector<std::string> pieces = {"common"};
   if (spec.reduce) pieces.push_back(spec.subgroups ? "reduce_subgroup" : "reduce_workgroup");
-  if (!spec.weights.empty()) {
+  if (*spec.weights) {
     pieces.push_back("weights_common");
-    pieces.push_back("weights_" + spec.weights);
+    pieces.push_back(std::string("weights_") + spec.weights);
   }
-  if (!spec.prelude.empty()) pieces.push_back(spec.prelude);
+  if (*spec.prelude) pieces.push_back(spec.prelude);
   pieces.push_back(spec.kernel);
   std::string s;
   if ((spec.reduce && spec.subgroups) || spec.needs_subgroups) s += "enable subgroups;\n";
-  s += spec.consts;
+  s += spec.consts.view();
   s += "@group(0) @binding(0) var<storage, read> P: array<u32>;\n";
   std::vector<std::pair<std::string, std::string>> names;
   int slot = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/webgpu/fixed_vec.h"
 
 namespace hearth::webgpu {
 
@@ -23,18 +24,19 @@ struct Binding {
   uint32_t buffer = 0;
   bool write = false;
   bool weights = false;  // array<vec4<u32>> (quantized weights) instead of array<f32>
-  bool vec4 = false;     // array<vec4<f32>>: a read-only vec4 view of activations
+  bool vec4 = false;     // array<vec4<f32>>: a vec4 view of activations
   std::vector<std::string> names;
 };
 
+// Built for every dispatch: string literals and a fixed buffer, no heap.
 struct ShaderSpec {
-  std::string kernel;          // wgsl file stem
+  const char* kernel = "";     // wgsl file stem
   bool reduce = false;         // needs the workgroup reductions (struct Lane, wg_sum, ...)
-  std::string weights;         // "", "f32", "f16", "int8", "int4"
+  const char* weights = "";    // "", "f32", "f16", "int8", "int4"
   bool subgroups = false;      // reductions through subgroup operations (set by the recorder)
-  std::string consts;          // WGSL const declarations
+  Consts consts;               // WGSL const declarations
   bool needs_subgroups = false;  // the kernel itself uses subgroup operations
-  std::string prelude;         // a wgsl piece composed right before the kernel ("" = none)
+  const char* prelude = "";    // a wgsl piece composed right before the kernel ("" = none)
 };
 
 Result<std::string> compose_wgsl(const ShaderSpec& spec, const std::vector<Binding>& bindings);

@@ -18,17 +18,6 @@ using webgpu::fbits;
 using webgpu::format_key;
 using webgpu::Operand;
 
-namespace {
-
-
-
-
-
-
-
-
-}  // namespace
-
 Result<std::unique_ptr<WebGpuBackend>> WebGpuBackend::create(const WebGpuOptions& opt) {
   if (!webgpu::bridge::available()) {
     return err("WebGPU is not available: no GPU device was handed to the engine (no navigator.gpu or no adapter)");
@@ -157,7 +146,7 @@ void WebGpuBackend::rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, floa
 
 void WebGpuBackend::rmsnorm_impl(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps, const Buf* add) {
   DispatchDesc dd;
-  const std::string consts = webgpu::cb("ADD", add != nullptr);
+  const webgpu::Consts consts = webgpu::cb("ADD", add != nullptr);
   if (rec_.subgroups() && rows > 1) {
     // A subgroup per row, no barriers (subgroup tier).
     dd.shader = {"rmsnorm_subgroup", false, "", false, cu("WG", 64) + consts, true};
@@ -200,7 +189,7 @@ void WebGpuBackend::rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, in
 void WebGpuBackend::rope_impl(const PendingRope& r) {
   const Buf freq = freq_buf(r);
   DispatchDesc d;
-  d.shader = {"rope", false, "", false, cu("WG", 64) + webgpu::cb("STORE", r.store)};
+  d.shader = {"rope", false, "", false, cu("WG", 64) + webgpu::cb("STORE", r.store), false, "rope_common"};
   d.operands = {{"x", gpu(r.x), true},
                 {"x2", r.H2 ? gpu(r.x2) : 0u, true},
                 {"freq", gpu(freq)},
@@ -232,10 +221,7 @@ void WebGpuBackend::copy(Buf src, Buf dst, int64_t n) {
         src.id != dst.id) {
       r->v = src;
       r->vc = dst;
-      r->n_v = n;
-      PendingRope p = *r;
-      pending_ = std::monostate();
-      rope_impl(p);
+      r->n_v = n;  // stays pending: the attention that reads the caches may take it in
       return;
     }
   }
@@ -263,7 +249,7 @@ void WebGpuBackend::settle() {
   auto p = std::move(pending_);
   pending_ = std::monostate();
   if (auto* a = std::get_if<PendingAdd>(&p)) elementwise(0, a->x, a->y, a->x, a->n);
-  if (auto* r = std::get_if<PendingRope>(&p)) rope_impl(*r);  // with the k store, if any, and no v copy
+  if (auto* r = std::get_if<PendingRope>(&p)) rope_impl(*r);  // with the cache stores it took in
   if (auto* c = std::get_if<PendingCopy>(&p)) elementwise(2, c->src, c->src, c->dst, c->n);
   if (auto* n = std::get_if<PendingNorm>(&p)) rmsnorm_impl(n->x, n->w, n->out, n->rows, n->d, n->eps, nullptr);
   if (auto* g = std::get_if<PendingMatvec>(&p)) emit_matvec(*g, nullptr);
@@ -289,8 +275,12 @@ void WebGpuBackend::add(Buf x, Buf y, int64_t n) {
 void WebGpuBackend::argmax(Buf x, int64_t n, Buf out) {
   settle();
   DispatchDesc d;
-  d.shader = {"argmax", true, "", false, cu("WG", 256)};
-  d.operands = {{"x", gpu(x)}, {"out", gpu(out), true}};
+  // One workgroup: up to 1024 invocations with subgroup reductions, 256 with the tree.
+  const uint32_t wg = rec_.subgroups() ? std::min<uint32_t>(1024, std::max<uint32_t>(256, info_.max_invocations)) & ~63u
+                                       : 256u;
+  const bool xv4 = x.offset % 4 == 0 && x.id != out.id;
+  d.shader = {"argmax", true, "", false, cu("WG", wg) + webgpu::cb("XV4", xv4)};
+  d.operands = {{"x", gpu(x)}, {"xv", xv4 ? gpu(x) : 0u, false, false, true}, {"out", gpu(out), true}};
   d.params = {uint32_t(x.offset), uint32_t(n), uint32_t(out.offset)};
   rec_.dispatch(std::move(d));
 }
@@ -305,8 +295,10 @@ void WebGpuBackend::sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf
   // workgroup memory grows with the size).
   const uint32_t wg = rec_.subgroups() ? std::min<uint32_t>(1024, std::max<uint32_t>(256, info_.max_invocations)) & ~63u
                                        : 256u;
-  d.shader = {"sample", true, "", false, cu("WG", wg) + webgpu::cb("PEN", p)};
-  d.operands = {{"x", gpu(x)}, {"u", greedy ? 0u : gpu(u)}, {"pen", p ? gpu(pen) : 0u, true}, {"out", gpu(out), true}};
+  const bool xv4 = x.offset % 4 == 0 && x.id != out.id && (!p || x.id != pen.id);
+  d.shader = {"sample", true, "", false, cu("WG", wg) + webgpu::cb("PEN", p) + webgpu::cb("XV4", xv4)};
+  d.operands = {{"x", gpu(x)}, {"xv", xv4 ? gpu(x) : 0u, false, false, true}, {"u", greedy ? 0u : gpu(u)},
+                {"pen", p ? gpu(pen) : 0u, true}, {"out", gpu(out), true}};
   d.params = {uint32_t(x.offset), uint32_t(n), uint32_t(out.offset), greedy ? 0u : uint32_t(u.offset),
               p ? uint32_t(pen.offset) : 0u, greedy ? 1u : 0u, fbits(greedy ? 0.0f : 1.0f / s.temperature),
               uint32_t(std::max(0, s.top_k)), fbits(s.top_p), fbits(s.min_p), fbits(s.repetition_penalty),
@@ -315,6 +307,23 @@ void WebGpuBackend::sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf
 }
 
 void WebGpuBackend::attention(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) {
+  if (auto* r = std::get_if<PendingRope>(&pending_); r && T > 0 && T <= 4) {
+    // rope q, rope k, k and v into the caches, then attention over those caches: the decode
+    // attention ropes and stores as it loads (q and k stay unroped in their buffers).
+    const int64_t row = pos0 * s.n_kv_heads * s.head_dim;
+    const auto apart = [&](Buf b) { return b.id != k.id && b.id != v.id && b.id != out.id; };
+    if (r->store && r->n_v == r->T * r->H2 * r->D && r->T == T && r->pos0 == pos0 && r->x.id == q.id &&
+        r->x.offset == q.offset && r->H == s.n_heads && r->H2 == s.n_kv_heads && r->D == s.head_dim &&
+        s.head_dim % 4 == 0 && s.head_dim <= 256 && k.offset % 4 == 0 && v.offset % 4 == 0 && k.id != v.id &&
+        r->kc.id == k.id && r->kc.offset == k.offset + row && r->vc.id == v.id && r->vc.offset == v.offset + row &&
+        apart(q) && apart(r->x2) && apart(r->v) && apart(freq_buf(*r)) && s.n_kv_heads > 0 &&
+        s.n_heads % s.n_kv_heads == 0) {
+      PendingRope p = *r;
+      pending_ = std::monostate();
+      attention_decode(q, k, v, out, T, pos0, s, &p);
+      return;
+    }
+  }
   settle();
   if (T <= 0) return;
   if (s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0) {
@@ -322,15 +331,29 @@ void WebGpuBackend::attention(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t p
     return;
   }
   if (T <= 4) {
-    attention_decode(q, k, v, out, T, pos0, s);
+    attention_decode(q, k, v, out, T, pos0, s, nullptr);
   } else {
     attention_prefill(q, k, v, out, T, pos0, s);
   }
 }
 
-void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) {
-  constexpr int64_t kChunk = 64;  // keys per workgroup (= its size)
-  const int64_t D = s.head_dim, H = s.n_heads;
+void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s,
+                                     const PendingRope* rope) {
+  constexpr int64_t kChunk = 32;  // keys per workgroup
+  constexpr int64_t kWg = 256;
+  const int64_t D = s.head_dim, H = s.n_heads, G = s.n_heads / s.n_kv_heads;
+  const int64_t d4 = ceil_div(D, 4);
+  if (d4 > kWg) {
+    fail(err("WebGPU attention: head_dim ", D, " is more than the decode kernels' ", 4 * kWg));
+    return;
+  }
+  // Heads per block: the block's queries (HB * D floats) within 4 KiB of workgroup memory, at
+  // most 8; the blocks of one KV head get equal shares.
+  const int64_t hb_max = std::clamp<int64_t>(256 / d4, 1, 8);
+  const int64_t n_hb = ceil_div(G, hb_max);
+  const int64_t hb = ceil_div(G, n_hb);
+  int64_t seg = 1;
+  while (seg * 2 * hb <= kWg && seg * 2 <= kChunk) seg *= 2;
   const int64_t key0 = s.window > 0 ? std::max<int64_t>(0, pos0 - s.window + 1) : 0;
   const int64_t n_split = ceil_div(pos0 + T - key0, kChunk);
   const int64_t need = T * H * n_split * (D + 2);
@@ -338,19 +361,36 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
     part_cap_ = std::max(need, 2 * part_cap_);
     part_ = alloc(part_cap_);
   }
+  const bool v4 = D % 4 == 0 && k.offset % 4 == 0 && v.offset % 4 == 0;
   DispatchDesc d;
-  d.shader = {"attention_decode_splitk", true, "", false, cu("WG", kChunk) + cu("DMAX", uint64_t(D))};
-  d.operands = {{"q", gpu(q)}, {"k", gpu(k)}, {"v", gpu(v)}, {"part", gpu(part_), true}};
+  d.shader = {"attention_decode_splitk", false, "", false,
+              cu("WG", kWg) + cu("C", kChunk) + cu("HB", hb) + cu("D", D) + cu("SEG", seg) + webgpu::cb("V4", v4) +
+                  webgpu::cb("ROPE", rope != nullptr),
+              false, "rope_common"};
+  // The vec4 views of the caches are writable (the stores of ROPE), the only views of them.
+  d.operands = {{"q", gpu(q)},
+                {"k", v4 ? 0u : gpu(k)},
+                {"v", v4 ? 0u : gpu(v)},
+                {"k4", v4 ? gpu(k) : 0u, true, false, true},
+                {"v4", v4 ? gpu(v) : 0u, true, false, true},
+                {"part", gpu(part_), true},
+                {"kn", rope ? gpu(rope->x2) : 0u},
+                {"vn", rope ? gpu(rope->v) : 0u},
+                {"freq", rope ? gpu(freq_buf(*rope)) : 0u}};
   d.params = {uint32_t(q.offset), uint32_t(k.offset), uint32_t(v.offset), uint32_t(part_.offset), uint32_t(T),
-              uint32_t(pos0), uint32_t(H), uint32_t(s.n_kv_heads), uint32_t(D), uint32_t(std::max<int64_t>(0, s.window)),
+              uint32_t(pos0), uint32_t(H), uint32_t(s.n_kv_heads), uint32_t(n_hb), uint32_t(std::max<int64_t>(0, s.window)),
               fbits(s.scale), uint32_t(n_split), uint32_t(key0)};
+  if (rope) {
+    d.params.insert(d.params.end(), {uint32_t(freq_buf(*rope).offset), uint32_t(rope->half), fbits(rope->scaling),
+                                     uint32_t(rope->x2.offset), uint32_t(rope->v.offset)});
+  }
   d.x = uint32_t(n_split);
-  d.y = uint32_t(H);
+  d.y = uint32_t(s.n_kv_heads * n_hb);
   d.z = uint32_t(T);
   rec_.dispatch(std::move(d));
 
   DispatchDesc c;
-  c.shader = {"attention_combine", false, "", false, cu("WG", 64)};
+  c.shader = {"attention_combine", false, "", false, cu("WG", kWg) + cu("SMAX", 1024)};
   c.operands = {{"part", gpu(part_)}, {"out", gpu(out), true}};
   c.params = {uint32_t(part_.offset), uint32_t(out.offset), uint32_t(T), uint32_t(H), uint32_t(D), uint32_t(n_split)};
   c.x = uint32_t(H);

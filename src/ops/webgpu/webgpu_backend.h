@@ -4,9 +4,9 @@
 // into vec4<u32> rows, suballocated in shared buffers or, when too big, split by rows into
 // chunks within the device's binding limits (webgpu_weights.cpp). Ops that usually come in
 // pairs are held back one op and fused when the next one fits (add + rmsnorm, rmsnorm + the
-// products of its output, rope q + rope k + the copies of k and v into the KV cache, the q/k/v
-// and gate/up products + swiglu, a product + the residual add of its output); only read()
-// waits for the GPU.
+// products of its output, rope q + rope k + the copies of k and v into the KV cache [+ the
+// decode attention over that cache], the q/k/v and gate/up products + swiglu, a product + the
+// residual add of its output); only read() waits for the GPU.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -142,7 +142,7 @@ class WebGpuBackend final : public Backend {
       bool has_bias;
       Buf bias;
     };
-    std::vector<Entry> e;
+    webgpu::FixedVec<Entry, 3> e;  // kMaxGroup
     // The products read rmsnorm(norm.x) (x is norm.out, written as well) and, with resid,
     // res += out follows.
     bool has_norm = false;
@@ -158,7 +158,9 @@ class WebGpuBackend final : public Backend {
   const Weight* weight(WeightId w);
   void elementwise(uint32_t op, Buf a, Buf b, Buf out, int64_t n);
   void embed_chunks(const Weight& w, Buf out, int64_t T, const std::vector<uint32_t>& ids, const Buf* ids_buf);
-  void attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
+  // With `rope`: the pending rope q / rope k / cache stores are done by the attention kernel.
+  void attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s,
+                        const PendingRope* rope);
   void attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
   void fail(const Error& e) { rec_.fail(e); }
   void settle();

@@ -115,7 +115,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   // The x the kernel reads: the rmsnorm's input when the norm is folded in.
   const Buf x = norm ? g.norm.x : g.x;
   // Buffers this dispatch writes: a vec4 view of x is only allowed when x is not among them.
-  std::vector<uint32_t> written;
+  webgpu::FixedVec<uint32_t, 8> written;
   for (const auto& e : g.e) written.push_back(gpu(e.out));
   if (pair) written.push_back(gpu(*swiglu_out));
   if (norm) written.push_back(gpu(g.norm.out));
@@ -192,7 +192,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
     }
     d.operands.push_back({"sw", pair ? gpu(*swiglu_out) : 0u, true});
     d.params[6] = uint32_t(vrows);
-    const std::string consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair) + cu("NR", nr) + cb("XV4", xv4) +
+    const webgpu::Consts consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair) + cu("NR", nr) + cb("XV4", xv4) +
                                cb("NORM", norm) + cb("RESID", g.resid) + cu("WG", wg);
     if (subgroup_kernel) {
       // A subgroup per block of rows, no barriers (subgroup tier).

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ops/qmatrix.h"
+#include "ops/webgpu/fixed_vec.h"
 
 namespace hearth::webgpu {
 
@@ -15,15 +16,6 @@ inline uint32_t fbits(float f) {
 }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-// A WGSL u32 constant declaration (pipeline specialization).
-inline std::string cu(const char* name, uint64_t v) {
-  return std::string("const ") + name + ": u32 = " + std::to_string(v) + "u;\n";
-}
-
-inline std::string cb(const char* name, bool v) {
-  return std::string("const ") + name + ": bool = " + (v ? "true" : "false") + ";\n";
-}
 
 // The weights_<key>.wgsl snippet of a format.
 inline const char* format_key(WeightFormat f) {

@@ -1,7 +1,16 @@
 // Decode attention, pass 2 of 2: merges the per-chunk (m, l, acc) of
 // attention_decode_splitk.wgsl: out[t, h, :] = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M),
-// M = max_s m_s over chunks that saw a key. One workgroup per (head, query).
+// M = max_s m_s over chunks that saw a key. One workgroup per (head, query): the chunks' weights
+// e^(m_s - M) / L go to workgroup memory (the first SMAX), then (4 dims, group of chunks) pairs
+// sum the accumulators.
 // P: 0 part_off, 1 out_off, 2 T, 3 H, 4 D, 5 n_split
+// Consts: WG (a power of two, at least D / 4), SMAX
+
+const MASKED: f32 = -3.0e38;
+
+var<workgroup> red: array<f32, WG>;
+var<workgroup> ws: array<f32, SMAX>;
+var<workgroup> red4: array<vec4<f32>, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -11,21 +20,61 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let D = pu(4);
   let ns = pu(5);
   let pb = pu(0) + (t * H + h) * ns * (D + 2u);
-  var M = -3.0e38;
-  for (var s = 0u; s < ns; s++) {
-    if (buf_part[pb + s * (D + 2u) + 1u] > 0.0) { M = max(M, buf_part[pb + s * (D + 2u)]); }
+  var m = MASKED;
+  for (var s = lid; s < ns; s += WG) {
+    let b = pb + s * (D + 2u);
+    m = max(m, select(MASKED, buf_part[b], buf_part[b + 1u] > 0.0));
   }
-  var L = 0.0;
-  for (var s = 0u; s < ns; s++) {
-    let l = buf_part[pb + s * (D + 2u) + 1u];
-    if (l > 0.0) { L += l * exp(buf_part[pb + s * (D + 2u)] - M); }
+  red[lid] = m;
+  workgroupBarrier();
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    if (lid < st) { red[lid] = max(red[lid], red[lid + st]); }
+    workgroupBarrier();
   }
-  for (var d = lid; d < D; d += WG) {
-    var acc = 0.0;
-    for (var s = 0u; s < ns; s++) {
+  let M = red[0];
+  workgroupBarrier();
+  var l = 0.0;
+  for (var s = lid; s < ns; s += WG) {
+    let b = pb + s * (D + 2u);
+    let ls = buf_part[b + 1u];
+    let e = select(0.0, exp(buf_part[b] - M), ls > 0.0);
+    if (s < SMAX) { ws[s] = e; }
+    l += ls * e;
+  }
+  red[lid] = l;
+  workgroupBarrier();
+  for (var st = WG / 2u; st > 0u; st >>= 1u) {
+    if (lid < st) { red[lid] = red[lid] + red[lid + st]; }
+    workgroupBarrier();
+  }
+  let L = red[0];
+
+  let D4 = (D + 3u) / 4u;
+  let groups = WG / D4;
+  let c = lid % D4;
+  let g = lid / D4;
+  var acc = vec4<f32>(0.0);
+  if (g < groups) {
+    for (var s = g; s < ns; s += groups) {
       let b = pb + s * (D + 2u);
-      if (buf_part[b + 1u] > 0.0) { acc += buf_part[b + 2u + d] * exp(buf_part[b] - M); }
+      var e: f32;
+      if (s < SMAX) {
+        e = ws[s];
+      } else {
+        e = select(0.0, exp(buf_part[b] - M), buf_part[b + 1u] > 0.0);
+      }
+      let a = b + 2u + 4u * c;  // dims past D read the next chunk's words, never stored
+      acc += e * vec4<f32>(buf_part[a], buf_part[a + 1u], buf_part[a + 2u], buf_part[a + 3u]);
     }
-    buf_out[pu(1) + (t * H + h) * D + d] = acc / L;
+  }
+  red4[lid] = acc;
+  workgroupBarrier();
+  if (lid < D4) {
+    var sum = vec4<f32>(0.0);
+    for (var k = 0u; k < groups; k++) { sum += red4[k * D4 + lid]; }
+    let o = pu(1) + (t * H + h) * D + 4u * lid;
+    for (var e = 0u; e < 4u; e++) {
+      if (4u * lid + e < D) { buf_out[o + e] = sum[e] / L; }
+    }
   }
 }

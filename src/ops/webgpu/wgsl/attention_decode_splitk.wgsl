@@ -1,60 +1,226 @@
 // Decode attention, pass 1 of 2 (flash-decoding). The keys visible to the queries are split
-// into chunks of WG keys; one workgroup per (chunk, head, query) scores its chunk against q
-// (causal, and windowed when window > 0: key j is visible to position p when
-// p - window < j <= p) and writes the chunk's max m, l = sum exp(s - m) and
-// acc[d] = sum exp(s - m) v[j, d] to part; attention_combine.wgsl merges the chunks.
-// q: [T, H, D]; k, v: [ctx, KV, D]; part: [T, H, n_split, 2 + D]. Grid: (n_split, H, T).
-// P: 0 q_off, 1 k_off, 2 v_off, 3 part_off, 4 T, 5 pos0, 6 H, 7 KV, 8 D, 9 window,
+// into chunks of C keys; one workgroup per (chunk, block of HB query heads that share one KV
+// head, query) scores its chunk against those heads (causal, and windowed when window > 0: key
+// j is visible to position p when p - window < j <= p) and writes, per head, the chunk's max
+// m, l = sum exp(s - m) and acc[d] = sum exp(s - m) v[j, d] to part; attention_combine.wgsl
+// merges the chunks. Every key and value vector is loaded once per workgroup, for all its
+// heads: scores by (key, part of the dims) invocations, values by (4 dims, group of keys).
+// q: [T, H, D]; k, v: [ctx, KV, D]; part: [T, H, n_split, 2 + D].
+// Grid: (n_split, KV * n_hb, T), n_hb = head blocks per KV head.
+// P: 0 q_off, 1 k_off, 2 v_off, 3 part_off, 4 T, 5 pos0, 6 H, 7 KV, 8 n_hb, 9 window,
 //    10 scale (f32), 11 n_split, 12 key0 (first key of chunk 0)
+// Consts: WG, C (keys per chunk, dividing WG), HB (heads per block, at most 8), D (head dim,
+// at most 4 WG), SEG (invocations per head in the softmax reductions: a power of two, HB * SEG
+// <= WG), V4 (D % 4 == 0 and k_off, v_off multiples of 4: k and v are read through vec4 views
+// k4 / v4), ROPE.
+// With ROPE (and V4) the attention block's rope and KV-cache stores happen here: q and the T <= 4
+// new keys kn: [T, KV, D] are roped as they are loaded (rope.wgsl's arithmetic; q and kn are
+// left as they were), the new keys and values vn: [T, KV, D] are read from kn / vn rather than
+// the caches, and the workgroups of query 0 and head block 0 write them to rows pos0.. of the
+// caches.
+// P (ROPE): 13 freq_off, 14 half, 15 attention_scaling (f32), 16 kn_off, 17 vn_off
 
 const MASKED: f32 = -3.0e38;
+const D4: u32 = (D + 3u) / 4u;
+const HB4: u32 = (HB + 3u) / 4u;
+const PARTS: u32 = WG / C;  // invocations per key for the scores
+const KG: u32 = WG / D4;    // key groups for the values
 
-var<workgroup> qs: array<f32, DMAX>;
-var<workgroup> ps: array<f32, WG>;
+var<workgroup> qs: array<vec4<f32>, HB * D4>;
+var<workgroup> scratch: array<vec4<f32>, WG * HB4>;  // score partials, then value partials
+var<workgroup> ps: array<f32, HB * C>;
+var<workgroup> red: array<f32, WG>;
+const KN: u32 = 1u + (4u * D4 - 1u) * u32(ROPE);
+var<workgroup> knew: array<vec4<f32>, KN>;  // ROPE: the roped new keys, [T <= 4, D4]
+
+// Four floats of a k or v row from float index `row` (its dims 4c..4c+3; past D: whatever
+// follows, multiplied by zero q or never stored).
+fn k_at(row: u32, c: u32) -> vec4<f32> {
+  if (V4) { return buf_k4[row / 4u + c]; }
+  let b = row + 4u * c;
+  return vec4<f32>(buf_k[b], buf_k[b + 1u], buf_k[b + 2u], buf_k[b + 3u]);
+}
+fn v_at(row: u32, c: u32) -> vec4<f32> {
+  if (V4) { return buf_v4[row / 4u + c]; }
+  let b = row + 4u * c;
+  return vec4<f32>(buf_v[b], buf_v[b + 1u], buf_v[b + 2u], buf_v[b + 3u]);
+}
+
+// Element d of a row at float index b of kn or q, roped for position `pos`.
+fn roped_q(b: u32, d: u32, pos: u32, half: u32) -> f32 {
+  let x = buf_q[b + d];
+  if (d >= 2u * half) { return x; }
+  let p = d % half;
+  let cs = cos_sin(f32(pos) * buf_freq[pu(13) + p]) * pf(15);
+  return rope_elem(d, half, buf_q[b + p], buf_q[b + p + half], x, cs);
+}
+fn roped_k(b: u32, d: u32, pos: u32, half: u32) -> f32 {
+  let x = buf_kn[b + d];
+  if (d >= 2u * half) { return x; }
+  let p = d % half;
+  let cs = cos_sin(f32(pos) * buf_freq[pu(13) + p]) * pf(15);
+  return rope_elem(d, half, buf_kn[b + p], buf_kn[b + p + half], x, cs);
+}
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, ln: Lane) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let s = wid.x;
-  let h = wid.y;
   let t = wid.z;
   let H = pu(6);
   let KV = pu(7);
-  let D = pu(8);
-  let kvh = h / (H / KV);
-  let pos = pu(5) + t;
+  let G = H / KV;
+  let kvh = wid.y / pu(8);
+  let h0 = kvh * G + (wid.y % pu(8)) * HB;  // the block's first head
+  let nh = min(HB, kvh * G + G - h0);        // heads in this block
+  let pos0 = pu(5);
+  let pos = pos0 + t;
   let win = pu(9);
   var first = 0u;
   if (win > 0u && pos + 1u > win) { first = pos + 1u - win; }
-  let qb = pu(0) + (t * H + h) * D;
-  for (var d = ln.lid; d < D; d += WG) { qs[d] = buf_q[qb + d]; }
-  workgroupBarrier();
-  let j0 = pu(12) + s * WG;
-  let j = j0 + ln.lid;
-  let visible = j >= first && j <= pos;
-  var score = MASKED;
-  if (visible) {
-    let kb = pu(1) + (j * KV + kvh) * D;
-    var acc = 0.0;
-    for (var d = 0u; d < D; d++) { acc += qs[d] * buf_k[kb + d]; }
-    score = acc * pf(10);
-  }
-  let m = wg_max(score, ln);
-  var p = 0.0;
-  if (visible) { p = exp(score - m); }
-  let l = wg_sum(p, ln);
-  ps[ln.lid] = p;
-  workgroupBarrier();
-  let pb = pu(3) + ((t * H + h) * pu(11) + s) * (D + 2u);
-  if (ln.lid == 0u) {
-    buf_part[pb] = m;
-    buf_part[pb + 1u] = l;
-  }
-  for (var d = ln.lid; d < D; d += WG) {
-    var acc = 0.0;
-    for (var jj = 0u; jj < WG; jj++) {
-      let pj = ps[jj];
-      if (pj != 0.0) { acc += pj * buf_v[pu(2) + ((j0 + jj) * KV + kvh) * D + d]; }
+  let j0 = pu(12) + s * C;
+  let half = pu(14);
+
+  // The block's queries, zero past D and past its heads.
+  let qb = pu(0) + (t * H + h0) * D;
+  for (var i = lid; i < HB * D4; i += WG) {
+    let hh = i / D4;
+    let d = 4u * (i % D4);
+    var q = vec4<f32>(0.0);
+    for (var e = 0u; e < 4u; e++) {
+      if (hh < nh && d + e < D) {
+        if (ROPE) { q[e] = roped_q(qb + hh * D, d + e, pos, half); } else { q[e] = buf_q[qb + hh * D + d + e]; }
+      }
     }
-    buf_part[pb + 2u + d] = acc;
+    qs[i] = q;
+  }
+  // The new keys below this chunk's end, roped; workgroups of query 0 and head block 0 store
+  // those in the chunk, and their values, in the caches.
+  let n_new = min(pu(4), j0 + C - min(pos0, j0 + C));
+  if (ROPE && j0 + C > pos0) {
+    let owner = t == 0u && wid.y % pu(8) == 0u;
+    for (var i = lid; i < n_new * D4; i += WG) {
+      let tn = i / D4;
+      let d = 4u * (i % D4);
+      let b = pu(16) + (tn * KV + kvh) * D;
+      var kr = vec4<f32>(0.0);
+      for (var e = 0u; e < 4u; e++) {
+        if (d + e < D) { kr[e] = roped_k(b, d + e, pos0 + tn, half); }
+      }
+      knew[i] = kr;
+      let j = pos0 + tn;
+      if (owner && j >= j0) {
+        let row = ((j * KV + kvh) * D) / 4u + i % D4;
+        buf_k4[pu(1) / 4u + row] = kr;
+        let vb = pu(17) + (tn * KV + kvh) * D + d;
+        buf_v4[pu(2) / 4u + row] = vec4<f32>(buf_vn[vb], buf_vn[vb + 1u], buf_vn[vb + 2u], buf_vn[vb + 3u]);
+      }
+    }
+  }
+  workgroupBarrier();
+
+  // Scores. Invocation (key jj, part r) takes dims 4c.. for c = r, r + PARTS, ... of all heads.
+  {
+    let jj = lid / PARTS;
+    let r = lid % PARTS;
+    let j = j0 + jj;
+    var acc: array<vec4<f32>, HB4>;
+    for (var g = 0u; g < HB4; g++) { acc[g] = vec4<f32>(0.0); }
+    if (j >= first && j <= pos) {
+      let row = pu(1) + (j * KV + kvh) * D;
+      for (var c = r; c < D4; c += PARTS) {
+        var kv: vec4<f32>;
+        if (ROPE && j >= pos0) { kv = knew[(j - pos0) * D4 + c]; } else { kv = k_at(row, c); }
+        for (var h = 0u; h < HB; h++) { acc[h / 4u][h % 4u] += dot(qs[h * D4 + c], kv); }
+      }
+    }
+    for (var g = 0u; g < HB4; g++) { scratch[lid * HB4 + g] = acc[g]; }
+  }
+  workgroupBarrier();
+  for (var i = lid; i < HB * C; i += WG) {
+    let jj = i % C;
+    let hh = i / C;
+    let j = j0 + jj;
+    var sc = MASKED;
+    if (hh < nh && j >= first && j <= pos) {
+      var sum = 0.0;
+      for (var r = 0u; r < PARTS; r++) { sum += scratch[(jj * PARTS + r) * HB4 + hh / 4u][hh % 4u]; }
+      sc = sum * pf(10);
+    }
+    ps[i] = sc;
+  }
+  workgroupBarrier();
+
+  // Per head: m = max score, then p = exp(s - m) in place and l = sum p (SEG invocations each).
+  let hh = lid / SEG;
+  let r = lid % SEG;
+  let live = hh < HB;
+  var m = MASKED;
+  if (live) {
+    for (var jj = r; jj < C; jj += SEG) { m = max(m, ps[hh * C + jj]); }
+  }
+  red[lid] = m;
+  workgroupBarrier();
+  for (var st = SEG / 2u; st > 0u; st >>= 1u) {
+    if (live && r < st) { red[lid] = max(red[lid], red[lid + st]); }
+    workgroupBarrier();
+  }
+  if (live) { m = red[hh * SEG]; }
+  workgroupBarrier();
+  var l = 0.0;
+  if (live) {
+    for (var jj = r; jj < C; jj += SEG) {
+      let sc = ps[hh * C + jj];
+      var p = 0.0;
+      if (sc > MASKED) { p = exp(sc - m); }
+      ps[hh * C + jj] = p;
+      l += p;
+    }
+  }
+  red[lid] = l;
+  workgroupBarrier();
+  for (var st = SEG / 2u; st > 0u; st >>= 1u) {
+    if (live && r < st) { red[lid] = red[lid] + red[lid + st]; }
+    workgroupBarrier();
+  }
+  let stride = pu(11) * (D + 2u);
+  if (live && r == 0u && hh < nh) {
+    let pb = pu(3) + (t * H + h0 + hh) * stride + s * (D + 2u);
+    buf_part[pb] = m;
+    buf_part[pb + 1u] = red[lid];
+  }
+
+  // acc[h] = sum_j p[h, j] v[j]: invocation (4 dims c, key group kg) loads each of its keys'
+  // value chunk once for all heads; the key groups are summed per head through scratch.
+  let c = lid % D4;
+  let kg = lid / D4;
+  var acc: array<vec4<f32>, HB>;
+  for (var h = 0u; h < HB; h++) { acc[h] = vec4<f32>(0.0); }
+  if (kg < KG) {
+    for (var jj = kg; jj < C; jj += KG) {
+      let j = j0 + jj;
+      if (j >= first && j <= pos) {
+        var vv: vec4<f32>;
+        if (ROPE && j >= pos0) {
+          let vb = pu(17) + ((j - pos0) * KV + kvh) * D + 4u * c;
+          vv = vec4<f32>(buf_vn[vb], buf_vn[vb + 1u], buf_vn[vb + 2u], buf_vn[vb + 3u]);
+        } else {
+          vv = v_at(pu(2) + (j * KV + kvh) * D, c);
+        }
+        for (var h = 0u; h < HB; h++) { acc[h] += ps[h * C + jj] * vv; }
+      }
+    }
+  }
+  for (var h = 0u; h < HB; h++) {
+    workgroupBarrier();
+    scratch[lid] = acc[h];
+    workgroupBarrier();
+    if (lid < D4 && h < nh) {
+      var sum = vec4<f32>(0.0);
+      for (var g = 0u; g < KG; g++) { sum += scratch[g * D4 + lid]; }
+      let pb = pu(3) + (t * H + h0 + h) * stride + s * (D + 2u) + 2u + 4u * lid;
+      for (var e = 0u; e < 4u; e++) {
+        if (4u * lid + e < D) { buf_part[pb + e] = sum[e]; }
+      }
+    }
   }
 }

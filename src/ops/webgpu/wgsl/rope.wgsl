@@ -1,8 +1,7 @@
 // Rotate-half RoPE in place on x: [T, H, D], token t at position pos0 + t: pairs (i, i + half)
 // for i < half = rot_dim / 2; dims past rot_dim pass through. As in ref::rope_cos_sin the
 // angle is float(pos) * inv_freq[i] rounded to f32; its cos and sin come from a Cody-Waite
-// reduction by pi/2 (4 parts, exact products for |angle| < ~1e5) and minimax polynomials, not
-// from the GPU's cos/sin, whose accuracy is unspecified outside [-pi, pi].
+// reduction by pi/2 (rope_common.wgsl), not from the GPU's cos/sin.
 // A second tensor x2: [T, H2, D] at the same positions (k beside q) is rotated in the same
 // dispatch when H2 > 0. With STORE, the rotated x2 is also written to kc ([T, H2, D] at kc_off:
 // the new rows of the K cache; its dims past rot_dim are copied as they are) and n_v floats of
@@ -10,23 +9,6 @@
 // dispatch. Invocations: rope pairs, then the k tail dims, then the v copies.
 // P: 0 x_off, 1 T, 2 H, 3 D, 4 pos0, 5 half, 6 attention_scaling (f32), 7 freq_off, 8 x2_off,
 //    9 H2, 10 kc_off, 11 vs_off, 12 vc_off, 13 n_v, 14 tail (D - 2 half)
-
-fn cos_sin(a: f32) -> vec2<f32> {
-  let j = round(a * 0.63661975);
-  var r = a - j * 1.5703125;
-  r = r - j * 4.84466552734375e-4;
-  r = r - j * -6.407499313354492e-7;
-  r = r - j * 9.92093629470503e-10;
-  let z = r * r;
-  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
-  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
-  switch (i32(j) & 3) {
-    case 0: { return vec2<f32>(c, s); }
-    case 1: { return vec2<f32>(-s, c); }
-    case 2: { return vec2<f32>(-c, -s); }
-    default: { return vec2<f32>(s, -c); }
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -6,6 +6,7 @@
 // masses in 64-bit fixed point (weight * 2^31, as vec2<u32>) so that every sum is exact and
 // does not depend on the order of additions. Ties on the boundary key are taken in id order
 // over contiguous chunks, one per invocation.
+// Consts: WG, PEN, XV4 (x_off a multiple of 4: x is also read through the vec4 view xv).
 // P: 0 x_off, 1 n, 2 out_off (the id, as a float), 3 u_off (the uniform in [0, 1)),
 //    4 pen_off (PEN: [n] prompt flags then [n] generated counts; the kernel adds the pick),
 //    5 greedy, 6 inv_t (f32), 7 top_k (0 = off), 8 top_p (f32), 9 min_p (f32),
@@ -35,6 +36,20 @@ fn logit(i: u32) -> f32 {
   }
   return l;
 }
+
+// Elements 4g .. 4g + 3 as logit() gives them, read through the vec4 view xv with XV4.
+fn logit4(g: u32) -> vec4<f32> {
+  if (PEN || !XV4) { return vec4<f32>(logit(4u * g), logit(4u * g + 1u), logit(4u * g + 2u), logit(4u * g + 3u)); }
+  var l = buf_xv[pu(0) / 4u + g];
+  for (var e = 0u; e < 4u; e++) {
+    if (l[e] != l[e]) { l[e] = neg_inf(); }
+  }
+  return l;
+}
+
+// The full scans below visit groups of 4 elements in 4 streams per invocation (loads in flight
+// at once), each invocation's elements in increasing id order; the n % 4 last elements go to
+// invocations 0.. after the groups.
 
 // Larger logit -> larger key.
 fn key_of(l: f32) -> u32 {
@@ -81,6 +96,16 @@ struct Bound {
 
 fn kept(i: u32, k: u32, b: Bound) -> bool { return k > b.key || (k == b.key && i <= b.id); }
 
+// Adds token i (logit l) to its radix bin when it matches the prefix so far and is inside lim.
+fn bin_add(acc: ptr<function, array<vec2<u32>, 16>>, i: u32, l: f32, prefix: u32, mask: u32, shift: u32, lim: Bound,
+           count: bool, m: f32) {
+  let k = key_of(l);
+  if ((k & mask) == prefix && kept(i, k, lim)) {
+    let d = (k >> shift) & 15u;
+    (*acc)[d] = add64((*acc)[d], vec2<u32>(select(weight_q(l, m), 1u, count), 0u));
+  }
+}
+
 // The smallest prefix (in rank order) of the tokens inside `lim` whose measure reaches `goal`
 // (count when COUNT, else fixed-point mass): its last token as (key, id).
 fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound {
@@ -99,14 +124,18 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
     workgroupBarrier();
     var acc: array<vec2<u32>, 16>;
     for (var d = 0u; d < 16u; d++) { acc[d] = vec2<u32>(0u); }  // zeroed explicitly every pass
-    for (var i = ln.lid; i < n; i += WG) {
-      let l = logit(i);
-      let k = key_of(l);
-      if ((k & mask) == prefix && kept(i, k, lim)) {
-        let d = (k >> u32(shift)) & 15u;
-        acc[d] = add64(acc[d], vec2<u32>(select(weight_q(l, m), 1u, count), 0u));
+    let ng = n / 4u;
+    for (var g0 = ln.lid; g0 < ng; g0 += 4u * WG) {
+      for (var u = 0u; u < 4u; u++) {
+        let g = g0 + u * WG;
+        if (g < ng) {
+          let l4 = logit4(g);
+          for (var e = 0u; e < 4u; e++) { bin_add(&acc, 4u * g + e, l4[e], prefix, mask, u32(shift), lim, count, m); }
+        }
       }
     }
+    let it = 4u * ng + ln.lid;
+    if (it < n) { bin_add(&acc, it, logit(it), prefix, mask, u32(shift), lim, count, m); }
     for (var d = 0u; d < 16u; d++) {
       if (acc[d].x != 0u || acc[d].y != 0u) {
         let old = atomicAdd(&bins_lo[d], acc[d].x);
@@ -176,11 +205,27 @@ fn main(ln: Lane) {
   let n = pu(1);
   var bm = neg_inf();
   var bi = 0u;
-  for (var i = ln.lid; i < n; i += WG) {
-    let l = logit(i);
+  let ng = n / 4u;
+  for (var g0 = ln.lid; g0 < ng; g0 += 4u * WG) {
+    for (var u = 0u; u < 4u; u++) {
+      let g = g0 + u * WG;
+      if (g < ng) {
+        let l4 = logit4(g);
+        for (var e = 0u; e < 4u; e++) {
+          if (l4[e] > bm) {
+            bm = l4[e];
+            bi = 4u * g + e;
+          }
+        }
+      }
+    }
+  }
+  let it = 4u * ng + ln.lid;
+  if (it < n) {
+    let l = logit(it);
     if (l > bm) {
       bm = l;
-      bi = i;
+      bi = it;
     }
   }
   let best = wg_argmax(bm, bi, ln);
@@ -195,9 +240,20 @@ fn main(ln: Lane) {
     if (pf(8) < 1.0) {
       // Mass of the top-k set, then the top-p prefix inside it.
       var s = vec2<u32>(0u);
-      for (var i = ln.lid; i < n; i += WG) {
-        let l = logit(i);
-        if (kept(i, key_of(l), lim)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
+      for (var g0 = ln.lid; g0 < ng; g0 += 4u * WG) {
+        for (var u = 0u; u < 4u; u++) {
+          let g = g0 + u * WG;
+          if (g < ng) {
+            let l4 = logit4(g);
+            for (var e = 0u; e < 4u; e++) {
+              if (kept(4u * g + e, key_of(l4[e]), lim)) { s = add64(s, vec2<u32>(weight_q(l4[e], m), 0u)); }
+            }
+          }
+        }
+      }
+      if (it < n) {
+        let l = logit(it);
+        if (kept(it, key_of(l), lim)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
       }
       part[ln.lid] = s;
       workgroupBarrier();
