@@ -82,6 +82,7 @@ for (const n of ctxs) {
 }
 if (a.has('--adapter')) {
   await model.loadAdapter('bench', a.get('--adapter'));
+  await run(64, { ...greedy, adapter: 'bench' });  // warm-up: the adapter's kernels compile
   const n = ctxs[0];
   const base = await run(n, greedy);
   const lora = await run(n, { ...greedy, adapter: 'bench' });
@@ -89,6 +90,7 @@ if (a.has('--adapter')) {
   const b = Math.max(base.decode, base2.decode);
   console.log(`ctx ${n} with LoRA adapter: decode ${lora.decode.toFixed(1)} tok/s vs base ${b.toFixed(1)} tok/s `
     + `(lora/base ${(lora.decode / b).toFixed(3)})`);
+  if (lora.gpu.length) console.log(`  with the adapter, GPU time per generated token (prefill included):\n${gpuLines(lora)}`);
 }
 await model.dispose();
 await shutdown();

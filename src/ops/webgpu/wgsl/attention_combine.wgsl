@@ -1,10 +1,10 @@
 // Decode attention, pass 2 of 2: merges the per-chunk (m, l, acc) of
 // attention_decode_splitk.wgsl: out[t, h, :] = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M),
-// M = max_s m_s over chunks that saw a key. One workgroup per (head, query): the chunks' weights
-// e^(m_s - M) / L go to workgroup memory (the first SMAX), then (4 dims, group of chunks) pairs
-// sum the accumulators.
-// P: 0 part_off, 1 out_off, 2 T, 3 H, 4 D, 5 n_split
-// Consts: WG (a power of two, at least D / 4), SMAX
+// M = max_s m_s over chunks that saw a key. One workgroup per (head, slice of DS of the dims,
+// query): the chunks' weights e^(m_s - M) go to workgroup memory (the first SMAX), then
+// (4 dims, group of chunks) pairs sum the accumulators of the slice.
+// P: 0 part_off, 1 out_off, 2 T, 3 H, 4 D, 5 n_split. Grid: (H * DS, T).
+// Consts: WG (a power of two, at least D / 4), SMAX, DS (dividing ceil(D / 4))
 
 const MASKED: f32 = -3.0e38;
 
@@ -14,7 +14,8 @@ var<workgroup> red4: array<vec4<f32>, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let h = wid.x;
+  let h = wid.x / DS;
+  let slice = wid.x % DS;
   let t = wid.y;
   let H = pu(3);
   let D = pu(4);
@@ -50,9 +51,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let L = red[0];
 
   let D4 = (D + 3u) / 4u;
-  let groups = WG / D4;
-  let c = lid % D4;
-  let g = lid / D4;
+  let n4 = D4 / DS;  // 4-dim chunks in this slice
+  let groups = WG / n4;
+  let c = slice * n4 + lid % n4;
+  let g = lid / n4;
   var acc = vec4<f32>(0.0);
   if (g < groups) {
     for (var s = g; s < ns; s += groups) {
@@ -69,12 +71,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   red4[lid] = acc;
   workgroupBarrier();
-  if (lid < D4) {
+  if (lid < n4) {
     var sum = vec4<f32>(0.0);
-    for (var k = 0u; k < groups; k++) { sum += red4[k * D4 + lid]; }
-    let o = pu(1) + (t * H + h) * D + 4u * lid;
+    for (var k = 0u; k < groups; k++) { sum += red4[k * n4 + lid]; }
+    let o = pu(1) + (t * H + h) * D + 4u * c;
     for (var e = 0u; e < 4u; e++) {
-      if (4u * lid + e < D) { buf_out[o + e] = sum[e] / L; }
+      if (4u * c + e < D) { buf_out[o + e] = sum[e] / L; }
     }
   }
 }

@@ -5,7 +5,7 @@
 // bit keys (4 bits per pass, counts or masses accumulated per invocation, then summed), with
 // masses in 64-bit fixed point (weight * 2^31, as vec2<u32>) so that every sum is exact and
 // does not depend on the order of additions. Ties on the boundary key are taken in id order
-// over contiguous chunks, one per invocation.
+// over contiguous chunks, one per invocation (chunk_of).
 // Consts: WG, PEN, XV4 (x_off a multiple of 4: x is also read through the vec4 view xv).
 // P: 0 x_off, 1 n, 2 out_off (the id, as a float), 3 u_off (the uniform in [0, 1)),
 //    4 pen_off (PEN: [n] prompt flags then [n] generated counts; the kernel adds the pick),
@@ -96,6 +96,29 @@ struct Bound {
 
 fn kept(i: u32, k: u32, b: Bound) -> bool { return k > b.key || (k == b.key && i <= b.id); }
 
+// Invocation t's share of the id-order scans: groups of 4 [x, y), then single elements [z, w)
+// (the n % 4 last ones, all with the last invocation), so that invocation t's ids all precede
+// invocation t + 1's.
+fn chunk_of(t: u32) -> vec4<u32> {
+  let n = pu(1);
+  let ng = n / 4u;
+  let per = (ng + WG - 1u) / WG;
+  let lo = min(t * per, ng);
+  let tail = select(4u * ng, n, t == WG - 1u);
+  return vec4<u32>(lo, min(lo + per, ng), 4u * ng, tail);
+}
+
+// Whether token i (logit l) is on the boundary key and inside lim.
+fn tie_in(i: u32, l: f32, prefix: u32, lim: Bound) -> bool {
+  let k = key_of(l);
+  return k == prefix && kept(i, k, lim);
+}
+
+// Whether token i (logit l) is kept by lim and min-p.
+fn drawn(i: u32, l: f32, lim: Bound, m: f32) -> bool {
+  return kept(i, key_of(l), lim) && exp((l - m) * pf(6)) >= pf(9);
+}
+
 // Adds token i (logit l) to its radix bin when it matches the prefix so far and is inside lim.
 fn bin_add(acc: ptr<function, array<vec2<u32>, 16>>, i: u32, l: f32, prefix: u32, mask: u32, shift: u32, lim: Bound,
            count: bool, m: f32) {
@@ -163,14 +186,17 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
     mask |= 15u << u32(shift);
   }
   // Ties on the boundary key, in id order: each invocation sums its chunk, one walks its own.
-  let chunk = (n + WG - 1u) / WG;
-  let lo = min(ln.lid * chunk, n);
-  let hi = min(lo + chunk, n);
+  let ch = chunk_of(ln.lid);
   var s = vec2<u32>(0u);
-  for (var i = lo; i < hi; i++) {
+  for (var g = ch.x; g < ch.y; g++) {
+    let l4 = logit4(g);
+    for (var e = 0u; e < 4u; e++) {
+      if (tie_in(4u * g + e, l4[e], prefix, lim)) { s = add64(s, vec2<u32>(select(weight_q(l4[e], m), 1u, count), 0u)); }
+    }
+  }
+  for (var i = ch.z; i < ch.w; i++) {
     let l = logit(i);
-    let k = key_of(l);
-    if (k == prefix && kept(i, k, lim)) { s = add64(s, vec2<u32>(select(weight_q(l, m), 1u, count), 0u)); }
+    if (tie_in(i, l, prefix, lim)) { s = add64(s, vec2<u32>(select(weight_q(l, m), 1u, count), 0u)); }
   }
   part[ln.lid] = s;
   workgroupBarrier();
@@ -185,13 +211,23 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
   if (ln.lid == ctl[4]) {
     var c = vec2<u32>(ctl[2], ctl[3]);
     var last = n - 1u;
-    for (var i = lo; i < hi; i++) {
+    var done = false;
+    for (var g = ch.x; g < ch.y && !done; g++) {
+      let l4 = logit4(g);
+      for (var e = 0u; e < 4u && !done; e++) {
+        if (tie_in(4u * g + e, l4[e], prefix, lim)) {
+          c = add64(c, vec2<u32>(select(weight_q(l4[e], m), 1u, count), 0u));
+          last = 4u * g + e;
+          done = reaches(c, goal, vec2<u32>(0u), false);
+        }
+      }
+    }
+    for (var i = ch.z; i < ch.w && !done; i++) {
       let l = logit(i);
-      let k = key_of(l);
-      if (k == prefix && kept(i, k, lim)) {
+      if (tie_in(i, l, prefix, lim)) {
         c = add64(c, vec2<u32>(select(weight_q(l, m), 1u, count), 0u));
         last = i;
-        if (reaches(c, goal, vec2<u32>(0u), false)) { break; }
+        done = reaches(c, goal, vec2<u32>(0u), false);
       }
     }
     ctl[1] = last;
@@ -266,13 +302,17 @@ fn main(ln: Lane) {
       lim = select_prefix(lim, goal, false, m, ln);
     }
     // min-p, then the draw: u * (kept mass), walked in id order over chunks.
-    let chunk = (n + WG - 1u) / WG;
-    let lo = min(ln.lid * chunk, n);
-    let hi = min(lo + chunk, n);
+    let ch = chunk_of(ln.lid);
     var s = vec2<u32>(0u);
-    for (var i = lo; i < hi; i++) {
+    for (var g = ch.x; g < ch.y; g++) {
+      let l4 = logit4(g);
+      for (var e = 0u; e < 4u; e++) {
+        if (drawn(4u * g + e, l4[e], lim, m)) { s = add64(s, vec2<u32>(weight_q(l4[e], m), 0u)); }
+      }
+    }
+    for (var i = ch.z; i < ch.w; i++) {
       let l = logit(i);
-      if (kept(i, key_of(l), lim) && exp((l - m) * pf(6)) >= pf(9)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
+      if (drawn(i, l, lim, m)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
     }
     part[ln.lid] = s;
     workgroupBarrier();
@@ -294,13 +334,26 @@ fn main(ln: Lane) {
     if (ln.lid == ctl[4]) {
       var c = vec2<u32>(ctl[2], ctl[3]);
       let U = vec2<u32>(ctl[5], ctl[6]);
-      for (var i = lo; i < hi; i++) {
+      var done = false;
+      for (var g = ch.x; g < ch.y && !done; g++) {
+        let l4 = logit4(g);
+        for (var e = 0u; e < 4u && !done; e++) {
+          if (drawn(4u * g + e, l4[e], lim, m)) {
+            c = add64(c, vec2<u32>(weight_q(l4[e], m), 0u));
+            if (reaches(c, 0.0, U, true)) {
+              ctl[1] = 4u * g + e;
+              done = true;
+            }
+          }
+        }
+      }
+      for (var i = ch.z; i < ch.w && !done; i++) {
         let l = logit(i);
-        if (kept(i, key_of(l), lim) && exp((l - m) * pf(6)) >= pf(9)) {
+        if (drawn(i, l, lim, m)) {
           c = add64(c, vec2<u32>(weight_q(l, m), 0u));
           if (reaches(c, 0.0, U, true)) {
             ctl[1] = i;
-            break;
+            done = true;
           }
         }
       }
