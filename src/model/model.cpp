@@ -197,11 +197,20 @@ void Model::run_layers(int64_t T, int64_t pos0) {
   auto bias = [](const Buf& b) -> const Buf* { return b.id ? &b : nullptr; };
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
+    // With an adapter, lora_delta writes s B (A x) to a projection's output first and the
+    // projection adds W x to it (matmul_add).
+    const auto proj = [&](Buf x, WeightId w, const Buf& b, Buf out, Proj p) {
+      if (has_lora(li, p)) {
+        be.matmul_add(x, w, bias(b), out, T);
+      } else {
+        be.matmul(x, w, bias(b), out, T);
+      }
+    };
     be.rmsnorm(x_, L.ln1, h_, T, d, eps);
-    be.matmul(h_, L.q, bias(L.bq), q_, T);
-    be.matmul(h_, L.k, bias(L.bk), k_, T);
-    be.matmul(h_, L.v, bias(L.bv), v_, T);
-    if (active_ >= 0) apply_lora(li, h_, {{Proj::Q, q_}, {Proj::K, k_}, {Proj::V, v_}}, T);
+    if (active_ >= 0) lora_delta(li, h_, {{Proj::Q, q_}, {Proj::K, k_}, {Proj::V, v_}}, T);
+    proj(h_, L.q, L.bq, q_, Proj::Q);
+    proj(h_, L.k, L.bk, k_, Proj::K);
+    proj(h_, L.v, L.bv, v_, Proj::V);
     if (c.qk_norm) {
       be.rmsnorm(q_, L.q_norm, q_, T * c.n_heads, c.head_dim, eps);
       be.rmsnorm(k_, L.k_norm, k_, T * c.n_kv_heads, c.head_dim, eps);
@@ -212,16 +221,16 @@ void Model::run_layers(int64_t T, int64_t pos0) {
     be.copy(v_, L.v_cache.at(pos0 * c.kv_dim()), T * c.kv_dim());
     AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
     be.attention(q_, L.k_cache, L.v_cache, attn_, T, pos0, s);
-    be.matmul(attn_, L.o, bias(L.bo), h_, T);
-    if (active_ >= 0) apply_lora(li, attn_, {{Proj::O, h_}}, T);
+    if (active_ >= 0) lora_delta(li, attn_, {{Proj::O, h_}}, T);
+    proj(attn_, L.o, L.bo, h_, Proj::O);
     be.add(x_, h_, T * d);
     be.rmsnorm(x_, L.ln2, h_, T, d, eps);
-    be.matmul(h_, L.gate, bias(L.bgate), gate_, T);
-    be.matmul(h_, L.up, bias(L.bup), up_, T);
-    if (active_ >= 0) apply_lora(li, h_, {{Proj::Gate, gate_}, {Proj::Up, up_}}, T);
+    if (active_ >= 0) lora_delta(li, h_, {{Proj::Gate, gate_}, {Proj::Up, up_}}, T);
+    proj(h_, L.gate, L.bgate, gate_, Proj::Gate);
+    proj(h_, L.up, L.bup, up_, Proj::Up);
     be.swiglu(gate_, up_, gate_, T * I);
-    be.matmul(gate_, L.down, bias(L.bdown), h_, T);
-    if (active_ >= 0) apply_lora(li, gate_, {{Proj::Down, h_}}, T);
+    if (active_ >= 0) lora_delta(li, gate_, {{Proj::Down, h_}}, T);
+    proj(gate_, L.down, L.bdown, h_, Proj::Down);
     be.add(x_, h_, T * d);
   }
 }
@@ -291,9 +300,14 @@ Status Model::finish_device_batch(uint32_t ticket, int64_t k, std::vector<int32_
   return {};
 }
 
-void Model::apply_lora(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T) {
+bool Model::has_lora(size_t layer, Proj p) const {
+  return active_ >= 0 && adapters_[size_t(active_)].slots[layer][int(p)].has_value();
+}
+
+void Model::lora_delta(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T) {
   const auto& slots = adapters_[size_t(active_)].slots[layer];
-  // The A products of one x back to back (a backend may run them as one), then each B + add.
+  // The A products of one x back to back (a backend may run them as one), then each B product
+  // writes its projection's output (B is stored pre-scaled by s).
   size_t i = 0;
   for (const auto& [p, out] : outs) {
     if (slots[int(p)]) be_->matmul(x, slots[int(p)]->A, nullptr, lora_t_[i], T);
@@ -301,10 +315,7 @@ void Model::apply_lora(size_t layer, Buf x, std::initializer_list<std::pair<Proj
   }
   i = 0;
   for (const auto& [p, out] : outs) {
-    if (const auto& s = slots[int(p)]) {
-      be_->matmul(lora_t_[i], s->B, nullptr, lora_u_, T);
-      be_->add(out, lora_u_, T * s->out);
-    }
+    if (const auto& s = slots[int(p)]) be_->matmul(lora_t_[i], s->B, nullptr, out, T);
     ++i;
   }
 }
@@ -349,7 +360,6 @@ Status Model::add_adapter(const std::string& name, LoraAdapter adapter) {
   if (adapter.max_rank() > lora_t_cap_) {
     lora_t_cap_ = adapter.max_rank();
     for (Buf& t : lora_t_) t = be_->alloc(P * lora_t_cap_);
-    if (!lora_u_.id) lora_u_ = be_->alloc(P * std::max({cfg_.q_dim(), cfg_.kv_dim(), cfg_.hidden_size, cfg_.intermediate_size}));
   }
   Resident r;
   r.name = name;

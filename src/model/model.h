@@ -84,7 +84,11 @@ class Model {
   Status load_weights(const TensorStore& store);
   // out[T, out] += scale * B (A x) for each (projection, out) pair that reads x (at most 3)
   // and that the active adapter has.
-  void apply_lora(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T);
+  // Whether the active adapter has layer `layer`'s projection p.
+  bool has_lora(size_t layer, Proj p) const;
+  // outs[i] = s B_i (A_i x) for the projections of x the active adapter has (the projection
+  // then adds W x with matmul_add).
+  void lora_delta(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T);
   void upload_lora_b(size_t adapter, float mult);
   WeightFormat lora_format() const;
   Status forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
@@ -119,7 +123,7 @@ class Model {
   };
   std::vector<Resident> adapters_;
   int active_ = -1;
-  Buf lora_t_[3], lora_u_;  // [P, max rank] per projection of one x (q, k, v), [P, max width]
+  Buf lora_t_[3];  // [P, max rank] per projection of one x (q, k, v)
   int64_t lora_t_cap_ = 0;
   // Scratch activations for up to max_prefill_t tokens.
   Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;

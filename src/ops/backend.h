@@ -70,6 +70,9 @@ class Backend {
   virtual void rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps) = 0;
   // out[t, o] = sum_i x[t, i] * W[o, i] (+ bias[o]); x: [T, in], W: [out, in], out: [T, out]
   virtual void matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) = 0;
+  // out[t, o] = out[t, o] + (sum_i x[t, i] * W[o, i] (+ bias[o])): the product added to what out
+  // holds (a LoRA delta written first), the sum rounded as matmul's and then added.
+  virtual void matmul_add(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) = 0;
   // In place on x: [T, n_heads, head_dim], token t at position pos0 + t (rotate-half RoPE).
   virtual void rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) = 0;
   // dst[i] = src[i], n elements.

@@ -582,6 +582,65 @@ void bench(Ctx& c) {
   time_it("rmsnorm 256x64", 10, [&] { c.be->rmsnorm(x, w, o, 256, 64, 1e-6f); });
 }
 
+// matmul_add (out += the product) alone, in a q/k/v group next to plain products, with the
+// swiglu of a gate/up pair, with the residual add folded in, and for prefill-sized T.
+void test_matmul_add(Ctx& c) {
+  for (auto f : kFormats) {
+    for (int64_t T : {1, 3, 9}) {
+      const int64_t cols = 136, nq = 40, nk = 24, I = 36;
+      const std::string what = std::string(weight_format_name(f)) + " T=" + std::to_string(T);
+      auto x = randn(size_t(T * cols), 31);
+      QMatrix Wq = quantize_matrix(randn(size_t(nq * cols), 32), nq, cols, f, nullptr);
+      QMatrix Wk = quantize_matrix(randn(size_t(nk * cols), 33), nk, cols, f, nullptr);
+      QMatrix Wv = quantize_matrix(randn(size_t(nk * cols), 34), nk, cols, f, nullptr);
+      QMatrix Wg = quantize_matrix(randn(size_t(I * cols), 35), I, cols, f, nullptr);
+      QMatrix Wu = quantize_matrix(randn(size_t(I * cols), 36), I, cols, f, nullptr);
+      QMatrix Wo = quantize_matrix(randn(size_t(cols * I), 37), cols, I, f, nullptr);
+      auto bq = randn(size_t(nq), 38);
+      auto q0 = randn(size_t(T * nq), 39), v0 = randn(size_t(T * nk), 40), g0 = randn(size_t(T * I), 41),
+           u0 = randn(size_t(T * I), 42), h0 = randn(size_t(T * cols), 43), r0 = randn(size_t(T * cols), 44);
+      // Reference: the product, rounded, then added to what the output held.
+      auto want_add = [&](const QMatrix& W, const float* xx, const float* b, std::vector<float> base) {
+        std::vector<float> y(base.size());
+        ref::matmul(xx, W, b, y.data(), T);
+        for (size_t i = 0; i < y.size(); ++i) base[i] = base[i] + y[i];
+        return base;
+      };
+      const auto qw = want_add(Wq, x.data(), bq.data(), q0), vw = want_add(Wv, x.data(), nullptr, v0);
+      std::vector<float> kw(size_t(T * nk));
+      ref::matmul(x.data(), Wk, nullptr, kw.data(), T);
+      const auto gw = want_add(Wg, x.data(), nullptr, g0), uw = want_add(Wu, x.data(), nullptr, u0);
+      std::vector<float> sw(gw.size());
+      ref::swiglu(gw.data(), uw.data(), sw.data(), T * I);
+      const auto hw = want_add(Wo, sw.data(), nullptr, h0);
+      std::vector<float> rw = r0;
+      ref::add(rw.data(), hw.data(), T * cols);
+      WeightId q = c.be->upload(Wq), k = c.be->upload(Wk), v = c.be->upload(Wv), g = c.be->upload(Wg),
+               u = c.be->upload(Wu), o = c.be->upload(Wo);
+      Buf xb = c.put(x), bqb = c.put(bq), qo = c.put(q0), ko = c.be->alloc(T * nk), vo = c.put(v0), go = c.put(g0),
+          uo = c.put(u0), ho = c.put(h0), res = c.put(r0), sb = c.be->alloc(T * I);
+      c.be->matmul_add(xb, q, &bqb, qo, T);
+      c.be->matmul(xb, k, nullptr, ko, T);
+      c.be->matmul_add(xb, v, nullptr, vo, T);
+      c.be->matmul_add(xb, g, nullptr, go, T);
+      c.be->matmul_add(xb, u, nullptr, uo, T);
+      c.be->swiglu(go, uo, sb, T * I);
+      c.be->matmul_add(sb, o, nullptr, ho, T);
+      c.be->add(res, ho, T * cols);
+      const float tol = f == WeightFormat::F32 ? 2e-5f : 1e-4f;
+      c.expect_close(c.get(qo, qw.size()), qw, tol, "matmul_add q (bias) " + what);
+      c.expect_close(c.get(ko, kw.size()), kw, tol, "plain k beside matmul_add " + what);
+      c.expect_close(c.get(vo, vw.size()), vw, tol, "matmul_add v " + what);
+      c.expect_close(c.get(go, gw.size()), gw, tol, "matmul_add gate " + what);
+      c.expect_close(c.get(uo, uw.size()), uw, tol, "matmul_add up " + what);
+      c.expect_close(c.get(sb, sw.size()), sw, tol, "matmul_add gate/up + swiglu " + what);
+      c.expect_close(c.get(ho, hw.size()), hw, 4e-4f, "matmul_add o " + what);
+      c.expect_close(c.get(res, rw.size()), rw, 4e-4f, "matmul_add o + residual " + what);
+      for (WeightId id : {q, k, v, g, u, o}) c.be->release(id);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hearth
 
@@ -627,6 +686,7 @@ extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const cha
   } else if (g == "fusion") {
     test_fusion(c);
     test_norm_resid_fusion(c, **small);
+    test_matmul_add(c);
   } else if (g == "bench") {
     bench(c);
   } else {

@@ -47,6 +47,13 @@ class CpuBackend final : public Backend {
   void matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) override {
     cpu::matmul(p(x), *weights_[W.id], bias ? p(*bias) : nullptr, p(out), T, pool_);
   }
+  void matmul_add(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) override {
+    const QMatrix& w = *weights_[W.id];
+    scratch_.resize(size_t(T * w.rows));
+    cpu::matmul(p(x), w, bias ? p(*bias) : nullptr, scratch_.data(), T, pool_);
+    float* o = p(out);
+    for (size_t i = 0; i < scratch_.size(); ++i) o[i] = o[i] + scratch_[i];
+  }
   void rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) override {
     ref::rope(p(x), T, n_heads, head_dim, pos0, table);
   }
@@ -62,6 +69,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   std::vector<std::vector<float>> bufs_;
   std::vector<std::unique_ptr<QMatrix>> weights_;
+  std::vector<float> scratch_;  // matmul_add's product
 };
 
 }  // namespace

@@ -55,6 +55,7 @@ class WebGpuBackend final : public Backend {
   void embed(WeightId E, std::span<const int32_t> ids, Buf out) override;
   void rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps) override;
   void matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) override;
+  void matmul_add(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) override;
   void rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) override;
   void copy(Buf src, Buf dst, int64_t n) override;
   void attention(Buf q, Buf k_cache, Buf v_cache, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) override;
@@ -141,6 +142,7 @@ class WebGpuBackend final : public Backend {
       Buf out;
       bool has_bias;
       Buf bias;
+      bool acc;  // out += the product (matmul_add)
     };
     webgpu::FixedVec<Entry, 3> e;  // kMaxGroup
     // The products read rmsnorm(norm.x) (x is norm.out, written as well) and, with resid,
@@ -174,7 +176,8 @@ class WebGpuBackend final : public Backend {
   void emit_matvec(const PendingMatvec& g, const Buf* swiglu_out);
   // Folds the residual add x += y into the pending product that writes y, when it can.
   bool fold_resid(Buf x, Buf y, int64_t n);
-  void emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T);
+  void emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T, bool acc);
+  void matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T, bool acc);
 
   webgpu::DeviceInfo info_;
   WebGpuOptions opt_;

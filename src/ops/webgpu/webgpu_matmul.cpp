@@ -38,6 +38,14 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
 }
 
 void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) {
+  matmul_impl(x, W, bias, out, T, false);
+}
+
+void WebGpuBackend::matmul_add(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) {
+  matmul_impl(x, W, bias, out, T, true);
+}
+
+void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T, bool acc) {
   const Weight* w = weight(W);
   if (!w || T <= 0) {
     settle();
@@ -45,12 +53,12 @@ void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t 
   }
   if (T > kVecMaxT) {
     settle();
-    emit_matmul_tiled(x, *w, bias, out, T);
+    emit_matmul_tiled(x, *w, bias, out, T, acc);
     return;
   }
   if (auto* g = std::get_if<PendingMatvec>(&pending_)) {
     if (fits_group(*g, x, *w, bias, out, T)) {
-      g->e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}});
+      g->e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc});
       return;
     }
   }
@@ -67,7 +75,7 @@ void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t 
   settle();
   g.x = x;
   g.T = T;
-  g.e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}});
+  g.e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc});
   if (w->chunks.size() == 1) {
     pending_ = std::move(g);
   } else {
@@ -189,6 +197,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
       p[5] = uint32_t(e.out.offset + c.row0);
       p[6] = uint32_t(e.w->rows);
       p[7] = e.has_bias ? uint32_t(e.bias.offset + c.row0) : 0xffffffffu;
+      if (e.acc) d.params[34] |= 1u << m;
       vrows = pair ? c.rows : vrows + ceil_div(c.rows, 4) * 4;
       d.operands.push_back({outs[m], gpu(e.out), true});
       d.operands.push_back({biases[m], e.has_bias ? gpu(e.bias) : 0u});
@@ -210,7 +219,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   }
 }
 
-void WebGpuBackend::emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T) {
+void WebGpuBackend::emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T, bool acc) {
   for (const Chunk& c : w.chunks) {
     DispatchDesc d;
     d.shader = {"matmul_tiled", false, format_key(w.format), false, ""};
@@ -219,7 +228,7 @@ void WebGpuBackend::emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, B
     d.operands = {{"x", gpu(x)}, {"bias", bias ? gpu(*bias) : gpu(x)}, {"out", gpu(out), true}, {"wq", c.buffer, false, true}};
     d.params = {uint32_t(x.offset), uint32_t(out.offset), bias ? uint32_t(bias->offset) : 0u, bias ? 1u : 0u,
                 uint32_t(T), uint32_t(w.cols), uint32_t(w.rows), uint32_t(c.row0), uint32_t(c.rows), w.stride,
-                c.scale_off, c.min_off, c.base};
+                c.scale_off, c.min_off, c.base, acc ? 1u : 0u};
     rec_.dispatch(std::move(d));
   }
 }

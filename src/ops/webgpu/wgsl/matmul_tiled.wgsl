@@ -3,7 +3,8 @@
 // x and the dequantized W are staged in workgroup memory TK = 16 columns at a time (8 KiB).
 // x: [T, cols], out: [T, out_stride]; rows row0.. of out.
 // P: 0 x_off, 1 out_off, 2 bias_off, 3 has_bias, 4 T, 5 cols, 6 out_stride, 7 row0, 8 nrows,
-//    9 w_stride (units per row), 10 scale_off, 11 min_off (u32 words), 12 w_base (units)
+//    9 w_stride (units per row), 10 scale_off, 11 min_off (u32 words), 12 w_base (units),
+//    13 accumulate (1: out = out + the product, matmul_add)
 // Grid: x = row tiles, y = token tiles.
 
 const TM: u32 = 64u;
@@ -60,7 +61,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (r >= nrows) { break; }
       var v = acc[i][j];
       if (pu(3) != 0u) { v += buf_bias[pu(2) + pu(7) + r]; }
-      buf_out[pu(1) + t * pu(6) + pu(7) + r] = v;
+      let o = pu(1) + t * pu(6) + pu(7) + r;
+      if (pu(13) != 0u) { v = buf_out[o] + v; }
+      buf_out[o] = v;
     }
   }
 }

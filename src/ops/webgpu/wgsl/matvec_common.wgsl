@@ -14,7 +14,8 @@
 // x: [T, cols]; out_m: [T, out_stride_m] (out_off and bias_off include the chunk's first row).
 // P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 4 nw_off, 5 eps (f32), 6 virtual rows,
 //    7 sw_off, 8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
-//    (0xffffffff: no bias), 32 h_off, 33 res_off
+//    (0xffffffff: no bias), 32 h_off, 33 res_off, 34 accumulate bits (bit m: matrix m's out =
+//    out + the product, matmul_add)
 
 struct Mat {
   vbase: u32,
@@ -111,6 +112,20 @@ fn with_bias(m: u32, A: Mat, r: u32, v: f32) -> f32 {
   }
 }
 
+fn load(m: u32, i: u32) -> f32 {
+  switch (m) {
+    case 0u: { return buf_out0[i]; }
+    case 1u: { return buf_out1[i]; }
+    default: { return buf_out2[i]; }
+  }
+}
+
+// v, or out_m[i] + v when matrix m accumulates.
+fn accumulated(m: u32, i: u32, v: f32) -> f32 {
+  if (((pu(34) >> m) & 1u) != 0u) { return load(m, i) + v; }
+  return v;
+}
+
 fn store(m: u32, i: u32, v: f32) {
   switch (m) {
     case 0u: { buf_out0[i] = v; }
@@ -122,12 +137,14 @@ fn store(m: u32, i: u32, v: f32) {
 // Row r of matrix m (and of matrix 1 with PAIR) for token t, from the reduced sums (already
 // scaled by 1/rms with NORM).
 fn finish(m: u32, A: Mat, B: Mat, r: u32, t: u32, a: f32, b: f32) {
-  let g = with_bias(m, A, r, a);
-  store(m, A.out_off + t * A.out_stride + r, g);
+  let oa = A.out_off + t * A.out_stride + r;
+  let g = accumulated(m, oa, with_bias(m, A, r, a));
+  store(m, oa, g);
   if (RESID) { buf_res[pu(33) + t * A.out_stride + r] += g; }
   if (PAIR) {
-    let u = with_bias(1u, B, r, b);
-    store(1u, B.out_off + t * B.out_stride + r, u);
+    let ob = B.out_off + t * B.out_stride + r;
+    let u = accumulated(1u, ob, with_bias(1u, B, r, b));
+    store(1u, ob, u);
     buf_sw[pu(7) + t * A.out_stride + r] = g / (1.0 + exp(-g)) * u;
   }
 }
