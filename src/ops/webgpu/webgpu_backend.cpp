@@ -358,6 +358,15 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
   const int64_t n_split = ceil_div(pos0 + T - key0, kChunk);
   const int64_t need = T * H * n_split * (D + 2);
   if (need > part_cap_) {
+    if (part_.id) {
+      // The old partials buffer goes once the work recorded so far (which may use it) is
+      // submitted.
+      rec_.flush();
+      rec_.forget_buffer(gpu(part_));
+      webgpu::bridge::destroy_buffer(gpu(part_));
+      bufs_[part_.id] = 0;
+      bytes_ -= size_t(std::max<int64_t>(16, part_cap_ * 4 + 15) / 16 * 16);
+    }
     part_cap_ = std::max(need, 2 * part_cap_);
     part_ = alloc(part_cap_);
   }

@@ -155,10 +155,10 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   // Long rows (down_proj of a 3B model: 344 units): a workgroup per block of rows keeps more
   // loads in flight than a subgroup.
   const bool subgroup_kernel = rec_.subgroups() && w0.stride <= 256;
-  // Rows per subgroup block: 2 for int4 rows (short: more blocks in flight), 4 for the wider
-  // formats (the int8 LM head), as bench_gpu --profile measures them; 4 per workgroup without
-  // subgroups.
-  const int64_t nr = rec_.subgroups() && w0.format == WeightFormat::Int4 ? 2 : 4;
+  // Rows per subgroup block: 4 for int8 (the LM head: many rows, wide units), 2 for the rest
+  // (more blocks in flight; the LoRA products have few rows), as bench_gpu --profile measures
+  // them; 4 per workgroup without subgroups.
+  const int64_t nr = rec_.subgroups() && w0.format != WeightFormat::Int8 ? 2 : 4;
   const int64_t wg = subgroup_kernel ? 64 : (rec_.subgroups() ? 128 : 64);
   for (size_t ci = 0; ci < w0.chunks.size(); ++ci) {  // several chunks only for a lone matrix
     DispatchDesc d;

@@ -46,20 +46,12 @@ fn v_at(row: u32, c: u32) -> vec4<f32> {
   return vec4<f32>(buf_v[b], buf_v[b + 1u], buf_v[b + 2u], buf_v[b + 3u]);
 }
 
-// Element d of a row at float index b of kn or q, roped for position `pos`.
-fn roped_q(b: u32, d: u32, pos: u32, half: u32) -> f32 {
-  let x = buf_q[b + d];
+// Element d of a row roped for position `pos`, from its elements d (x), d mod half (a) and
+// d mod half + half (b).
+fn roped(d: u32, pos: u32, half: u32, a: f32, b: f32, x: f32) -> f32 {
   if (d >= 2u * half) { return x; }
-  let p = d % half;
-  let cs = cos_sin(f32(pos) * buf_freq[pu(13) + p]) * pf(15);
-  return rope_elem(d, half, buf_q[b + p], buf_q[b + p + half], x, cs);
-}
-fn roped_k(b: u32, d: u32, pos: u32, half: u32) -> f32 {
-  let x = buf_kn[b + d];
-  if (d >= 2u * half) { return x; }
-  let p = d % half;
-  let cs = cos_sin(f32(pos) * buf_freq[pu(13) + p]) * pf(15);
-  return rope_elem(d, half, buf_kn[b + p], buf_kn[b + p + half], x, cs);
+  let cs = cos_sin(f32(pos) * buf_freq[pu(13) + d % half]) * pf(15);
+  return rope_elem(d, half, a, b, x, cs);
 }
 
 @compute @workgroup_size(WG)
@@ -88,7 +80,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var q = vec4<f32>(0.0);
     for (var e = 0u; e < 4u; e++) {
       if (hh < nh && d + e < D) {
-        if (ROPE) { q[e] = roped_q(qb + hh * D, d + e, pos, half); } else { q[e] = buf_q[qb + hh * D + d + e]; }
+        let rb = qb + hh * D;
+        q[e] = buf_q[rb + d + e];
+        if (ROPE) { q[e] = roped(d + e, pos, half, buf_q[rb + (d + e) % half], buf_q[rb + (d + e) % half + half], q[e]); }
       }
     }
     qs[i] = q;
@@ -104,7 +98,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let b = pu(16) + (tn * KV + kvh) * D;
       var kr = vec4<f32>(0.0);
       for (var e = 0u; e < 4u; e++) {
-        if (d + e < D) { kr[e] = roped_k(b, d + e, pos0 + tn, half); }
+        if (d + e < D) {
+          let p = (d + e) % half;
+          kr[e] = roped(d + e, pos0 + tn, half, buf_kn[b + p], buf_kn[b + p + half], buf_kn[b + d + e]);
+        }
       }
       knew[i] = kr;
       let j = pos0 + tn;
