@@ -326,6 +326,7 @@ export async function loadModel(source, opts = {}) {
     const { bridge, reason } = await getGpuBridge(opts);
     if (bridge) {
       m.hearthGpu = bridge;
+      if (reason) notes.push(reason);  // the device works, an option did not take (profileKernels)
     } else {
       notes.push(`${reason}; using the wasm CPU backend`);
       console.warn(`hearth: ${reason}; falling back to the wasm CPU backend`);

@@ -56,7 +56,7 @@ std::string WebGpuBackend::name() const {
 }
 
 Buf WebGpuBackend::alloc(int64_t n) {
-  const uint64_t bytes = std::max<uint64_t>(16, uint64_t(n) * 4 + 15) / 16 * 16;
+  const uint64_t bytes = buf_bytes(n);
   uint32_t id = 0;
   if (bytes > info_.max_storage_binding || bytes > info_.max_buffer) {
     fail(err("WebGPU: a buffer of ", n, " floats (", bytes >> 20, " MiB) exceeds the device's binding limit of ",
@@ -365,7 +365,7 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
       rec_.forget_buffer(gpu(part_));
       webgpu::bridge::destroy_buffer(gpu(part_));
       bufs_[part_.id] = 0;
-      bytes_ -= size_t(std::max<int64_t>(16, part_cap_ * 4 + 15) / 16 * 16);
+      bytes_ -= buf_bytes(part_cap_);
     }
     part_cap_ = std::max(need, 2 * part_cap_);
     part_ = alloc(part_cap_);

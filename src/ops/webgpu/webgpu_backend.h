@@ -155,6 +155,8 @@ class WebGpuBackend final : public Backend {
 
   WebGpuBackend(const webgpu::DeviceInfo& info, const WebGpuOptions& opt);
   uint32_t gpu(Buf b) const { return b.id < bufs_.size() ? bufs_[b.id] : 0; }
+  // Bytes of the buffer alloc(n) creates.
+  static uint64_t buf_bytes(int64_t n) { return std::max<uint64_t>(16, uint64_t(n) * 4 + 15) / 16 * 16; }
   // The largest subgroup size (grids of subgroup kernels are sized for it), at most 64.
   int64_t sg_max() const { return std::clamp<int64_t>(info_.subgroup_max ? info_.subgroup_max : 32, 1, 64); }
   const Weight* weight(WeightId w);
