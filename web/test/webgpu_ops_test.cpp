@@ -241,7 +241,9 @@ void test_argmax(Ctx& c) {
 }
 
 // The device sampler against ref::sample_device: filters alone and combined, penalties, ties
-// (logits rounded to a coarse grid), several uniforms each; the pick is counted in pen.
+// (logits rounded to a grid of 0.25, and to whole numbers: top-k candidates then too many for the
+// kernel's compact set), top-k above the workgroup size, several uniforms each; the pick is
+// counted in pen.
 void test_sample(Ctx& c) {
   struct Case {
     const char* what;
@@ -263,11 +265,13 @@ void test_sample(Ctx& c) {
       {"top-k 5", mk(1, 5, 1, 0, 1, 0, 0)},          {"top-k 40 top-p 0.9", mk(0.7f, 40, 0.9f, 0, 1, 0, 0)},
       {"top-p 0.5", mk(1.2f, 0, 0.5f, 0, 1, 0, 0)},  {"min-p 0.2", mk(1, 0, 1, 0.2f, 1, 0, 0)},
       {"penalties", mk(0.9f, 20, 0.95f, 0.05f, 1.3f, 0.5f, 0.25f)}, {"greedy penalties", mk(0, 0, 1, 0, 1.5f, 0.5f, 0.5f)},
+      {"top-k 2000 top-p 0.9", mk(1, 2000, 0.9f, 0, 1, 0, 0)},
   };
   for (int64_t n : {1, 7, 1000, 30011}) {
-    for (bool ties : {false, true}) {
-      auto x = randn(size_t(n), uint32_t(n) + (ties ? 7u : 0u));
-      if (ties) for (float& v : x) v = std::round(v * 4.0f) / 4.0f;
+    for (int ties : {0, 1, 2}) {
+      auto x = randn(size_t(n), uint32_t(n) + 7u * uint32_t(ties));
+      const float grid = ties == 1 ? 4.0f : 1.0f;
+      if (ties) for (float& v : x) v = std::round(v * grid) / grid;
       std::vector<float> pen(size_t(2 * n), 0.0f);
       for (int64_t i = 0; i < n; i += 3) pen[size_t(i)] = 1.0f;
       for (int64_t i = 0; i < n; i += 5) pen[size_t(n + i)] = float(i % 4);
@@ -282,7 +286,7 @@ void test_sample(Ctx& c) {
           const float* pp = cs.s.penalties() ? pen.data() : nullptr;
           const int32_t want = ref::sample_device(x, cs.s, u, pp);
           c.be->sample(xb, n, cs.s, ub, pb, out.at(1));
-          const std::string what = std::string("sample ") + cs.what + " n=" + std::to_string(n) + (ties ? " ties" : "") +
+          const std::string what = std::string("sample ") + cs.what + " n=" + std::to_string(n) + (ties ? " ties " + std::to_string(ties) : "") +
                                    " u=" + std::to_string(u);
           const float got = c.get(out.at(1), 1)[0];
           c.expect(got == float(want), what + ": want " + std::to_string(want) + ", got " + std::to_string(got));

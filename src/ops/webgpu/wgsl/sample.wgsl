@@ -5,7 +5,10 @@
 // bit keys (4 bits per pass, counts or masses accumulated per invocation, then summed), with
 // masses in 64-bit fixed point (weight * 2^31, as vec2<u32>) so that every sum is exact and
 // does not depend on the order of additions. Ties on the boundary key are taken in id order
-// over contiguous chunks, one per invocation (chunk_of).
+// over contiguous chunks, one per invocation (chunk_of), whose masses are prefix-summed in
+// workgroup memory. As soon as the top-k selection has at most WG candidates left, they are
+// gathered in id order, one per invocation, and every later pass (the rest of top-k, top-p,
+// min-p, the draw) visits only those instead of all n logits.
 // Consts: WG, PEN, XV4 (x_off a multiple of 4: x is also read through the vec4 view xv).
 // P: 0 x_off, 1 n, 2 out_off (the id, as a float), 3 u_off (the uniform in [0, 1)),
 //    4 pen_off (PEN: [n] prompt flags then [n] generated counts; the kernel adds the pick),
@@ -78,15 +81,35 @@ struct Owner {
   before: vec2<u32>,  // the running mass before that chunk
 }
 
-// Scans the per-chunk masses in part[] from `start` (one invocation calls it).
-fn chunk_owner(start: vec2<u32>, goal: f32, U: vec2<u32>, exact: bool) -> Owner {
-  var c = start;
-  for (var t = 0u; t < WG; t++) {
-    let c2 = add64(c, part[t]);
-    if (reaches(c2, goal, U, exact)) { return Owner(t, c); }
-    c = c2;
+// Inclusive prefix sums of part[0 .. WG) in place (log2 WG doubling steps; every invocation
+// calls it).
+fn scan_part(ln: Lane) {
+  workgroupBarrier();
+  for (var st = 1u; st < WG; st <<= 1u) {
+    var v = part[ln.lid];
+    if (ln.lid >= st) { v = add64(v, part[ln.lid - st]); }
+    workgroupBarrier();
+    part[ln.lid] = v;
+    workgroupBarrier();
   }
-  return Owner(WG, c);
+}
+
+// After scan_part over the per-chunk masses: the invocation whose chunk holds the point where
+// the running mass from `start` reaches the limit, and the mass before that chunk (WG and the
+// total when none does). Every invocation calls it.
+fn chunk_owner(start: vec2<u32>, goal: f32, U: vec2<u32>, exact: bool, ln: Lane) -> Owner {
+  let inc = add64(start, part[ln.lid]);
+  var exc = start;
+  if (ln.lid > 0u) { exc = add64(start, part[ln.lid - 1u]); }
+  let total = add64(start, part[WG - 1u]);
+  if (reaches(inc, goal, U, exact) && !reaches(exc, goal, U, exact)) {
+    ctl[4] = ln.lid;
+    ctl[2] = exc.x;
+    ctl[3] = exc.y;
+  }
+  workgroupBarrier();
+  if (!reaches(total, goal, U, exact)) { return Owner(WG, total); }
+  return Owner(ctl[4], vec2<u32>(ctl[2], ctl[3]));
 }
 
 struct Bound {
@@ -129,9 +152,132 @@ fn bin_add(acc: ptr<function, array<vec2<u32>, 16>>, i: u32, l: f32, prefix: u32
   }
 }
 
+// Where the scans take their tokens from: all n logits, each invocation its chunk (compact
+// false); or, once the top-k candidates are known to number at most WG, those candidates in id
+// order, one per invocation (token id, logit l; has is false past the last one). Every result
+// is the same either way; the compact set only saves the passes over all n.
+struct Src {
+  compact: bool,
+  has: bool,
+  id: u32,
+  l: f32,
+}
+
+// Which tokens a share counts: inside lim (KEPT), on the boundary key `prefix` and inside lim
+// (TIE), inside lim and min-p (DRAWN).
+const KEPT: u32 = 0u;
+const TIE: u32 = 1u;
+const DRAWN: u32 = 2u;
+
+fn picked(what: u32, i: u32, l: f32, prefix: u32, lim: Bound, m: f32) -> bool {
+  if (what == TIE) { return tie_in(i, l, prefix, lim); }
+  if (what == DRAWN) { return drawn(i, l, lim, m); }
+  return kept(i, key_of(l), lim);
+}
+
+// A token's measure: 1 (count), or its fixed-point weight.
+fn measure(l: f32, count: bool, m: f32) -> vec2<u32> { return vec2<u32>(select(weight_q(l, m), 1u, count), 0u); }
+
+// The measure of invocation lid's share of the tokens `what` picks.
+fn share(src: Src, what: u32, prefix: u32, lim: Bound, count: bool, m: f32, lid: u32) -> vec2<u32> {
+  var s = vec2<u32>(0u);
+  if (src.compact) {
+    if (src.has && picked(what, src.id, src.l, prefix, lim, m)) { s = measure(src.l, count, m); }
+    return s;
+  }
+  let ch = chunk_of(lid);
+  for (var g = ch.x; g < ch.y; g++) {
+    let l4 = logit4(g);
+    for (var e = 0u; e < 4u; e++) {
+      if (picked(what, 4u * g + e, l4[e], prefix, lim, m)) { s = add64(s, measure(l4[e], count, m)); }
+    }
+  }
+  for (var i = ch.z; i < ch.w; i++) {
+    let l = logit(i);
+    if (picked(what, i, l, prefix, lim, m)) { s = add64(s, measure(l, count, m)); }
+  }
+  return s;
+}
+
+// The owner's walk over its share, in id order, from the mass `start` before it: the first
+// token at which the running mass reaches the limit (`none` if it never does).
+fn walk(src: Src, what: u32, prefix: u32, lim: Bound, count: bool, m: f32, lid: u32, start: vec2<u32>, goal: f32,
+        U: vec2<u32>, exact: bool, none: u32) -> u32 {
+  if (src.compact) { return src.id; }  // the owner's one token (its share is not empty)
+  var c = start;
+  let ch = chunk_of(lid);
+  for (var g = ch.x; g < ch.y; g++) {
+    let l4 = logit4(g);
+    for (var e = 0u; e < 4u; e++) {
+      if (picked(what, 4u * g + e, l4[e], prefix, lim, m)) {
+        c = add64(c, measure(l4[e], count, m));
+        if (reaches(c, goal, U, exact)) { return 4u * g + e; }
+      }
+    }
+  }
+  for (var i = ch.z; i < ch.w; i++) {
+    let l = logit(i);
+    if (picked(what, i, l, prefix, lim, m)) {
+      c = add64(c, measure(l, count, m));
+      if (reaches(c, goal, U, exact)) { return i; }
+    }
+  }
+  return none;
+}
+
+// The tokens inside lim whose masked key is at least prefix (the top-k candidates, at most WG),
+// gathered in id order, one per invocation.
+fn gather(prefix: u32, mask: u32, lim: Bound, ln: Lane) -> Src {
+  let ch = chunk_of(ln.lid);
+  var c = 0u;
+  for (var g = ch.x; g < ch.y; g++) {
+    let l4 = logit4(g);
+    for (var e = 0u; e < 4u; e++) {
+      let k = key_of(l4[e]);
+      if ((k & mask) >= prefix && kept(4u * g + e, k, lim)) { c++; }
+    }
+  }
+  for (var i = ch.z; i < ch.w; i++) {
+    let k = key_of(logit(i));
+    if ((k & mask) >= prefix && kept(i, k, lim)) { c++; }
+  }
+  part[ln.lid] = vec2<u32>(c, 0u);
+  scan_part(ln);
+  var o = part[ln.lid].x - c;
+  let total = part[WG - 1u].x;
+  workgroupBarrier();
+  for (var g = ch.x; g < ch.y; g++) {
+    let l4 = logit4(g);
+    for (var e = 0u; e < 4u; e++) {
+      let k = key_of(l4[e]);
+      if ((k & mask) >= prefix && kept(4u * g + e, k, lim)) {
+        part[o] = vec2<u32>(4u * g + e, bitcast<u32>(l4[e]));
+        o++;
+      }
+    }
+  }
+  for (var i = ch.z; i < ch.w; i++) {
+    let l = logit(i);
+    let k = key_of(l);
+    if ((k & mask) >= prefix && kept(i, k, lim)) {
+      part[o] = vec2<u32>(i, bitcast<u32>(l));
+      o++;
+    }
+  }
+  workgroupBarrier();
+  var src = Src(true, false, 0u, 0.0);
+  if (ln.lid < total) {
+    let e = part[ln.lid];
+    src = Src(true, true, e.x, bitcast<f32>(e.y));
+  }
+  workgroupBarrier();
+  return src;
+}
+
 // The smallest prefix (in rank order) of the tokens inside `lim` whose measure reaches `goal`
-// (count when COUNT, else fixed-point mass): its last token as (key, id).
-fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound {
+// (count when COUNT, else fixed-point mass): its last token as (key, id). Counting (top-k), it
+// switches *src to the compact set as soon as the candidates left number at most WG.
+fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane, srcp: ptr<function, Src>) -> Bound {
   let n = pu(1);
   var prefix = 0u;
   var mask = 0u;
@@ -147,18 +293,23 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
     workgroupBarrier();
     var acc: array<vec2<u32>, 16>;
     for (var d = 0u; d < 16u; d++) { acc[d] = vec2<u32>(0u); }  // zeroed explicitly every pass
-    let ng = n / 4u;
-    for (var g0 = ln.lid; g0 < ng; g0 += 4u * WG) {
-      for (var u = 0u; u < 4u; u++) {
-        let g = g0 + u * WG;
-        if (g < ng) {
-          let l4 = logit4(g);
-          for (var e = 0u; e < 4u; e++) { bin_add(&acc, 4u * g + e, l4[e], prefix, mask, u32(shift), lim, count, m); }
+    let src = *srcp;
+    if (src.compact) {
+      if (src.has) { bin_add(&acc, src.id, src.l, prefix, mask, u32(shift), lim, count, m); }
+    } else {
+      let ng = n / 4u;
+      for (var g0 = ln.lid; g0 < ng; g0 += 4u * WG) {
+        for (var u = 0u; u < 4u; u++) {
+          let g = g0 + u * WG;
+          if (g < ng) {
+            let l4 = logit4(g);
+            for (var e = 0u; e < 4u; e++) { bin_add(&acc, 4u * g + e, l4[e], prefix, mask, u32(shift), lim, count, m); }
+          }
         }
       }
+      let it = 4u * ng + ln.lid;
+      if (it < n) { bin_add(&acc, it, logit(it), prefix, mask, u32(shift), lim, count, m); }
     }
-    let it = 4u * ng + ln.lid;
-    if (it < n) { bin_add(&acc, it, logit(it), prefix, mask, u32(shift), lim, count, m); }
     for (var d = 0u; d < 16u; d++) {
       if (acc[d].x != 0u || acc[d].y != 0u) {
         let old = atomicAdd(&bins_lo[d], acc[d].x);
@@ -169,10 +320,12 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
     if (ln.lid == 0u) {
       var above = vec2<u32>(ctl[2], ctl[3]);
       var pick = 0u;
+      var upto = above;  // the measure of the tokens in the picked bin and above
       for (var d = 15i; d >= 0; d--) {
         let c = add64(above, vec2<u32>(atomicLoad(&bins_lo[d]), atomicLoad(&bins_hi[d])));
         if (reaches(c, goal, vec2<u32>(0u), false) || d == 0) {
           pick = u32(d);
+          upto = c;
           break;
         }
         above = c;
@@ -180,58 +333,21 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane) -> Bound 
       ctl[0] = pick;
       ctl[2] = above.x;
       ctl[3] = above.y;
+      ctl[5] = select(0u, 1u, count && !src.compact && upto.y == 0u && upto.x <= WG);
     }
     let d = workgroupUniformLoad(&ctl[0]);
     prefix |= d << u32(shift);
     mask |= 15u << u32(shift);
+    if (workgroupUniformLoad(&ctl[5]) == 1u) { *srcp = gather(prefix, mask, lim, ln); }
   }
-  // Ties on the boundary key, in id order: each invocation sums its chunk, one walks its own.
-  let ch = chunk_of(ln.lid);
-  var s = vec2<u32>(0u);
-  for (var g = ch.x; g < ch.y; g++) {
-    let l4 = logit4(g);
-    for (var e = 0u; e < 4u; e++) {
-      if (tie_in(4u * g + e, l4[e], prefix, lim)) { s = add64(s, vec2<u32>(select(weight_q(l4[e], m), 1u, count), 0u)); }
-    }
-  }
-  for (var i = ch.z; i < ch.w; i++) {
-    let l = logit(i);
-    if (tie_in(i, l, prefix, lim)) { s = add64(s, vec2<u32>(select(weight_q(l, m), 1u, count), 0u)); }
-  }
-  part[ln.lid] = s;
-  workgroupBarrier();
-  if (ln.lid == 0u) {
-    let o = chunk_owner(vec2<u32>(ctl[2], ctl[3]), goal, vec2<u32>(0u), false);
-    ctl[4] = o.t;  // none (WG): every tie is kept, as with id n - 1
-    ctl[2] = o.before.x;
-    ctl[3] = o.before.y;
-    ctl[1] = n - 1u;
-  }
-  workgroupBarrier();
-  if (ln.lid == ctl[4]) {
-    var c = vec2<u32>(ctl[2], ctl[3]);
-    var last = n - 1u;
-    var done = false;
-    for (var g = ch.x; g < ch.y && !done; g++) {
-      let l4 = logit4(g);
-      for (var e = 0u; e < 4u && !done; e++) {
-        if (tie_in(4u * g + e, l4[e], prefix, lim)) {
-          c = add64(c, vec2<u32>(select(weight_q(l4[e], m), 1u, count), 0u));
-          last = 4u * g + e;
-          done = reaches(c, goal, vec2<u32>(0u), false);
-        }
-      }
-    }
-    for (var i = ch.z; i < ch.w && !done; i++) {
-      let l = logit(i);
-      if (tie_in(i, l, prefix, lim)) {
-        c = add64(c, vec2<u32>(select(weight_q(l, m), 1u, count), 0u));
-        last = i;
-        done = reaches(c, goal, vec2<u32>(0u), false);
-      }
-    }
-    ctl[1] = last;
-  }
+  // Ties on the boundary key, in id order: each invocation sums its share, the owner walks its own.
+  let src = *srcp;
+  let start = vec2<u32>(ctl[2], ctl[3]);
+  part[ln.lid] = share(src, TIE, prefix, lim, count, m, ln.lid);
+  scan_part(ln);
+  let o = chunk_owner(start, goal, vec2<u32>(0u), false, ln);
+  if (o.t == WG && ln.lid == 0u) { ctl[1] = n - 1u; }  // none: every tie is kept, as with id n - 1
+  if (ln.lid == o.t) { ctl[1] = walk(src, TIE, prefix, lim, count, m, ln.lid, o.before, goal, vec2<u32>(0u), false, n - 1u); }
   let id = workgroupUniformLoad(&ctl[1]);
   return Bound(prefix, id);
 }
@@ -270,94 +386,26 @@ fn main(ln: Lane) {
   let m = workgroupUniformLoad(&ctl_f);
   var pick = best;
   if (pu(5) == 0u && m > neg_inf()) {
+    var src = Src(false, false, 0u, 0.0);
     var lim = Bound(0u, n);  // every token
     let k = pu(7);
-    if (k > 0u && k < n) { lim = select_prefix(lim, f32(k), true, m, ln); }
+    if (k > 0u && k < n) { lim = select_prefix(lim, f32(k), true, m, ln, &src); }
     if (pf(8) < 1.0) {
       // Mass of the top-k set, then the top-p prefix inside it.
-      var s = vec2<u32>(0u);
-      for (var g0 = ln.lid; g0 < ng; g0 += 4u * WG) {
-        for (var u = 0u; u < 4u; u++) {
-          let g = g0 + u * WG;
-          if (g < ng) {
-            let l4 = logit4(g);
-            for (var e = 0u; e < 4u; e++) {
-              if (kept(4u * g + e, key_of(l4[e]), lim)) { s = add64(s, vec2<u32>(weight_q(l4[e], m), 0u)); }
-            }
-          }
-        }
-      }
-      if (it < n) {
-        let l = logit(it);
-        if (kept(it, key_of(l), lim)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
-      }
-      part[ln.lid] = s;
-      workgroupBarrier();
-      if (ln.lid == 0u) {
-        var t = vec2<u32>(0u);
-        for (var j = 0u; j < WG; j++) { t = add64(t, part[j]); }
-        ctl_f = pf(8) * f64of(t);
-      }
-      let goal = workgroupUniformLoad(&ctl_f);
-      lim = select_prefix(lim, goal, false, m, ln);
+      part[ln.lid] = share(src, KEPT, 0u, lim, false, m, ln.lid);
+      scan_part(ln);
+      let goal = pf(8) * f64of(part[WG - 1u]);
+      lim = select_prefix(lim, goal, false, m, ln, &src);
     }
-    // min-p, then the draw: u * (kept mass), walked in id order over chunks.
-    let ch = chunk_of(ln.lid);
-    var s = vec2<u32>(0u);
-    for (var g = ch.x; g < ch.y; g++) {
-      let l4 = logit4(g);
-      for (var e = 0u; e < 4u; e++) {
-        if (drawn(4u * g + e, l4[e], lim, m)) { s = add64(s, vec2<u32>(weight_q(l4[e], m), 0u)); }
-      }
-    }
-    for (var i = ch.z; i < ch.w; i++) {
-      let l = logit(i);
-      if (drawn(i, l, lim, m)) { s = add64(s, vec2<u32>(weight_q(l, m), 0u)); }
-    }
-    part[ln.lid] = s;
-    workgroupBarrier();
-    if (ln.lid == 0u) {
-      var t = vec2<u32>(0u);
-      for (var j = 0u; j < WG; j++) { t = add64(t, part[j]); }
-      let uf = buf_u[pu(3)] * f64of(t);
-      let uh = floor(uf / 4294967296.0);
-      let U = vec2<u32>(u32(uf - uh * 4294967296.0), u32(uh));
-      let o = chunk_owner(vec2<u32>(0u), 0.0, U, true);
-      ctl[4] = o.t;
-      ctl[2] = o.before.x;
-      ctl[3] = o.before.y;
-      ctl[5] = U.x;
-      ctl[6] = U.y;
-      ctl[1] = best;
-    }
-    workgroupBarrier();
-    if (ln.lid == ctl[4]) {
-      var c = vec2<u32>(ctl[2], ctl[3]);
-      let U = vec2<u32>(ctl[5], ctl[6]);
-      var done = false;
-      for (var g = ch.x; g < ch.y && !done; g++) {
-        let l4 = logit4(g);
-        for (var e = 0u; e < 4u && !done; e++) {
-          if (drawn(4u * g + e, l4[e], lim, m)) {
-            c = add64(c, vec2<u32>(weight_q(l4[e], m), 0u));
-            if (reaches(c, 0.0, U, true)) {
-              ctl[1] = 4u * g + e;
-              done = true;
-            }
-          }
-        }
-      }
-      for (var i = ch.z; i < ch.w && !done; i++) {
-        let l = logit(i);
-        if (drawn(i, l, lim, m)) {
-          c = add64(c, vec2<u32>(weight_q(l, m), 0u));
-          if (reaches(c, 0.0, U, true)) {
-            ctl[1] = i;
-            done = true;
-          }
-        }
-      }
-    }
+    // min-p, then the draw: u * (kept mass), walked in id order over the shares.
+    part[ln.lid] = share(src, DRAWN, 0u, lim, false, m, ln.lid);
+    scan_part(ln);
+    let uf = buf_u[pu(3)] * f64of(part[WG - 1u]);
+    let uh = floor(uf / 4294967296.0);
+    let U = vec2<u32>(u32(uf - uh * 4294967296.0), u32(uh));
+    if (ln.lid == 0u) { ctl[1] = best; }
+    let o = chunk_owner(vec2<u32>(0u), 0.0, U, true, ln);
+    if (ln.lid == o.t) { ctl[1] = walk(src, DRAWN, 0u, lim, false, m, ln.lid, o.before, 0.0, U, true, best); }
     pick = workgroupUniformLoad(&ctl[1]);
   }
   if (ln.lid == 0u) {
