@@ -641,6 +641,38 @@ void test_matmul_add(Ctx& c) {
       c.expect_close(c.get(ho, hw.size()), hw, 4e-4f, "matmul_add o " + what);
       c.expect_close(c.get(res, rw.size()), rw, 4e-4f, "matmul_add o + residual " + what);
       for (WeightId id : {q, k, v, g, u, o}) c.be->release(id);
+
+      // Products of different x (the LoRA B products of one stage: rank-r x each), the first
+      // accumulating: one dispatch for decode sizes.
+      const int64_t r = 12;
+      auto xa = randn(size_t(T * r), 45), xb2 = randn(size_t(T * r), 46), xc = randn(size_t(T * r), 47);
+      QMatrix Ba = quantize_matrix(randn(size_t(nq * r), 48), nq, r, f, nullptr);
+      QMatrix Bb = quantize_matrix(randn(size_t(nk * r), 49), nk, r, f, nullptr);
+      QMatrix Bc = quantize_matrix(randn(size_t(nk * r), 50), nk, r, f, nullptr);
+      const auto aw = want_add(Ba, xa.data(), nullptr, q0);
+      std::vector<float> bw(size_t(T * nk)), cw(size_t(T * nk));
+      ref::matmul(xb2.data(), Bb, nullptr, bw.data(), T);
+      ref::matmul(xc.data(), Bc, nullptr, cw.data(), T);
+      WeightId ba = c.be->upload(Ba), bb = c.be->upload(Bb), bc = c.be->upload(Bc);
+      // x at offsets that are not multiples of 4, in buffers of their own.
+      std::vector<float> pad(1, 0.0f);
+      auto padded = [&](const std::vector<float>& v) {
+        std::vector<float> p2 = pad;
+        p2.insert(p2.end(), v.begin(), v.end());
+        return c.put(p2).at(1);
+      };
+      Buf xab = padded(xa), xbb = padded(xb2), xcb = padded(xc), ao = c.put(q0), bo = c.be->alloc(T * nk),
+          co = c.be->alloc(T * nk);
+      const uint64_t d0 = c.be->recorder().dispatches();
+      c.be->matmul_add(xab, ba, nullptr, ao, T);
+      c.be->matmul(xbb, bb, nullptr, bo, T);
+      c.be->matmul(xcb, bc, nullptr, co, T);
+      const auto av = c.get(ao, aw.size()), bv = c.get(bo, bw.size()), cv = c.get(co, cw.size());
+      if (T <= 4) c.expect(c.be->recorder().dispatches() - d0 == 1, "products of 3 x in 1 dispatch " + what);
+      c.expect_close(av, aw, tol, "matmul_add of its own x " + what);
+      c.expect_close(bv, bw, tol, "product of a second x " + what);
+      c.expect_close(cv, cw, tol, "product of a third x " + what);
+      for (WeightId id : {ba, bb, bc}) c.be->release(id);
     }
   }
 }

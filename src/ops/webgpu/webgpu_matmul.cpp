@@ -23,7 +23,10 @@ constexpr size_t kMaxGroup = 3;   // matrices per matrix-vector dispatch
 
 bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, const Buf* bias, Buf out,
                                int64_t T) const {
-  if (g.e.empty() || g.e.size() >= kMaxGroup || g.T != T || g.x.id != x.id || g.x.offset != x.offset) return false;
+  if (g.e.empty() || g.e.size() >= kMaxGroup || g.T != T) return false;
+  // Products of different x share a dispatch too (each reads its own), but not a folded norm.
+  const bool same_x = g.x.id == x.id && g.x.offset == x.offset;
+  if (!same_x && g.has_norm) return false;
   const Weight& w0 = *g.e[0].w;
   if (w.chunks.size() != 1 || w.format != w0.format || w.cols != w0.cols || w.chunks[0].buffer != w0.chunks[0].buffer) {
     return false;
@@ -33,8 +36,16 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
   if (g.has_norm && (out.id == g.norm.x.id || out.id == g.norm.w.id)) return false;
   for (const auto& e : g.e) {
     if (out.id == e.out.id || (e.has_bias && out.id == e.bias.id) || (bias && bias->id == e.out.id)) return false;
+    if (out.id == e.x.id || x.id == e.out.id) return false;
   }
   return true;
+}
+
+bool WebGpuBackend::PendingMatvec::multi_x() const {
+  for (const auto& en : e) {
+    if (en.x.id != x.id || en.x.offset != x.offset) return true;
+  }
+  return false;
 }
 
 void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) {
@@ -58,7 +69,7 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
   }
   if (auto* g = std::get_if<PendingMatvec>(&pending_)) {
     if (fits_group(*g, x, *w, bias, out, T)) {
-      g->e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc});
+      g->e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc, x});
       return;
     }
   }
@@ -75,7 +86,7 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
   settle();
   g.x = x;
   g.T = T;
-  g.e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc});
+  g.e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc, x});
   if (w->chunks.size() == 1) {
     pending_ = std::move(g);
   } else {
@@ -102,7 +113,7 @@ bool WebGpuBackend::fold_resid(Buf x, Buf y, int64_t n) {
 void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
   if (auto* g = std::get_if<PendingMatvec>(&pending_)) {
     // gate and up products of one x, then silu(gate) * up: one dispatch.
-    if (g->e.size() == 2 && g->e[0].out.id == gate.id && g->e[0].out.offset == gate.offset &&
+    if (g->e.size() == 2 && !g->multi_x() && g->e[0].out.id == gate.id && g->e[0].out.offset == gate.offset &&
         g->e[1].out.id == up.id && g->e[1].out.offset == up.offset && g->e[0].w->rows == g->e[1].w->rows &&
         n == g->T * g->e[0].w->rows && out.id != g->x.id && (!g->e[0].has_bias || out.id != g->e[0].bias.id) &&
         (!g->e[1].has_bias || out.id != g->e[1].bias.id)) {
@@ -128,11 +139,13 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   if (pair) written.push_back(gpu(*swiglu_out));
   if (norm) written.push_back(gpu(g.norm.out));
   if (g.resid) written.push_back(gpu(g.res));
-  const bool xv4 = x.offset % 4 == 0 && w0.cols % 4 == 0 &&
+  // Products of several x (never with a norm, a pair or a residual) read them as floats.
+  const bool mx = g.multi_x();
+  const bool xv4 = !mx && x.offset % 4 == 0 && w0.cols % 4 == 0 &&
                    std::find(written.begin(), written.end(), gpu(x)) == written.end();
-  // Storage bindings the dispatch needs: params, x, weights, one per output and bias, sw, the
-  // norm's weights and output, the residual.
-  size_t bindings = 3 + (pair ? 1 : 0) + (norm ? 2 : 0) + (g.resid ? 1 : 0);
+  // Storage bindings the dispatch needs: params, x (one per product with mx), weights, one per
+  // output and bias, sw, the norm's weights and output, the residual.
+  size_t bindings = 3 + (pair ? 1 : 0) + (norm ? 2 : 0) + (g.resid ? 1 : 0) + (mx ? g.e.size() - 1 : 0);
   for (const auto& e : g.e) bindings += 1 + (e.has_bias ? 1 : 0);
   if (norm && (!xv4 || bindings > info_.max_storage_buffers)) {
     // The folded norm reads x through the vec4 view, and needs two more bindings: normalize
@@ -147,6 +160,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
     // Too many outputs and biases for the device: one dispatch per product.
     for (const auto& e : g.e) {
       PendingMatvec one = g;
+      one.x = e.x;
       one.e = {e};
       emit_matvec(one, nullptr);
     }
@@ -154,15 +168,22 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   }
   // Long rows (down_proj of a 3B model: 344 units): a workgroup per block of rows keeps more
   // loads in flight than a subgroup.
-  const bool subgroup_kernel = rec_.subgroups() && w0.stride <= 256;
+  // Few rows of many units (the LoRA A products of a stage: 3 x 16 rows of 256 units) go one
+  // row per workgroup: more of them in flight, and fewer units per invocation.
+  int64_t rows = pair ? w0.rows : 0;
+  if (!pair) {
+    for (const auto& e : g.e) rows += e.w->rows;
+  }
+  const bool few_long = rows <= 256 && w0.stride >= 64;
+  const bool subgroup_kernel = rec_.subgroups() && w0.stride <= 256 && !few_long;
   // Rows per subgroup block: 4 for int8 (the LM head: many rows, wide units), 2 for the rest
-  // (more blocks in flight; the LoRA products have few rows), as bench_gpu --profile measures
-  // them; 4 per workgroup without subgroups.
-  const int64_t nr = rec_.subgroups() && w0.format != WeightFormat::Int8 ? 2 : 4;
+  // (more blocks in flight), as bench_gpu --profile measures them; 4 per workgroup without
+  // subgroups.
+  const int64_t nr = few_long ? 1 : rec_.subgroups() && w0.format != WeightFormat::Int8 ? 2 : 4;
   const int64_t wg = subgroup_kernel ? 64 : (rec_.subgroups() ? 128 : 64);
   for (size_t ci = 0; ci < w0.chunks.size(); ++ci) {  // several chunks only for a lone matrix
     DispatchDesc d;
-    d.params.assign(36, 0);
+    d.params.assign(40, 0);
     d.params[0] = uint32_t(x.offset);
     d.params[1] = uint32_t(g.T);
     d.params[2] = uint32_t(w0.cols);
@@ -175,15 +196,17 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
     int64_t vrows = 0;
     static const char* outs[] = {"out0", "out1", "out2"};
     static const char* biases[] = {"bias0", "bias1", "bias2"};
+    static const char* xs[] = {"x0", "x1", "x2"};
     const uint32_t wbuf = w0.chunks[ci].buffer;
     // Names this specialization does not use get no binding (buffer 0).
-    d.operands = {{"x", xv4 ? 0u : gpu(x)}, {"wq", wbuf, false, true}, {"xv", xv4 ? gpu(x) : 0u, false, false, true},
+    d.operands = {{"x0", xv4 ? 0u : gpu(x)}, {"wq", wbuf, false, true}, {"xv", xv4 ? gpu(x) : 0u, false, false, true},
                   {"nwv", norm ? gpu(g.norm.w) : 0u, false, false, true}, {"h", norm ? gpu(g.norm.out) : 0u, true},
                   {"res", g.resid ? gpu(g.res) : 0u, true}};
     for (size_t m = 0; m < kMaxGroup; ++m) {
       if (m >= g.e.size()) {
         d.operands.push_back({outs[m], 0u, true});
         d.operands.push_back({biases[m], 0u});
+        if (m > 0) d.operands.push_back({xs[m], 0u});
         continue;
       }
       const auto& e = g.e[m];
@@ -198,13 +221,15 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
       p[6] = uint32_t(e.w->rows);
       p[7] = e.has_bias ? uint32_t(e.bias.offset + c.row0) : 0xffffffffu;
       if (e.acc) d.params[34] |= 1u << m;
+      d.params[36 + m] = uint32_t(e.x.offset);
       vrows = pair ? c.rows : vrows + ceil_div(c.rows, 4) * 4;
       d.operands.push_back({outs[m], gpu(e.out), true});
       d.operands.push_back({biases[m], e.has_bias ? gpu(e.bias) : 0u});
+      if (m > 0) d.operands.push_back({xs[m], mx ? gpu(e.x) : 0u});
     }
     d.operands.push_back({"sw", pair ? gpu(*swiglu_out) : 0u, true});
     d.params[6] = uint32_t(vrows);
-    const webgpu::Consts consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair) + cu("NR", nr) + cb("XV4", xv4) +
+    const webgpu::Consts consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair) + cu("NR", nr) + cb("XV4", xv4) + cb("MX", mx) +
                                cb("NORM", norm) + cb("RESID", g.resid) + cu("WG", wg);
     if (subgroup_kernel) {
       // A subgroup per block of rows, no barriers (subgroup tier).

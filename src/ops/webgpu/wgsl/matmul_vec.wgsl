@@ -13,8 +13,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let A = mat(m);
   let B = mat(1u);
   let r0 = v0 - A.vbase;
-  let xb = pu(0) + t * pu(2);
-  let d = block_dots(A, B, r0, xb, ln.lid, WG);
+  let xb = x_base(m, t);
+  let d = block_dots(m, A, B, r0, xb, ln.lid, WG);
   var tot = wg_sum4(d.a, ln);
   var tot2 = vec4<f32>(0.0);
   if (PAIR) { tot2 = wg_sum4(d.b, ln); }

@@ -12,13 +12,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rows_per_wg = (WG / sgs) * NR;
   let n_wg = nwg.x * nwg.y;
   let B = mat(1u);
-  let xb = pu(0) + t * pu(2);
   for (var blk = wg_linear(wid, nwg); blk * rows_per_wg < pu(6); blk += n_wg) {
     let v0 = blk * rows_per_wg + (lid / sgs) * NR;
     let m = mat_of(v0);
     let A = mat(m);
     let r0 = v0 - A.vbase;
-    let d = block_dots(A, B, r0, xb, lane, sgs);
+    let xb = x_base(m, t);
+    let d = block_dots(m, A, B, r0, xb, lane, sgs);
     var tot = subgroupAdd(d.a);
     var tot2 = vec4<f32>(0.0);
     if (PAIR) { tot2 = subgroupAdd(d.b); }

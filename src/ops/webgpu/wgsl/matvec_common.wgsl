@@ -11,11 +11,13 @@
 //          Needs XV4.
 //   RESID  res += out after the store (the residual add that follows o_proj and down_proj).
 //   XV4    x (and nw) are read through vec4 views (x_off and cols multiples of 4).
+//   MX     each matrix m reads its own x, x_m (the LoRA B products of one stage); no NORM, PAIR
+//          or XV4 then.
 // x: [T, cols]; out_m: [T, out_stride_m] (out_off and bias_off include the chunk's first row).
 // P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 4 nw_off, 5 eps (f32), 6 virtual rows,
 //    7 sw_off, 8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
 //    (0xffffffff: no bias), 32 h_off, 33 res_off, 34 accumulate bits (bit m: matrix m's out =
-//    out + the product, matmul_add)
+//    out + the product, matmul_add), 36 + m: x_m's offset (MX)
 
 struct Mat {
   vbase: u32,
@@ -40,14 +42,29 @@ fn mat_of(v: u32) -> u32 {
   return m;
 }
 
-fn xl(i: u32, xb: u32, cols: u32) -> f32 {
-  return select(0.0, buf_x[xb + min(i, cols - 1u)], i < cols);
+// Where token t's x starts for matrix m.
+fn x_base(m: u32, t: u32) -> u32 {
+  if (MX) { return pu(36u + m) + t * pu(2); }
+  return pu(0) + t * pu(2);
 }
 
-// x[xb + e .. xb + e + 3], zero past the row's end.
-fn x_chunk(xb: u32, e: u32, cols: u32) -> vec4<f32> {
+fn xl(m: u32, i: u32, xb: u32, cols: u32) -> f32 {
+  let j = xb + min(i, cols - 1u);
+  var v: f32;
+  if (!MX || m == 0u) {
+    v = buf_x0[j];
+  } else if (m == 1u) {
+    v = buf_x1[j];
+  } else {
+    v = buf_x2[j];
+  }
+  return select(0.0, v, i < cols);
+}
+
+// x[xb + e .. xb + e + 3] (matrix m's x with MX), zero past the row's end.
+fn x_chunk(m: u32, xb: u32, e: u32, cols: u32) -> vec4<f32> {
   if (XV4) { return select(vec4<f32>(0.0), buf_xv[(xb + min(e, cols - 4u)) / 4u], e < cols); }
-  return vec4<f32>(xl(e, xb, cols), xl(e + 1u, xb, cols), xl(e + 2u, xb, cols), xl(e + 3u, xb, cols));
+  return vec4<f32>(xl(m, e, xb, cols), xl(m, e + 1u, xb, cols), xl(m, e + 2u, xb, cols), xl(m, e + 3u, xb, cols));
 }
 
 fn nw_chunk(e: u32, cols: u32) -> vec4<f32> { return buf_nwv[(pu(4) + min(e, cols - 4u)) / 4u]; }
@@ -58,9 +75,9 @@ struct Dots {
   ss: f32,       // sum of x^2 over the units visited (NORM)
 }
 
-// Partial dot products of rows r0..r0+NR-1 of matrix A (and, with PAIR, of B) with x, over the
-// units first, first + step, ...
-fn block_dots(A: Mat, B: Mat, r0: u32, xb: u32, first: u32, step: u32) -> Dots {
+// Partial dot products of rows r0..r0+NR-1 of matrix A (number m; and, with PAIR, of B) with x,
+// over the units first, first + step, ...
+fn block_dots(m: u32, A: Mat, B: Mat, r0: u32, xb: u32, first: u32, step: u32) -> Dots {
   var d: Dots;
   let cols = pu(2);
   for (var u = first; u < pu(3); u += step) {
@@ -68,7 +85,7 @@ fn block_dots(A: Mat, B: Mat, r0: u32, xb: u32, first: u32, step: u32) -> Dots {
     var s4 = vec4<f32>(0.0);
     for (var j = 0u; j < XN; j++) {
       let e = unit_elem(u, j);
-      var v = x_chunk(xb, e, cols);
+      var v = x_chunk(m, xb, e, cols);
       if (NORM) {
         d.ss += dot(v, v);
         v *= nw_chunk(e, cols);
