@@ -411,6 +411,35 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
 
 void WebGpuBackend::attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) {
   const int64_t D = s.head_dim;
+  // Subgroup tier, head dims in four slices of vec4s: the GQA-grouped kernel (a key and a value
+  // tile of BK rows in workgroup memory, staged once for every head of a KV head).
+  const int64_t bk_sg = std::min<int64_t>(32, int64_t(info_.max_workgroup_storage) / (8 * std::max<int64_t>(D, 1)));
+  if (rec_.subgroups() && info_.subgroup_min >= 4 && D % 16 == 0 && bk_sg >= 4) {
+    constexpr int64_t kRows = 64;
+    const int64_t G = s.n_heads / s.n_kv_heads;
+    const int64_t gb = std::min<int64_t>(G, kRows);
+    const int64_t n_hb = ceil_div(G, gb);
+    const int64_t bt = kRows / gb;
+    const bool v4 = k.offset % 4 == 0 && v.offset % 4 == 0;
+    DispatchDesc d;
+    d.shader = {"attention_prefill_sg", false, "", false,
+                cu("WG", 4 * kRows) + cu("ROWS", kRows) + cu("GB", uint64_t(gb)) + cu("BT", uint64_t(bt)) +
+                    cu("BK", uint64_t(bk_sg)) + cu("D", uint64_t(D)) + webgpu::cb("V4", v4),
+                true};
+    d.operands = {{"q", gpu(q)},
+                  {"k", v4 ? 0u : gpu(k)},
+                  {"v", v4 ? 0u : gpu(v)},
+                  {"k4", v4 ? gpu(k) : 0u, false, false, true},
+                  {"v4", v4 ? gpu(v) : 0u, false, false, true},
+                  {"out", gpu(out), true}};
+    d.params = {uint32_t(q.offset), uint32_t(k.offset), uint32_t(v.offset), uint32_t(out.offset), uint32_t(T),
+                uint32_t(pos0), uint32_t(s.n_heads), uint32_t(s.n_kv_heads), uint32_t(D),
+                uint32_t(std::max<int64_t>(0, s.window)), fbits(s.scale), uint32_t(n_hb)};
+    d.x = uint32_t(ceil_div(T, bt));
+    d.y = uint32_t(s.n_kv_heads * n_hb);
+    rec_.dispatch(std::move(d));
+    return;
+  }
   const int64_t bq = D <= 128 ? 8 : 4;
   int64_t bk = 64;
   while (bk > 4 && ((bk + bq) * D + bq * (bk + 3)) * 4 > int64_t(info_.max_workgroup_storage)) bk /= 2;
