@@ -135,7 +135,6 @@ class WebGpuBackend final : public Backend {
   // Matrix-vector products (T <= 4) that read the same x from one weight buffer (q, k, v; gate,
   // up): one dispatch, and with a following swiglu of the pair, that too.
   struct PendingMatvec {
-    Buf x;  // the first product's x
     int64_t T = 0;
     struct Entry {
       const Weight* w;
@@ -143,7 +142,7 @@ class WebGpuBackend final : public Backend {
       bool has_bias;
       Buf bias;
       bool acc;  // out += the product (matmul_add)
-      Buf x;     // this product's x: g.x, or another (the LoRA B products of one stage)
+      Buf x;     // this product's x (the LoRA B products of one stage read one each)
     };
     webgpu::FixedVec<Entry, 3> e;  // kMaxGroup
     // The products read rmsnorm(norm.x) (x is norm.out, written as well) and, with resid,
@@ -152,7 +151,8 @@ class WebGpuBackend final : public Backend {
     PendingNorm norm{};
     bool resid = false;
     Buf res;
-    bool multi_x() const;  // the products do not all read g.x
+    const Buf& x() const { return e[0].x; }  // the first product's x (every product's without multi_x)
+    bool multi_x() const;                     // the products do not all read one x
   };
 
   WebGpuBackend(const webgpu::DeviceInfo& info, const WebGpuOptions& opt);

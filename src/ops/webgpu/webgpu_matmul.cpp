@@ -25,7 +25,7 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
                                int64_t T) const {
   if (g.e.empty() || g.e.size() >= kMaxGroup || g.T != T) return false;
   // Products of different x share a dispatch too (each reads its own), but not a folded norm.
-  const bool same_x = g.x.id == x.id && g.x.offset == x.offset;
+  const bool same_x = g.x().id == x.id && g.x().offset == x.offset;
   if (!same_x && g.has_norm) return false;
   const Weight& w0 = *g.e[0].w;
   if (w.chunks.size() != 1 || w.format != w0.format || w.cols != w0.cols || w.chunks[0].buffer != w0.chunks[0].buffer) {
@@ -43,7 +43,7 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
 
 bool WebGpuBackend::PendingMatvec::multi_x() const {
   for (const auto& en : e) {
-    if (en.x.id != x.id || en.x.offset != x.offset) return true;
+    if (en.x.id != x().id || en.x.offset != x().offset) return true;
   }
   return false;
 }
@@ -84,7 +84,6 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
     }
   }
   settle();
-  g.x = x;
   g.T = T;
   g.e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc, x});
   if (w->chunks.size() == 1) {
@@ -100,7 +99,7 @@ bool WebGpuBackend::fold_resid(Buf x, Buf y, int64_t n) {
   const auto& e = g->e[0];
   // y = the product's whole output, x not read by it (nor its norm's input), nor written.
   if (e.out.id != y.id || e.out.offset != y.offset || n != g->T * e.w->rows) return false;
-  if (x.id == y.id || x.id == g->x.id || (e.has_bias && x.id == e.bias.id)) return false;
+  if (x.id == y.id || x.id == g->x().id || (e.has_bias && x.id == e.bias.id)) return false;
   if (g->has_norm && (x.id == g->norm.x.id || x.id == g->norm.w.id)) return false;
   g->resid = true;
   g->res = x;
@@ -115,7 +114,7 @@ void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
     // gate and up products of one x, then silu(gate) * up: one dispatch.
     if (g->e.size() == 2 && !g->multi_x() && g->e[0].out.id == gate.id && g->e[0].out.offset == gate.offset &&
         g->e[1].out.id == up.id && g->e[1].out.offset == up.offset && g->e[0].w->rows == g->e[1].w->rows &&
-        n == g->T * g->e[0].w->rows && out.id != g->x.id && (!g->e[0].has_bias || out.id != g->e[0].bias.id) &&
+        n == g->T * g->e[0].w->rows && out.id != g->x().id && (!g->e[0].has_bias || out.id != g->e[0].bias.id) &&
         (!g->e[1].has_bias || out.id != g->e[1].bias.id)) {
       PendingMatvec p = std::move(*g);
       pending_ = std::monostate();
@@ -132,7 +131,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   const bool norm = g.has_norm;
   const Weight& w0 = *g.e[0].w;
   // The x the kernel reads: the rmsnorm's input when the norm is folded in.
-  const Buf x = norm ? g.norm.x : g.x;
+  const Buf x = norm ? g.norm.x : g.x();
   // Buffers this dispatch writes: a vec4 view of x is only allowed when x is not among them.
   webgpu::FixedVec<uint32_t, 8> written;
   for (const auto& e : g.e) written.push_back(gpu(e.out));
@@ -160,14 +159,11 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
     // Too many outputs and biases for the device: one dispatch per product.
     for (const auto& e : g.e) {
       PendingMatvec one = g;
-      one.x = e.x;
       one.e = {e};
       emit_matvec(one, nullptr);
     }
     return;
   }
-  // Long rows (down_proj of a 3B model: 344 units): a workgroup per block of rows keeps more
-  // loads in flight than a subgroup.
   // Few rows of many units (the LoRA A products of a stage: 3 x 16 rows of 256 units) go one
   // row per workgroup: more of them in flight, and fewer units per invocation.
   int64_t rows = pair ? w0.rows : 0;
@@ -175,6 +171,8 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
     for (const auto& e : g.e) rows += e.w->rows;
   }
   const bool few_long = rows <= 256 && w0.stride >= 64;
+  // Long rows (down_proj of a 3B model: 344 units): a workgroup per block of rows keeps more
+  // loads in flight than a subgroup.
   const bool subgroup_kernel = rec_.subgroups() && w0.stride <= 256 && !few_long;
   // Rows per subgroup block: 4 for int8 (the LM head: many rows, wide units), 2 for the rest
   // (more blocks in flight), as bench_gpu --profile measures them; 4 per workgroup without

@@ -67,8 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let pos0 = pu(5);
   let pos = pos0 + t;
   let win = pu(9);
-  var first = 0u;
-  if (win > 0u && pos + 1u > win) { first = pos + 1u - win; }
+  let first = first_key(pos, win);
   let j0 = pu(12) + s * C;
   let half = pu(14);
 

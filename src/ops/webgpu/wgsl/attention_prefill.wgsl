@@ -15,11 +15,6 @@ var<workgroup> mrow: array<f32, BQ>;
 var<workgroup> lrow: array<f32, BQ>;
 var<workgroup> arow: array<f32, BQ>;
 
-fn first_key(pos: u32, win: u32) -> u32 {
-  if (win > 0u && pos + 1u > win) { return pos + 1u - win; }
-  return 0u;
-}
-
 // Stages rows kb .. kb + BK - 1 (clamped to hi, zero past it) of k (src = 0) or v (src = 1).
 fn stage(src: u32, kb: u32, hi: u32, kvh: u32, lid: u32) {
   let D = pu(8);

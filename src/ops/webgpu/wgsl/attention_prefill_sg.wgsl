@@ -20,11 +20,6 @@ const S4: u32 = D / 16u;  // vec4 chunks per invocation's slice
 var<workgroup> kt: array<vec4<f32>, BK * D4>;
 var<workgroup> vt: array<vec4<f32>, BK * D4>;
 
-fn first_key(pos: u32, win: u32) -> u32 {
-  if (win > 0u && pos + 1u > win) { return pos + 1u - win; }
-  return 0u;
-}
-
 // Chunk c (dims 4c .. 4c + 3) of row j of the key (src 0) or value (src 1) cache.
 fn cache_at(src: u32, j: u32, kvh: u32, c: u32) -> vec4<f32> {
   let row = (j * pu(7) + kvh) * D;

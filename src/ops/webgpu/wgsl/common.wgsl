@@ -7,3 +7,10 @@ fn pf(i: u32) -> f32 { return bitcast<f32>(P[i]); }
 
 // Workgroup index of a grid that was spread over x and y (x <= 65535 workgroups per dimension).
 fn wg_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }
+
+// The first key visible to query position pos in attention windowed to win keys (0: causal
+// only): key j is visible when pos - win < j <= pos.
+fn first_key(pos: u32, win: u32) -> u32 {
+  if (win > 0u && pos + 1u > win) { return pos + 1u - win; }
+  return 0u;
+}

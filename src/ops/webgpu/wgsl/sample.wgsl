@@ -225,21 +225,24 @@ fn walk(src: Src, what: u32, prefix: u32, lim: Bound, count: bool, m: f32, lid: 
   return none;
 }
 
-// The tokens inside lim whose masked key is at least prefix (the top-k candidates, at most WG),
-// gathered in id order, one per invocation.
+// Whether token i (logit l) is inside lim with a masked key of at least prefix.
+fn candidate(i: u32, l: f32, prefix: u32, mask: u32, lim: Bound) -> bool {
+  let k = key_of(l);
+  return (k & mask) >= prefix && kept(i, k, lim);
+}
+
+// The top-k candidates (see candidate; at most WG), gathered in id order, one per invocation.
 fn gather(prefix: u32, mask: u32, lim: Bound, ln: Lane) -> Src {
   let ch = chunk_of(ln.lid);
   var c = 0u;
   for (var g = ch.x; g < ch.y; g++) {
     let l4 = logit4(g);
     for (var e = 0u; e < 4u; e++) {
-      let k = key_of(l4[e]);
-      if ((k & mask) >= prefix && kept(4u * g + e, k, lim)) { c++; }
+      if (candidate(4u * g + e, l4[e], prefix, mask, lim)) { c++; }
     }
   }
   for (var i = ch.z; i < ch.w; i++) {
-    let k = key_of(logit(i));
-    if ((k & mask) >= prefix && kept(i, k, lim)) { c++; }
+    if (candidate(i, logit(i), prefix, mask, lim)) { c++; }
   }
   part[ln.lid] = vec2<u32>(c, 0u);
   scan_part(ln);
@@ -249,8 +252,7 @@ fn gather(prefix: u32, mask: u32, lim: Bound, ln: Lane) -> Src {
   for (var g = ch.x; g < ch.y; g++) {
     let l4 = logit4(g);
     for (var e = 0u; e < 4u; e++) {
-      let k = key_of(l4[e]);
-      if ((k & mask) >= prefix && kept(4u * g + e, k, lim)) {
+      if (candidate(4u * g + e, l4[e], prefix, mask, lim)) {
         part[o] = vec2<u32>(4u * g + e, bitcast<u32>(l4[e]));
         o++;
       }
@@ -258,8 +260,7 @@ fn gather(prefix: u32, mask: u32, lim: Bound, ln: Lane) -> Src {
   }
   for (var i = ch.z; i < ch.w; i++) {
     let l = logit(i);
-    let k = key_of(l);
-    if ((k & mask) >= prefix && kept(i, k, lim)) {
+    if (candidate(i, l, prefix, mask, lim)) {
       part[o] = vec2<u32>(i, bitcast<u32>(l));
       o++;
     }
