@@ -352,8 +352,6 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
   const int64_t hb_max = std::clamp<int64_t>(256 / d4, 1, 8);
   const int64_t n_hb = ceil_div(G, hb_max);
   const int64_t hb = ceil_div(G, n_hb);
-  int64_t seg = 1;
-  while (seg * 2 * hb <= kWg && seg * 2 <= kChunk) seg *= 2;
   const int64_t key0 = s.window > 0 ? std::max<int64_t>(0, pos0 - s.window + 1) : 0;
   const int64_t n_split = ceil_div(pos0 + T - key0, kChunk);
   const int64_t need = T * H * n_split * (D + 2);
@@ -373,7 +371,7 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
   const bool v4 = D % 4 == 0 && k.offset % 4 == 0 && v.offset % 4 == 0;
   DispatchDesc d;
   d.shader = {"attention_decode_splitk", false, "", false,
-              cu("WG", kWg) + cu("C", kChunk) + cu("HB", hb) + cu("D", D) + cu("SEG", seg) + webgpu::cb("V4", v4) +
+              cu("WG", kWg) + cu("C", kChunk) + cu("HB", hb) + cu("D", D) + webgpu::cb("V4", v4) +
                   webgpu::cb("ROPE", rope != nullptr),
               false, "rope_common"};
   // The vec4 views of the caches are writable (the stores of ROPE), the only views of them.

@@ -3,16 +3,17 @@
 // head, query) scores its chunk against those heads (causal, and windowed when window > 0: key
 // j is visible to position p when p - window < j <= p) and writes, per head, the chunk's max
 // m, l = sum exp(s - m) and acc[d] = sum exp(s - m) v[j, d] to part; attention_combine.wgsl
-// merges the chunks. Every key and value vector is loaded once per workgroup, for all its
-// heads: scores by (key, part of the dims) invocations, values by (4 dims, group of keys).
+// merges the chunks. Scores by (key, part of the dims) invocations, each key vector loaded
+// once per workgroup for all its heads; the weighted values by (head, 4 dims) invocations, each
+// over all keys of the chunk, so that no sum crosses invocations: 4 barriers in all, and value
+// loads in flight 8 at a time rather than one tree-reduction step after another.
 // q: [T, H, D]; k, v: [ctx, KV, D]; part: [T, H, n_split, 2 + D].
 // Grid: (n_split, KV * n_hb, T), n_hb = head blocks per KV head.
 // P: 0 q_off, 1 k_off, 2 v_off, 3 part_off, 4 T, 5 pos0, 6 H, 7 KV, 8 n_hb, 9 window,
 //    10 scale (f32), 11 n_split, 12 key0 (first key of chunk 0)
-// Consts: WG, C (keys per chunk, dividing WG), HB (heads per block, at most 8), D (head dim,
-// at most 4 WG), SEG (invocations per head in the softmax reductions: a power of two, HB * SEG
-// <= WG), V4 (D % 4 == 0 and k_off, v_off multiples of 4: k and v are read through vec4 views
-// k4 / v4), ROPE.
+// Consts: WG, C (keys per chunk, dividing WG, a multiple of 8), HB (heads per block, at most
+// 8), D (head dim, at most 4 WG), V4 (D % 4 == 0 and k_off, v_off multiples of 4: k and v are
+// read through vec4 views k4 / v4), ROPE.
 // With ROPE (and V4) the attention block's rope and KV-cache stores happen here: q and the T <= 4
 // new keys kn: [T, KV, D] are roped as they are loaded (rope.wgsl's arithmetic; q and kn are
 // left as they were), the new keys and values vn: [T, KV, D] are read from kn / vn rather than
@@ -24,12 +25,11 @@ const MASKED: f32 = -3.0e38;
 const D4: u32 = (D + 3u) / 4u;
 const HB4: u32 = (HB + 3u) / 4u;
 const PARTS: u32 = WG / C;  // invocations per key for the scores
-const KG: u32 = WG / D4;    // key groups for the values
 
 var<workgroup> qs: array<vec4<f32>, HB * D4>;
-var<workgroup> scratch: array<vec4<f32>, WG * HB4>;  // score partials, then value partials
+var<workgroup> scratch: array<vec4<f32>, WG * HB4>;  // score partials
 var<workgroup> ps: array<f32, HB * C>;
-var<workgroup> red: array<f32, WG>;
+var<workgroup> pe: array<f32, HB * C>;   // exp(s - m) per (head, key)
 const KN: u32 = 1u + (4u * D4 - 1u) * u32(ROPE);
 var<workgroup> knew: array<vec4<f32>, KN>;  // ROPE: the roped new keys, [T <= 4, D4]
 
@@ -146,76 +146,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   workgroupBarrier();
 
-  // Per head: m = max score, then p = exp(s - m) in place and l = sum p (SEG invocations each).
-  let hh = lid / SEG;
-  let r = lid % SEG;
-  let live = hh < HB;
-  var m = MASKED;
-  if (live) {
-    for (var jj = r; jj < C; jj += SEG) { m = max(m, ps[hh * C + jj]); }
-  }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var st = SEG / 2u; st > 0u; st >>= 1u) {
-    if (live && r < st) { red[lid] = max(red[lid], red[lid + st]); }
-    workgroupBarrier();
-  }
-  if (live) { m = red[hh * SEG]; }
-  workgroupBarrier();
-  var l = 0.0;
-  if (live) {
-    for (var jj = r; jj < C; jj += SEG) {
-      let sc = ps[hh * C + jj];
-      var p = 0.0;
-      if (sc > MASKED) { p = exp(sc - m); }
-      ps[hh * C + jj] = p;
-      l += p;
-    }
-  }
-  red[lid] = l;
-  workgroupBarrier();
-  for (var st = SEG / 2u; st > 0u; st >>= 1u) {
-    if (live && r < st) { red[lid] = red[lid] + red[lid + st]; }
-    workgroupBarrier();
-  }
+  // Per (head, key): m = the head's max score over the chunk, p = exp(s - m) (0 where masked).
+  // The C reads of one head's scores are the same for all its keys' invocations (broadcasts).
   let stride = pu(11) * (D + 2u);
-  if (live && r == 0u && hh < nh) {
-    let pb = pu(3) + (t * H + h0 + hh) * stride + s * (D + 2u);
-    buf_part[pb] = m;
-    buf_part[pb + 1u] = red[lid];
+  for (var i = lid; i < HB * C; i += WG) {
+    let hb = (i / C) * C;
+    var m = MASKED;
+    for (var jj = 0u; jj < C; jj++) { m = max(m, ps[hb + jj]); }
+    let sc = ps[i];
+    pe[i] = select(0.0, exp(sc - m), sc > MASKED);
+    if (i % C == 0u && i / C < nh) { buf_part[pu(3) + (t * H + h0 + i / C) * stride + s * (D + 2u)] = m; }
   }
+  workgroupBarrier();
 
-  // acc[h] = sum_j p[h, j] v[j]: invocation (4 dims c, key group kg) loads each of its keys'
-  // value chunk once for all heads; the key groups are summed per head through scratch.
-  let c = lid % D4;
-  let kg = lid / D4;
-  var acc: array<vec4<f32>, HB>;
-  for (var h = 0u; h < HB; h++) { acc[h] = vec4<f32>(0.0); }
-  if (kg < KG) {
-    for (var jj = kg; jj < C; jj += KG) {
-      let j = j0 + jj;
-      if (j >= first && j <= pos) {
-        var vv: vec4<f32>;
-        if (ROPE && j >= pos0) {
+  // acc[h, 4c..4c+3] = sum_j p[h, j] v[j, 4c..] and l[h] = sum_j p[h, j]: one invocation per (head,
+  // 4 dims), all keys of the chunk, 8 value loads in flight at a time (rows past pos read row
+  // pos and get weight 0); the p reads are broadcasts within a head's invocations.
+  for (var i = lid; i < HB * D4; i += WG) {
+    let h = i / D4;
+    let c = i % D4;
+    var acc = vec4<f32>(0.0);
+    var l = 0.0;
+    for (var j8 = 0u; j8 < C; j8 += 8u) {
+      var vv: array<vec4<f32>, 8>;
+      for (var q = 0u; q < 8u; q++) { vv[q] = v_at(pu(2) + (min(j0 + j8 + q, pos) * KV + kvh) * D, c); }
+      for (var q = 0u; q < 8u; q++) {
+        let p = pe[h * C + j8 + q];
+        let j = j0 + j8 + q;
+        var v = vv[q];
+        if (ROPE && j >= pos0 && j <= pos) {
           let vb = pu(17) + ((j - pos0) * KV + kvh) * D + 4u * c;
-          vv = vec4<f32>(buf_vn[vb], buf_vn[vb + 1u], buf_vn[vb + 2u], buf_vn[vb + 3u]);
-        } else {
-          vv = v_at(pu(2) + (j * KV + kvh) * D, c);
+          v = vec4<f32>(buf_vn[vb], buf_vn[vb + 1u], buf_vn[vb + 2u], buf_vn[vb + 3u]);
         }
-        for (var h = 0u; h < HB; h++) { acc[h] += ps[h * C + jj] * vv; }
+        l += p;
+        acc += p * select(vec4<f32>(0.0), v, p > 0.0);
       }
     }
-  }
-  for (var h = 0u; h < HB; h++) {
-    workgroupBarrier();
-    scratch[lid] = acc[h];
-    workgroupBarrier();
-    if (lid < D4 && h < nh) {
-      var sum = vec4<f32>(0.0);
-      for (var g = 0u; g < KG; g++) { sum += scratch[g * D4 + lid]; }
-      let pb = pu(3) + (t * H + h0 + h) * stride + s * (D + 2u) + 2u + 4u * lid;
+    if (h < nh) {
+      let pb = pu(3) + (t * H + h0 + h) * stride + s * (D + 2u);
+      if (c == 0u) { buf_part[pb + 1u] = l; }
       for (var e = 0u; e < 4u; e++) {
-        if (4u * lid + e < D) { buf_part[pb + e] = sum[e]; }
+        if (4u * c + e < D) { buf_part[pb + 2u + 4u * c + e] = acc[e]; }
       }
     }
   }
