@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // One-load benchmark of the wasm engine on WebGPU at a real model size: prefill of N tokens,
 // greedy and sampled decode at two context lengths, and decode with a rank-R LoRA adapter on
-// all seven projections, all measured in the same process on the same loaded model.
+// all seven projections, all measured in the same process on the same loaded model; and, on a
+// device of its own in the same process, the GPU's plain storage-read bandwidth and the cost of a
+// dependent dispatch (gpu_probe.mjs), which decode is compared to.
 //   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--adapter DIR] [--quant-search off]
 //                 [--profile on]   (GPU time per kernel from timestamp queries; slows the run down)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, shutdown } from '../src/hearth.mjs';
+import { nodeGpu } from '../src/node_gpu.mjs';
+import { probeGpu } from './gpu_probe.mjs';
 
 const a = new Map([['--dtype', 'int4'], ['--ctx', '1024,4096'], ['--gen', '128']]);
 const argv = process.argv.slice(2);
@@ -23,6 +27,14 @@ const model = await loadModel(a.get('--model'), {
 const info = model.info;
 console.log(`load: ${((performance.now() - t0) / 1000).toFixed(1)} s  backend: ${info.backend}  dtype: ${info.dtype}  `
   + `GPU memory (weights + KV + activations): ${(info.bytes / 2 ** 30).toFixed(2)} GiB`);
+
+// The GPU's own limits, on a device of their own in this process: what decode is compared to.
+const probe = await probeGpu(await nodeGpu());
+if (probe) {
+  console.log(`device probe: storage read ${probe.readTBs.toFixed(2)} TB/s (plain kernel over `
+    + `${(probe.readBytes / 2 ** 20).toFixed(0)} MiB${probe.checksumOk ? '' : ', CHECKSUM WRONG'}), `
+    + `${probe.dispatchUs.toFixed(2)} us per dependent dispatch in one pass`);
+}
 
 let state = 0x9e3779b97f4a7c15n;
 const prompt = [];
@@ -78,7 +90,14 @@ for (const n of ctxs) {
     console.log(`  GPU time per generated token (prefill included; a pass per dispatch), greedy: ${total(g)} ms\n${gpuLines(g)}`);
     console.log(`  sampled: ${total(s)} ms\n${gpuLines(s)}`);
   }
-  console.log(`  greedy decode reads ~${(perToken / 1e9).toFixed(2)} GB per token: ${(perToken * g.decode / 1e12).toFixed(2)} TB/s effective`);
+  const eff = perToken * g.decode / 1e12;
+  console.log(`  greedy decode reads ~${(perToken / 1e9).toFixed(2)} GB per token: ${eff.toFixed(2)} TB/s effective`
+    + (probe ? ` (${(eff / probe.readTBs).toFixed(2)} of the probe's read bandwidth)` : ''));
+  if (probe && g.host) {
+    const floor = g.host.dispatches * probe.dispatchUs / 1000;
+    console.log(`  dispatch floor: ${g.host.dispatches.toFixed(0)} dispatches x ${probe.dispatchUs.toFixed(2)} us = `
+      + `${floor.toFixed(2)} ms of the ${(1000 / g.decode).toFixed(2)} ms per token`);
+  }
 }
 if (a.has('--adapter')) {
   await model.loadAdapter('bench', a.get('--adapter'));
