@@ -16,7 +16,8 @@ set(HEARTH_WEB_LINK
   -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,stringToUTF8,lengthBytesUTF8)
 
 # Per-op parity of the WGSL kernels (web/test/ops.test.mjs runs it).
-add_executable(hearth_webgpu_ops_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_ops_test.cpp)
+add_executable(hearth_webgpu_ops_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_ops_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_ops_fusion_test.cpp)
 target_link_libraries(hearth_webgpu_ops_test PRIVATE hearth)
 target_include_directories(hearth_webgpu_ops_test PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_link_options(hearth_webgpu_ops_test PRIVATE ${HEARTH_WEB_LINK} -sEXPORT_NAME=createHearthOpsTest

@@ -359,7 +359,9 @@ Status Model::add_adapter(const std::string& name, LoraAdapter adapter) {
   const int64_t P = opt_.max_prefill_t;
   if (adapter.max_rank() > lora_t_cap_) {
     lora_t_cap_ = adapter.max_rank();
-    for (Buf& t : lora_t_) t = be_->alloc(P * lora_t_cap_);
+    // One buffer, a slice per projection of one x: a backend binds all three once.
+    const Buf all = be_->alloc(3 * P * lora_t_cap_);
+    for (int64_t i = 0; i < 3; ++i) lora_t_[i] = all.at(i * P * lora_t_cap_);
   }
   Resident r;
   r.name = name;

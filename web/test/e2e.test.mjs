@@ -72,6 +72,19 @@ describe('qwen2-tiny with LoRA adapters on WebGPU (f32) reproduces the reference
     assert.deepEqual(await greedy(model, c.prompt, c.greedy.length), c.greedy);
     await model.dispose();
   });
+  // Over a quantized base the adapter's matrices are f16, and their B products are folded into
+  // the base products' stores on the GPU: the tokens must still be the CPU backend's.
+  test('int4 base with an adapter: WebGPU gives the wasm CPU backend\'s greedy tokens', async () => {
+    const c = ref.cases.find((x) => x.adapter !== null && x.prompt.length <= 7);
+    const gpu = await load(dir, { backend: 'webgpu', dtype: 'int4', maxCtx: 64, maxPrefillT: 4 });
+    const cpu = await load(dir, { backend: 'cpu', dtype: 'int4', maxCtx: 64 });
+    for (const m of [gpu, cpu]) await m.loadAdapter('a', resolve(dir, c.adapter));
+    const opts = { adapter: 'a' };
+    const [a, b] = [await greedy(gpu, c.prompt, 24, opts), await greedy(cpu, c.prompt, 24, opts)];
+    await gpu.dispose();
+    await cpu.dispose();
+    assert.deepEqual(a, b);
+  });
 });
 
 describe('pycoder-6m on WebGPU (f32) reproduces the reference greedy ids', { skip }, () => {

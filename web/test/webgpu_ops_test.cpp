@@ -1,7 +1,8 @@
 // Per-op parity of the WGSL kernels against the scalar CPU references (ops/cpu/ref_ops.h), on
 // random shapes including odd ones, for every weight format and both feature tiers
 // ("subgroups" when the device has it, and "none"). Built as a wasm module (web/web.cmake,
-// target hearth_webgpu_ops_test) whose exported hearth_ops_test(name, tier) runs one group;
+// target hearth_webgpu_ops_test, with webgpu_ops_fusion_test.cpp) whose exported
+// hearth_ops_test(name, tier) runs one group;
 // web/test/ops.test.mjs calls it on Dawn (SwiftShader in CI).
 #include <emscripten.h>
 
@@ -15,40 +16,19 @@
 #include "ops/cpu/ref_ops.h"
 #include "ops/webgpu/webgpu_backend.h"
 #include "random_data.h"
+#include "webgpu_ops_ctx.h"
 
 namespace hearth {
+
+// webgpu_ops_fusion_test.cpp
+void test_matmul_add(Ctx& c);
+void test_lora_fold(Ctx& c, WebGpuBackend& b2);
+
 namespace {
 
 using test::randn;
 using test::rel_err;
 
-struct Ctx {
-  WebGpuBackend* be;
-  int failures = 0, checks = 0;
-  void expect(bool ok, const std::string& what) {
-    ++checks;
-    if (!ok) {
-      ++failures;
-      std::printf("  FAIL %s\n", what.c_str());
-    }
-  }
-  void expect_close(const std::vector<float>& got, const std::vector<float>& want, float tol, const std::string& what) {
-    float e = rel_err(got, want);
-    expect(e <= tol, what + ": rel err " + std::to_string(e) + " > " + std::to_string(tol));
-  }
-  Buf put(const std::vector<float>& v) {
-    Buf b = be->alloc(int64_t(v.size()));
-    be->write(b, v);
-    return b;
-  }
-  std::vector<float> get(Buf b, size_t n) {
-    std::vector<float> v(n);
-    be->read(b, v);
-    return v;
-  }
-};
-
-const WeightFormat kFormats[] = {WeightFormat::F32, WeightFormat::F16, WeightFormat::Int8, WeightFormat::Int4};
 
 void test_matmul(Ctx& c) {
   // rows, cols, T: decode (T <= 4, matrix-vector) and prefill (tiled) shapes, odd sizes, short
@@ -587,97 +567,6 @@ void bench(Ctx& c) {
   time_it("rmsnorm 256x64", 10, [&] { c.be->rmsnorm(x, w, o, 256, 64, 1e-6f); });
 }
 
-// matmul_add (out += the product) alone, in a q/k/v group next to plain products, with the
-// swiglu of a gate/up pair, with the residual add folded in, and for prefill-sized T.
-void test_matmul_add(Ctx& c) {
-  for (auto f : kFormats) {
-    for (int64_t T : {1, 3, 9}) {
-      const int64_t cols = 136, nq = 40, nk = 24, I = 36;
-      const std::string what = std::string(weight_format_name(f)) + " T=" + std::to_string(T);
-      auto x = randn(size_t(T * cols), 31);
-      QMatrix Wq = quantize_matrix(randn(size_t(nq * cols), 32), nq, cols, f, nullptr);
-      QMatrix Wk = quantize_matrix(randn(size_t(nk * cols), 33), nk, cols, f, nullptr);
-      QMatrix Wv = quantize_matrix(randn(size_t(nk * cols), 34), nk, cols, f, nullptr);
-      QMatrix Wg = quantize_matrix(randn(size_t(I * cols), 35), I, cols, f, nullptr);
-      QMatrix Wu = quantize_matrix(randn(size_t(I * cols), 36), I, cols, f, nullptr);
-      QMatrix Wo = quantize_matrix(randn(size_t(cols * I), 37), cols, I, f, nullptr);
-      auto bq = randn(size_t(nq), 38);
-      auto q0 = randn(size_t(T * nq), 39), v0 = randn(size_t(T * nk), 40), g0 = randn(size_t(T * I), 41),
-           u0 = randn(size_t(T * I), 42), h0 = randn(size_t(T * cols), 43), r0 = randn(size_t(T * cols), 44);
-      // Reference: the product, rounded, then added to what the output held.
-      auto want_add = [&](const QMatrix& W, const float* xx, const float* b, std::vector<float> base) {
-        std::vector<float> y(base.size());
-        ref::matmul(xx, W, b, y.data(), T);
-        for (size_t i = 0; i < y.size(); ++i) base[i] = base[i] + y[i];
-        return base;
-      };
-      const auto qw = want_add(Wq, x.data(), bq.data(), q0), vw = want_add(Wv, x.data(), nullptr, v0);
-      std::vector<float> kw(size_t(T * nk));
-      ref::matmul(x.data(), Wk, nullptr, kw.data(), T);
-      const auto gw = want_add(Wg, x.data(), nullptr, g0), uw = want_add(Wu, x.data(), nullptr, u0);
-      std::vector<float> sw(gw.size());
-      ref::swiglu(gw.data(), uw.data(), sw.data(), T * I);
-      const auto hw = want_add(Wo, sw.data(), nullptr, h0);
-      std::vector<float> rw = r0;
-      ref::add(rw.data(), hw.data(), T * cols);
-      WeightId q = c.be->upload(Wq), k = c.be->upload(Wk), v = c.be->upload(Wv), g = c.be->upload(Wg),
-               u = c.be->upload(Wu), o = c.be->upload(Wo);
-      Buf xb = c.put(x), bqb = c.put(bq), qo = c.put(q0), ko = c.be->alloc(T * nk), vo = c.put(v0), go = c.put(g0),
-          uo = c.put(u0), ho = c.put(h0), res = c.put(r0), sb = c.be->alloc(T * I);
-      c.be->matmul_add(xb, q, &bqb, qo, T);
-      c.be->matmul(xb, k, nullptr, ko, T);
-      c.be->matmul_add(xb, v, nullptr, vo, T);
-      c.be->matmul_add(xb, g, nullptr, go, T);
-      c.be->matmul_add(xb, u, nullptr, uo, T);
-      c.be->swiglu(go, uo, sb, T * I);
-      c.be->matmul_add(sb, o, nullptr, ho, T);
-      c.be->add(res, ho, T * cols);
-      const float tol = f == WeightFormat::F32 ? 2e-5f : 1e-4f;
-      c.expect_close(c.get(qo, qw.size()), qw, tol, "matmul_add q (bias) " + what);
-      c.expect_close(c.get(ko, kw.size()), kw, tol, "plain k beside matmul_add " + what);
-      c.expect_close(c.get(vo, vw.size()), vw, tol, "matmul_add v " + what);
-      c.expect_close(c.get(go, gw.size()), gw, tol, "matmul_add gate " + what);
-      c.expect_close(c.get(uo, uw.size()), uw, tol, "matmul_add up " + what);
-      c.expect_close(c.get(sb, sw.size()), sw, tol, "matmul_add gate/up + swiglu " + what);
-      c.expect_close(c.get(ho, hw.size()), hw, 4e-4f, "matmul_add o " + what);
-      c.expect_close(c.get(res, rw.size()), rw, 4e-4f, "matmul_add o + residual " + what);
-      for (WeightId id : {q, k, v, g, u, o}) c.be->release(id);
-
-      // Products of different x (the LoRA B products of one stage: rank-r x each), the first
-      // accumulating: one dispatch for decode sizes.
-      const int64_t r = 12;
-      auto xa = randn(size_t(T * r), 45), xb2 = randn(size_t(T * r), 46), xc = randn(size_t(T * r), 47);
-      QMatrix Ba = quantize_matrix(randn(size_t(nq * r), 48), nq, r, f, nullptr);
-      QMatrix Bb = quantize_matrix(randn(size_t(nk * r), 49), nk, r, f, nullptr);
-      QMatrix Bc = quantize_matrix(randn(size_t(nk * r), 50), nk, r, f, nullptr);
-      const auto aw = want_add(Ba, xa.data(), nullptr, q0);
-      std::vector<float> bw(size_t(T * nk)), cw(size_t(T * nk));
-      ref::matmul(xb2.data(), Bb, nullptr, bw.data(), T);
-      ref::matmul(xc.data(), Bc, nullptr, cw.data(), T);
-      WeightId ba = c.be->upload(Ba), bb = c.be->upload(Bb), bc = c.be->upload(Bc);
-      // x at offsets that are not multiples of 4, in buffers of their own.
-      std::vector<float> pad(1, 0.0f);
-      auto padded = [&](const std::vector<float>& v) {
-        std::vector<float> p2 = pad;
-        p2.insert(p2.end(), v.begin(), v.end());
-        return c.put(p2).at(1);
-      };
-      Buf xab = padded(xa), xbb = padded(xb2), xcb = padded(xc), ao = c.put(q0), bo = c.be->alloc(T * nk),
-          co = c.be->alloc(T * nk);
-      const uint64_t d0 = c.be->recorder().dispatches();
-      c.be->matmul_add(xab, ba, nullptr, ao, T);
-      c.be->matmul(xbb, bb, nullptr, bo, T);
-      c.be->matmul(xcb, bc, nullptr, co, T);
-      const auto av = c.get(ao, aw.size()), bv = c.get(bo, bw.size()), cv = c.get(co, cw.size());
-      if (T <= 4) c.expect(c.be->recorder().dispatches() - d0 == 1, "products of 3 x in 1 dispatch " + what);
-      c.expect_close(av, aw, tol, "matmul_add of its own x " + what);
-      c.expect_close(bv, bw, tol, "product of a second x " + what);
-      c.expect_close(cv, cw, tol, "product of a third x " + what);
-      for (WeightId id : {ba, bb, bc}) c.be->release(id);
-    }
-  }
-}
-
 }  // namespace
 }  // namespace hearth
 
@@ -724,6 +613,7 @@ extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const cha
     test_fusion(c);
     test_norm_resid_fusion(c, **small);
     test_matmul_add(c);
+    test_lora_fold(c, **small);
   } else if (g == "bench") {
     bench(c);
   } else {

@@ -143,8 +143,16 @@ class WebGpuBackend final : public Backend {
       Buf bias;
       bool acc;  // out += the product (matmul_add)
       Buf x;     // this product's x (the LoRA B products of one stage read one each)
+      // A LoRA B product folded into this one's store: out = [out +] W x + bias + lb lt, with
+      // acc taken from the B product (which no longer writes out first).
+      const Weight* lb = nullptr;
+      Buf lt;
     };
     webgpu::FixedVec<Entry, 3> e;  // kMaxGroup
+    // LoRA B products (rank-r x each, written before the base products that add to their
+    // outputs) waiting for those base products to join this group; any left over when the
+    // group is emitted go first, in a dispatch of their own.
+    webgpu::FixedVec<Entry, 3> held;
     // The products read rmsnorm(norm.x) (x is norm.out, written as well) and, with resid,
     // res += out follows.
     bool has_norm = false;
@@ -177,7 +185,11 @@ class WebGpuBackend final : public Backend {
   void arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes);
   uint64_t arena_limit() const;
   bool fits_group(const PendingMatvec& g, Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T) const;
+  // Whether the pending group is the B products of a LoRA stage that `out` (added to by a
+  // product of x) can take into its store.
+  bool lora_b_group(const PendingMatvec& g, Buf x, Buf out, int64_t T, bool acc) const;
   void emit_matvec(const PendingMatvec& g, const Buf* swiglu_out);
+  void emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_out);
   // Folds the residual add x += y into the pending product that writes y, when it can.
   bool fold_resid(Buf x, Buf y, int64_t n);
   void emit_matmul_tiled(Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T, bool acc);

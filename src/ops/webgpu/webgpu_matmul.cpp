@@ -19,6 +19,9 @@ using webgpu::format_key;
 namespace {
 constexpr int64_t kVecMaxT = 4;   // up to this many tokens: matrix-vector kernels
 constexpr size_t kMaxGroup = 3;   // matrices per matrix-vector dispatch
+constexpr int64_t kMaxLoraRank = 256;  // LoRA B products folded into a store: columns at most
+
+bool same(Buf a, Buf b) { return a.id == b.id && a.offset == b.offset; }
 }  // namespace
 
 bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, const Buf* bias, Buf out,
@@ -35,8 +38,11 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
   if (out.id == x.id) return false;
   if (g.has_norm && (out.id == g.norm.x.id || out.id == g.norm.w.id)) return false;
   for (const auto& e : g.e) {
-    if (out.id == e.out.id || (e.has_bias && out.id == e.bias.id) || (bias && bias->id == e.out.id)) return false;
-    if (out.id == e.x.id || x.id == e.out.id) return false;
+    // Outputs may share a buffer (the LoRA A products of a stage write slices of one).
+    const bool outs_overlap = out.id == e.out.id && out.offset < e.out.offset + T * e.w->rows &&
+                              e.out.offset < out.offset + T * w.rows;
+    if (outs_overlap || (e.has_bias && out.id == e.bias.id) || (bias && bias->id == e.out.id)) return false;
+    if (out.id == e.x.id || x.id == e.out.id || (e.lb && out.id == e.lt.id)) return false;
   }
   return true;
 }
@@ -46,6 +52,25 @@ bool WebGpuBackend::PendingMatvec::multi_x() const {
     if (en.x.id != x().id || en.x.offset != x().offset) return true;
   }
   return false;
+}
+
+bool WebGpuBackend::lora_b_group(const PendingMatvec& g, Buf x, Buf out, int64_t T, bool acc) const {
+  // The B products of Model::lora_delta: plain products (no bias, norm, residual or
+  // accumulation) of rank-r inputs in one buffer, f16 or f32 weights in one buffer; the new
+  // product adds to one of their outputs and reads none of them.
+  if (!acc || g.T != T || g.has_norm || g.resid || !g.held.empty() || g.e.empty()) return false;
+  const Weight& b0 = *g.e[0].w;
+  bool hit = false;
+  for (const auto& e : g.e) {
+    const Weight& w = *e.w;
+    if (e.acc || e.has_bias || e.lb || w.chunks.size() != 1 || w.format != b0.format ||
+        (w.format != WeightFormat::F16 && w.format != WeightFormat::F32) || w.cols > kMaxLoraRank ||
+        w.chunks[0].buffer != b0.chunks[0].buffer || gpu(e.x) != gpu(g.e[0].x) || x.id == e.out.id) {
+      return false;
+    }
+    hit = hit || same(e.out, out);
+  }
+  return hit;
 }
 
 void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) {
@@ -67,13 +92,33 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
     emit_matmul_tiled(x, *w, bias, out, T, acc);
     return;
   }
-  if (auto* g = std::get_if<PendingMatvec>(&pending_)) {
-    if (fits_group(*g, x, *w, bias, out, T)) {
-      g->e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc, x});
+  PendingMatvec::Entry en{w, out, bias != nullptr, bias ? *bias : Buf{}, acc, x, nullptr, Buf{}};
+  // A product that adds to what a held B product writes takes that product into its store.
+  const auto take_held = [&en](webgpu::FixedVec<PendingMatvec::Entry, 3>& held) {
+    for (auto& h : held) {
+      if (h.w && same(h.out, en.out) && h.w->rows == en.w->rows) {
+        en.lb = h.w;
+        en.lt = h.x;
+        en.acc = h.acc;
+        h.w = nullptr;
+        return;
+      }
+    }
+  };
+  PendingMatvec g;
+  if (auto* p = std::get_if<PendingMatvec>(&pending_)) {
+    if (fits_group(*p, x, *w, bias, out, T)) {
+      if (acc) take_held(p->held);
+      p->e.push_back(en);
       return;
     }
+    if (lora_b_group(*p, x, out, T, acc)) {
+      // The B products of a LoRA stage, then the base products that add to their outputs:
+      // the B products wait for those and are folded into their stores.
+      g.held = p->e;
+      pending_ = std::monostate();
+    }
   }
-  PendingMatvec g;
   if (auto* n = std::get_if<PendingNorm>(&pending_)) {
     // rmsnorm(x0) -> x, then products of x: the products normalize x0 themselves.
     if (n->out.id == x.id && n->out.offset == x.offset && n->rows == T && n->d == w->cols && out.id != n->x.id &&
@@ -85,7 +130,8 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
   }
   settle();
   g.T = T;
-  g.e.push_back({w, out, bias != nullptr, bias ? *bias : Buf{}, acc, x});
+  if (acc) take_held(g.held);
+  g.e.push_back(en);
   if (w->chunks.size() == 1) {
     pending_ = std::move(g);
   } else {
@@ -96,6 +142,9 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
 bool WebGpuBackend::fold_resid(Buf x, Buf y, int64_t n) {
   auto* g = std::get_if<PendingMatvec>(&pending_);
   if (!g || g->e.size() != 1 || g->resid) return false;
+  for (const auto& h : g->held) {
+    if (h.w) return false;  // a held B product still goes first
+  }
   const auto& e = g->e[0];
   // y = the product's whole output, x not read by it (nor its norm's input), nor written.
   if (e.out.id != y.id || e.out.offset != y.offset || n != g->T * e.w->rows) return false;
@@ -127,6 +176,19 @@ void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
 }
 
 void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
+  // Held B products that no base product took go first, in a group of their own.
+  PendingMatvec rest;
+  rest.T = g.T;
+  for (const auto& h : g.held) {
+    if (h.w) rest.e.push_back(h);
+  }
+  if (!rest.e.empty()) emit_matvec_group(rest, nullptr);
+  PendingMatvec base = g;
+  base.held = {};
+  emit_matvec_group(base, swiglu_out);
+}
+
+void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_out) {
   const bool pair = swiglu_out != nullptr;
   const bool norm = g.has_norm;
   const Weight& w0 = *g.e[0].w;
@@ -146,6 +208,29 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   // output and bias, sw, the norm's weights and output, the residual.
   size_t bindings = 3 + (pair ? 1 : 0) + (norm ? 2 : 0) + (g.resid ? 1 : 0) + (mx ? g.e.size() - 1 : 0);
   for (const auto& e : g.e) bindings += 1 + (e.has_bias ? 1 : 0);
+  // LoRA B products folded into the stores: their inputs and (unless they share the products'
+  // buffer) their weights take one binding each.
+  const PendingMatvec::Entry* lb0 = nullptr;
+  for (const auto& e : g.e) {
+    if (e.lb && !lb0) lb0 = &e;
+  }
+  if (lb0) {
+    bindings += 1 + (lb0->lb->chunks[0].buffer != w0.chunks[0].buffer ? 1 : 0);
+    if (w0.chunks.size() != 1 || bindings > info_.max_storage_buffers) {
+      // Not in one dispatch: the B products first, then the products that add to them.
+      PendingMatvec bs, base = g;
+      bs.T = g.T;
+      for (auto& e : base.e) {
+        if (!e.lb) continue;
+        bs.e.push_back({e.lb, e.out, false, Buf{}, e.acc, e.lt, nullptr, Buf{}});
+        e.acc = true;
+        e.lb = nullptr;
+      }
+      emit_matvec_group(bs, nullptr);
+      emit_matvec_group(base, swiglu_out);
+      return;
+    }
+  }
   if (norm && (!xv4 || bindings > info_.max_storage_buffers)) {
     // The folded norm reads x through the vec4 view, and needs two more bindings: normalize
     // separately.
@@ -181,7 +266,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   const int64_t wg = subgroup_kernel ? 64 : (rec_.subgroups() ? 128 : 64);
   for (size_t ci = 0; ci < w0.chunks.size(); ++ci) {  // several chunks only for a lone matrix
     DispatchDesc d;
-    d.params.assign(40, 0);
+    d.params.assign(lb0 ? 52 : 40, 0);
     d.params[0] = uint32_t(x.offset);
     d.params[1] = uint32_t(g.T);
     d.params[2] = uint32_t(w0.cols);
@@ -220,15 +305,25 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
       p[7] = e.has_bias ? uint32_t(e.bias.offset + c.row0) : 0xffffffffu;
       if (e.acc) d.params[34] |= 1u << m;
       d.params[36 + m] = uint32_t(e.x.offset);
+      if (lb0) {
+        uint32_t* l = d.params.data() + 40 + 4 * m;
+        l[0] = e.lb ? e.lb->chunks[0].base : 0xffffffffu;
+        l[1] = e.lb ? e.lb->stride : 0u;
+        l[2] = e.lb ? uint32_t(e.lt.offset) : 0u;
+        l[3] = e.lb ? uint32_t(e.lb->cols) : 0u;
+      }
       vrows = pair ? c.rows : vrows + ceil_div(c.rows, 4) * 4;
       d.operands.push_back({outs[m], gpu(e.out), true});
       d.operands.push_back({biases[m], e.has_bias ? gpu(e.bias) : 0u});
       if (m > 0) d.operands.push_back({xs[m], mx ? gpu(e.x) : 0u});
     }
     d.operands.push_back({"sw", pair ? gpu(*swiglu_out) : 0u, true});
+    d.operands.push_back({"lbw", lb0 ? lb0->lb->chunks[0].buffer : 0u, false, true});
+    d.operands.push_back({"lt", lb0 ? gpu(lb0->lt) : 0u});
     d.params[6] = uint32_t(vrows);
     const webgpu::Consts consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair) + cu("NR", nr) + cb("XV4", xv4) + cb("MX", mx) +
-                               cb("NORM", norm) + cb("RESID", g.resid) + cu("WG", wg);
+                               cb("NORM", norm) + cb("RESID", g.resid) + cu("WG", wg) + cb("LB", lb0 != nullptr) +
+                               cb("LBF16", lb0 && lb0->lb->format == WeightFormat::F16);
     if (subgroup_kernel) {
       // A subgroup per block of rows, no barriers (subgroup tier).
       d.shader = {"matmul_vec_subgroup", false, format_key(w0.format), false, consts, true, "matvec_common"};

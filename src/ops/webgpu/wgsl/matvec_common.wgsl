@@ -13,11 +13,15 @@
 //   XV4    x (and nw) are read through vec4 views (x_off and cols multiples of 4).
 //   MX     each matrix m reads its own x, x_m (the LoRA B products of one stage); no NORM, PAIR
 //          or XV4 then.
+//   LB     matrix m's rows get a LoRA B product added before any swiglu: out_m = [out_m +]
+//          W_m x + bias_m + B_m t_m, with B_m's rows in lbw (LBF16: f16 pairs, else f32) and
+//          t_m: [T, R_m] in lt (the B products of a stage, folded into its base products).
 // x: [T, cols]; out_m: [T, out_stride_m] (out_off and bias_off include the chunk's first row).
 // P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 4 nw_off, 5 eps (f32), 6 virtual rows,
 //    7 sw_off, 8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
 //    (0xffffffff: no bias), 32 h_off, 33 res_off, 34 accumulate bits (bit m: matrix m's out =
-//    out + the product, matmul_add), 36 + m: x_m's offset (MX)
+//    out + the product, matmul_add), 36 + m: x_m's offset (MX), 40 + 4 m (LB): B_m's first unit
+//    (0xffffffff: none), its units per row, t_m's offset, R_m
 
 struct Mat {
   vbase: u32,
@@ -151,16 +155,44 @@ fn store(m: u32, i: u32, v: f32) {
   }
 }
 
+// Input c of t_m for token row tb (zero past R).
+fn lt_at(tb: u32, c: u32, R: u32) -> f32 { return select(0.0, buf_lt[tb + min(c, R - 1u)], c < R); }
+
+// Row r of B_m times token t's t_m (LB), else 0.
+fn lora_b(m: u32, r: u32, t: u32) -> f32 {
+  if (!LB) { return 0.0; }
+  let b = 40u + 4u * m;
+  if (pu(b) == 0xffffffffu) { return 0.0; }
+  let stride = pu(b + 1u);
+  let R = pu(b + 3u);
+  let tb = pu(b + 2u) + t * R;
+  let wb = pu(b) + r * stride;
+  var s = 0.0;
+  for (var u = 0u; u < stride; u++) {
+    let w = buf_lbw[wb + u];
+    if (LBF16) {
+      for (var q = 0u; q < 4u; q++) {
+        let h = unpack2x16float(w[q]);
+        s += h.x * lt_at(tb, 8u * u + 2u * q, R) + h.y * lt_at(tb, 8u * u + 2u * q + 1u, R);
+      }
+    } else {
+      let f = bitcast<vec4<f32>>(w);
+      for (var q = 0u; q < 4u; q++) { s += f[q] * lt_at(tb, 4u * u + q, R); }
+    }
+  }
+  return s;
+}
+
 // Row r of matrix m (and of matrix 1 with PAIR) for token t, from the reduced sums (already
 // scaled by 1/rms with NORM).
 fn finish(m: u32, A: Mat, B: Mat, r: u32, t: u32, a: f32, b: f32) {
   let oa = A.out_off + t * A.out_stride + r;
-  let g = accumulated(m, oa, with_bias(m, A, r, a));
+  let g = accumulated(m, oa, with_bias(m, A, r, a) + lora_b(m, r, t));
   store(m, oa, g);
   if (RESID) { buf_res[pu(33) + t * A.out_stride + r] += g; }
   if (PAIR) {
     let ob = B.out_off + t * B.out_stride + r;
-    let u = accumulated(1u, ob, with_bias(1u, B, r, b));
+    let u = accumulated(1u, ob, with_bias(1u, B, r, b) + lora_b(1u, r, t));
     store(1u, ob, u);
     buf_sw[pu(7) + t * A.out_stride + r] = g / (1.0 + exp(-g)) * u;
   }
