@@ -329,6 +329,9 @@ WeightFormat Model::lora_format() const {
 void Model::upload_lora_b(size_t index, float mult) {
   Resident& r = adapters_[index];
   for (size_t l = 0; l < r.slots.size(); ++l) {
+    // A layer's B matrices in one upload group: a backend folds a stage's B products into one
+    // dispatch only when they share a buffer.
+    std::vector<QMatrix> bs;
     for (int p = 0; p < kNumProj; ++p) {
       auto& slot = r.slots[l][p];
       const auto& pair = r.host.layers[l][p];
@@ -337,7 +340,13 @@ void Model::upload_lora_b(size_t index, float mult) {
       std::vector<float> b(pair->B);
       const float s = pair->scale * mult;
       for (float& v : b) v *= s;
-      slot->B = be_->upload(quantize_matrix(b, pair->out, pair->rank, lora_format(), nullptr));
+      bs.push_back(quantize_matrix(b, pair->out, pair->rank, lora_format(), nullptr));
+    }
+    const std::vector<WeightId> ids = be_->upload_group(std::move(bs));
+    size_t k = 0;
+    for (int p = 0; p < kNumProj; ++p) {
+      auto& slot = r.slots[l][p];
+      if (slot && r.host.layers[l][p]) slot->B = ids[k++];
     }
   }
   r.mult = mult;
@@ -367,13 +376,22 @@ Status Model::add_adapter(const std::string& name, LoraAdapter adapter) {
   r.name = name;
   r.slots.resize(adapter.layers.size());
   for (size_t l = 0; l < adapter.layers.size(); ++l) {
+    // A layer's A matrices in one upload group: the products of one x can share a dispatch.
+    std::vector<QMatrix> as;
+    for (int p = 0; p < kNumProj; ++p) {
+      if (const auto& pair = adapter.layers[l][p]) {
+        as.push_back(quantize_matrix(pair->A, pair->rank, pair->in, lora_format(), nullptr));
+      }
+    }
+    const std::vector<WeightId> ids = be_->upload_group(std::move(as));
+    size_t k = 0;
     for (int p = 0; p < kNumProj; ++p) {
       const auto& pair = adapter.layers[l][p];
       if (!pair) continue;
       LoraSlot slot;
       slot.rank = pair->rank;
       slot.out = pair->out;
-      slot.A = be_->upload(quantize_matrix(pair->A, pair->rank, pair->in, lora_format(), nullptr));
+      slot.A = ids[k++];
       r.slots[l][p] = slot;
     }
   }

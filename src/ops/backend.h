@@ -60,6 +60,13 @@ class Backend {
   virtual void write(Buf dst, std::span<const float> src) = 0;          // host -> backend
   virtual void read(Buf src, std::span<float> dst) = 0;                 // backend -> host (waits)
   virtual WeightId upload(QMatrix w) = 0;  // takes ownership
+  // Matrices that products read together (the LoRA A or B matrices of a layer): a backend
+  // whose dispatches bind weight buffers places them in one, where they fit.
+  virtual std::vector<WeightId> upload_group(std::vector<QMatrix> ws) {
+    std::vector<WeightId> ids;
+    for (auto& w : ws) ids.push_back(upload(std::move(w)));
+    return ids;
+  }
   // Frees an uploaded weight (LoRA matrices are replaced when their scale changes).
   virtual void release(WeightId w) {}
   virtual size_t bytes_used() const = 0;

@@ -109,6 +109,7 @@ if (a.has('--adapter')) {
   const b = Math.max(base.decode, base2.decode);
   console.log(`ctx ${n} with LoRA adapter: decode ${lora.decode.toFixed(1)} tok/s vs base ${b.toFixed(1)} tok/s `
     + `(lora/base ${(lora.decode / b).toFixed(3)})`);
+  if (lora.host) console.log(`  base${hostLine(base)}\n  lora${hostLine(lora)}`);
   if (lora.gpu.length) console.log(`  with the adapter, GPU time per generated token (prefill included):\n${gpuLines(lora)}`);
 }
 await model.dispose();

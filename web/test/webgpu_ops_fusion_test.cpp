@@ -104,7 +104,6 @@ void test_matmul_add(Ctx& c) {
   }
 }
 
-
 // A LoRA stage as Model::lora_delta issues it: the B products (rank r, each reading its slice of
 // one buffer) write the outputs, then the base products add W x (q with a bias), and gate/up
 // theirs before the swiglu. For decode sizes each stage is one dispatch, the B products folded
@@ -195,6 +194,41 @@ void test_lora_fold(Ctx& c, WebGpuBackend& b2) {
     c.checks += cc.checks;
     c.failures += cc.failures;
   }
+}
+
+// Matrices uploaded as a group share a buffer even where one-by-one placement splits them (a
+// hole left in an arena fits the first but not the second): the products of one x over them are
+// one dispatch, with the reference's results. `fresh`: a backend with 4096-byte arenas and
+// nothing uploaded yet.
+void test_upload_group(Ctx& c, WebGpuBackend& fresh) {
+  Ctx cc{&fresh};
+  const int64_t cols = 136, rows = 2, T = 1;
+  const auto x = randn(size_t(T * cols), 81);
+  const Buf xb = cc.put(x), out = fresh.alloc(2 * T * rows);
+  // 12 rows of 272 bytes fill 3328 of the first arena's 4096 bytes: a 768-byte hole.
+  const WeightId filler = fresh.upload(quantize_matrix(randn(size_t(12 * cols), 82), 12, cols, WeightFormat::F16, nullptr));
+  std::vector<QMatrix> m;
+  std::vector<float> want(size_t(2 * T * rows));
+  for (int i = 0; i < 2; ++i) {
+    m.push_back(quantize_matrix(randn(size_t(rows * cols), 83 + i), rows, cols, WeightFormat::F16, nullptr));
+    ref::matmul(x.data(), m.back(), nullptr, want.data() + i * T * rows, T);
+  }
+  const auto run = [&](const std::vector<WeightId>& ids, const std::string& what) {
+    const uint64_t d0 = fresh.recorder().dispatches();
+    for (int i = 0; i < 2; ++i) fresh.matmul(xb, ids[size_t(i)], nullptr, out.at(i * T * rows), T);
+    cc.expect_close(cc.get(out, want.size()), want, 1e-4f, what);
+    return fresh.recorder().dispatches() - d0;
+  };
+  // One by one: the first goes into the hole, the second into a new arena.
+  std::vector<WeightId> ids = {fresh.upload(m[0]), fresh.upload(m[1])};
+  cc.expect(run(ids, "uploaded one by one") == 2, "uploaded one by one: 2 buffers, 2 dispatches (the test's premise)");
+  for (WeightId id : ids) fresh.release(id);
+  ids = fresh.upload_group(m);
+  cc.expect(ids.size() == 2 && run(ids, "uploaded as a group") == 1, "uploaded as a group: one buffer, 1 dispatch");
+  for (WeightId id : ids) fresh.release(id);
+  fresh.release(filler);
+  c.checks += cc.checks;
+  c.failures += cc.failures;
 }
 
 }  // namespace hearth

@@ -23,6 +23,7 @@ namespace hearth {
 // webgpu_ops_fusion_test.cpp
 void test_matmul_add(Ctx& c);
 void test_lora_fold(Ctx& c, WebGpuBackend& b2);
+void test_upload_group(Ctx& c, WebGpuBackend& fresh);
 
 namespace {
 
@@ -614,6 +615,9 @@ extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const cha
     test_norm_resid_fusion(c, **small);
     test_matmul_add(c);
     test_lora_fold(c, **small);
+    auto fresh = WebGpuBackend::create(small_opt);
+    if (!fresh.ok()) return -1;
+    test_upload_group(c, **fresh);
   } else if (g == "bench") {
     bench(c);
   } else {

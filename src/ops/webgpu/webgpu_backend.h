@@ -49,6 +49,7 @@ class WebGpuBackend final : public Backend {
   void write(Buf dst, std::span<const float> src) override;
   void read(Buf src, std::span<float> dst) override;
   WeightId upload(QMatrix w) override;
+  std::vector<WeightId> upload_group(std::vector<QMatrix> ws) override;
   void release(WeightId w) override;
   size_t bytes_used() const override { return bytes_; }
 
@@ -182,6 +183,8 @@ class WebGpuBackend final : public Backend {
   void rope_impl(const PendingRope& r);
   Buf freq_buf(const PendingRope& r) const { return rope_freqs_[r.freq].buf; }
   bool arena_alloc(uint64_t bytes, uint32_t* buffer, uint64_t* offset);
+  // Uploads w whole at byte `offset` of arena `buffer` (allocated by the caller).
+  WeightId upload_placed(const QMatrix& w, uint32_t buffer, uint64_t offset);
   void arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes);
   uint64_t arena_limit() const;
   bool fits_group(const PendingMatvec& g, Buf x, const Weight& w, const Buf* bias, Buf out, int64_t T) const;

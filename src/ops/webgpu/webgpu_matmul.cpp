@@ -263,7 +263,7 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_
   // (more blocks in flight), as bench_gpu --profile measures them; 4 per workgroup without
   // subgroups.
   const int64_t nr = few_long ? 1 : rec_.subgroups() && w0.format != WeightFormat::Int8 ? 2 : 4;
-  const int64_t wg = subgroup_kernel ? 64 : (rec_.subgroups() ? 128 : 64);
+  const int64_t wg = subgroup_kernel ? 64 : few_long ? 256 : (rec_.subgroups() ? 128 : 64);
   for (size_t ci = 0; ci < w0.chunks.size(); ++ci) {  // several chunks only for a lone matrix
     DispatchDesc d;
     d.params.assign(lb0 ? 52 : 40, 0);

@@ -51,7 +51,7 @@ void pack_row(const QMatrix& w, int64_t r, uint32_t stride, uint32_t* out) {
 }
 
 // Writes rows r0..r0+rows-1 of w at byte `offset` of `buffer`: packed rows, then the scales and
-// minimums. Fills c's offsets (c.base, c.scale_off, c.min_off).
+// minimums (int4: (scale, minimum) pairs, min_off = scale_off + 1). Fills c's offsets (c.base, c.scale_off, c.min_off).
 void write_rows(const QMatrix& w, int64_t r0, int64_t rows, uint32_t stride, uint32_t buffer, uint64_t offset,
                 std::vector<uint32_t>& staging, uint32_t* base, uint32_t* scale_off, uint32_t* min_off) {
   // Rows go up in slices of ~8 MiB, so no second copy of a whole matrix is ever held.
@@ -69,10 +69,15 @@ void write_rows(const QMatrix& w, int64_t r0, int64_t rows, uint32_t stride, uin
   if (w.format == WeightFormat::Int8) {
     webgpu::bridge::write_buffer(buffer, offset + data_bytes, w.scale.data() + r0, uint64_t(rows) * 4);
   } else if (w.format == WeightFormat::Int4) {
+    // (scale, minimum) pairs, interleaved: one 8-byte load per group.
     const int64_t g = w.groups();
-    *min_off = *scale_off + uint32_t(rows * g);
-    webgpu::bridge::write_buffer(buffer, offset + data_bytes, w.scale.data() + r0 * g, uint64_t(rows * g) * 4);
-    webgpu::bridge::write_buffer(buffer, uint64_t(*min_off) * 4, w.minv.data() + r0 * g, uint64_t(rows * g) * 4);
+    *min_off = *scale_off + 1;
+    staging.resize(size_t(2 * rows * g));
+    for (int64_t i = 0; i < rows * g; ++i) {
+      std::memcpy(&staging[size_t(2 * i)], &w.scale[size_t(r0 * g + i)], 4);
+      std::memcpy(&staging[size_t(2 * i + 1)], &w.minv[size_t(r0 * g + i)], 4);
+    }
+    webgpu::bridge::write_buffer(buffer, offset + data_bytes, staging.data(), staging.size() * 4);
   }
 }
 
@@ -135,45 +140,87 @@ void WebGpuBackend::arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes)
   }
 }
 
+namespace {
+// Bytes of w as uploaded: packed rows, then the scale / minimum words.
+uint64_t upload_bytes(const QMatrix& w) {
+  return uint64_t(w.rows) * (uint64_t(units_per_row(w)) * 16 + uint64_t(side_words_per_row(w)) * 4);
+}
+}  // namespace
+
+WeightId WebGpuBackend::upload_placed(const QMatrix& w, uint32_t buffer, uint64_t offset) {
+  auto W = std::make_unique<Weight>();
+  W->format = w.format;
+  W->rows = w.rows;
+  W->cols = w.cols;
+  W->stride = units_per_row(w);
+  W->in_arena = true;
+  W->arena_offset = offset;
+  W->bytes = (upload_bytes(w) + 255) / 256 * 256;
+  Chunk c;
+  c.rows = w.rows;
+  c.buffer = buffer;
+  std::vector<uint32_t> staging;
+  write_rows(w, 0, w.rows, W->stride, c.buffer, offset, staging, &c.base, &c.scale_off, &c.min_off);
+  W->chunks.push_back(c);
+  weights_.push_back(std::move(W));
+  return WeightId{uint32_t(weights_.size() - 1)};
+}
+
+std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
+  settle();
+  // One arena block for all of them, each at a 256-byte boundary inside it.
+  uint64_t total = 0;
+  for (const auto& w : ws) total += (upload_bytes(w) + 255) / 256 * 256;
+  uint32_t buffer = 0;
+  uint64_t offset = 0;
+  std::vector<WeightId> ids;
+  if (total <= arena_limit() && arena_alloc(total, &buffer, &offset)) {
+    for (const auto& w : ws) {
+      ids.push_back(upload_placed(w, buffer, offset));
+      offset += (upload_bytes(w) + 255) / 256 * 256;
+    }
+  } else {
+    for (auto& w : ws) ids.push_back(upload(std::move(w)));
+  }
+  return ids;
+}
+
 WeightId WebGpuBackend::upload(QMatrix w) {
   settle();
+  uint32_t buffer = 0;
+  uint64_t offset = 0;
+  if (upload_bytes(w) <= arena_limit() && arena_alloc(upload_bytes(w), &buffer, &offset)) {
+    return upload_placed(w, buffer, offset);
+  }
+  // Buffers of its own, split by rows within the binding limit.
   auto W = std::make_unique<Weight>();
   W->format = w.format;
   W->rows = w.rows;
   W->cols = w.cols;
   W->stride = units_per_row(w);
   const int64_t row_bytes = int64_t(W->stride) * 16 + side_words_per_row(w) * 4;
+  uint64_t limit = std::min(info_.max_storage_binding, info_.max_buffer);
+  if (opt_.max_chunk_bytes) limit = std::min(limit, opt_.max_chunk_bytes);
+  if (row_bytes > int64_t(limit)) {
+    fail(err("WebGPU: one row of a ", w.rows, "x", w.cols, " matrix is larger than the device's binding limit"));
+  }
   std::vector<uint32_t> staging;
   Chunk c;
-  c.rows = w.rows;
-  const uint64_t total = uint64_t(w.rows) * uint64_t(row_bytes);
-  if (total <= arena_limit() && arena_alloc(total, &c.buffer, &W->arena_offset)) {
-    W->in_arena = true;
-    W->bytes = (total + 255) / 256 * 256;
-    write_rows(w, 0, w.rows, W->stride, c.buffer, W->arena_offset, staging, &c.base, &c.scale_off, &c.min_off);
+  const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(limit) / row_bytes);
+  for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per_chunk) {
+    c.row0 = r0;
+    c.rows = std::min(rows_per_chunk, w.rows - r0);
+    const uint64_t bytes = std::max<uint64_t>(16, uint64_t(c.rows * row_bytes + 15) / 16 * 16);
+    c.buffer = webgpu::bridge::create_buffer(bytes, webgpu::BufferKind::Storage);
+    if (!c.buffer) {
+      fail(err("WebGPU: cannot allocate ", bytes >> 20, " MiB for weights: ", webgpu::bridge::last_error()));
+      break;
+    }
+    W->bytes += bytes;
+    write_rows(w, r0, c.rows, W->stride, c.buffer, 0, staging, &c.base, &c.scale_off, &c.min_off);
     W->chunks.push_back(c);
-  } else {
-    uint64_t limit = std::min(info_.max_storage_binding, info_.max_buffer);
-    if (opt_.max_chunk_bytes) limit = std::min(limit, opt_.max_chunk_bytes);
-    if (row_bytes > int64_t(limit)) {
-      fail(err("WebGPU: one row of a ", w.rows, "x", w.cols, " matrix is larger than the device's binding limit"));
-    }
-    const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(limit) / row_bytes);
-    for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per_chunk) {
-      c.row0 = r0;
-      c.rows = std::min(rows_per_chunk, w.rows - r0);
-      const uint64_t bytes = std::max<uint64_t>(16, uint64_t(c.rows * row_bytes + 15) / 16 * 16);
-      c.buffer = webgpu::bridge::create_buffer(bytes, webgpu::BufferKind::Storage);
-      if (!c.buffer) {
-        fail(err("WebGPU: cannot allocate ", bytes >> 20, " MiB for weights: ", webgpu::bridge::last_error()));
-        break;
-      }
-      W->bytes += bytes;
-      write_rows(w, r0, c.rows, W->stride, c.buffer, 0, staging, &c.base, &c.scale_off, &c.min_off);
-      W->chunks.push_back(c);
-    }
-    bytes_ += W->bytes;
   }
+  bytes_ += W->bytes;
   weights_.push_back(std::move(W));
   return WeightId{uint32_t(weights_.size() - 1)};
 }
