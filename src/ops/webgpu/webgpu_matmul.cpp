@@ -28,7 +28,7 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
                                int64_t T) const {
   if (g.e.empty() || g.e.size() >= kMaxGroup || g.T != T) return false;
   // Products of different x share a dispatch too (each reads its own), but not a folded norm.
-  const bool same_x = g.x().id == x.id && g.x().offset == x.offset;
+  const bool same_x = same(g.x(), x);
   if (!same_x && g.has_norm) return false;
   const Weight& w0 = *g.e[0].w;
   if (w.chunks.size() != 1 || w.format != w0.format || w.cols != w0.cols || w.chunks[0].buffer != w0.chunks[0].buffer) {
@@ -49,7 +49,7 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
 
 bool WebGpuBackend::PendingMatvec::multi_x() const {
   for (const auto& en : e) {
-    if (en.x.id != x().id || en.x.offset != x().offset) return true;
+    if (!same(en.x, x())) return true;
   }
   return false;
 }
@@ -121,7 +121,7 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
   }
   if (auto* n = std::get_if<PendingNorm>(&pending_)) {
     // rmsnorm(x0) -> x, then products of x: the products normalize x0 themselves.
-    if (n->out.id == x.id && n->out.offset == x.offset && n->rows == T && n->d == w->cols && out.id != n->x.id &&
+    if (same(n->out, x) && n->rows == T && n->d == w->cols && out.id != n->x.id &&
         out.id != n->out.id && (!bias || bias->id != n->out.id)) {
       g.has_norm = true;
       g.norm = *n;
@@ -147,7 +147,7 @@ bool WebGpuBackend::fold_resid(Buf x, Buf y, int64_t n) {
   }
   const auto& e = g->e[0];
   // y = the product's whole output, x not read by it (nor its norm's input), nor written.
-  if (e.out.id != y.id || e.out.offset != y.offset || n != g->T * e.w->rows) return false;
+  if (!same(e.out, y) || n != g->T * e.w->rows) return false;
   if (x.id == y.id || x.id == g->x().id || (e.has_bias && x.id == e.bias.id)) return false;
   if (g->has_norm && (x.id == g->norm.x.id || x.id == g->norm.w.id)) return false;
   g->resid = true;
@@ -161,8 +161,8 @@ bool WebGpuBackend::fold_resid(Buf x, Buf y, int64_t n) {
 void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
   if (auto* g = std::get_if<PendingMatvec>(&pending_)) {
     // gate and up products of one x, then silu(gate) * up: one dispatch.
-    if (g->e.size() == 2 && !g->multi_x() && g->e[0].out.id == gate.id && g->e[0].out.offset == gate.offset &&
-        g->e[1].out.id == up.id && g->e[1].out.offset == up.offset && g->e[0].w->rows == g->e[1].w->rows &&
+    if (g->e.size() == 2 && !g->multi_x() && same(g->e[0].out, gate) && same(g->e[1].out, up) &&
+        g->e[0].w->rows == g->e[1].w->rows &&
         n == g->T * g->e[0].w->rows && out.id != g->x().id && (!g->e[0].has_bias || out.id != g->e[0].bias.id) &&
         (!g->e[1].has_bias || out.id != g->e[1].bias.id)) {
       PendingMatvec p = std::move(*g);
@@ -237,7 +237,7 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_
     PendingMatvec plain = g;
     plain.has_norm = false;
     rmsnorm_impl(g.norm.x, g.norm.w, g.norm.out, g.norm.rows, g.norm.d, g.norm.eps, nullptr);
-    emit_matvec(plain, swiglu_out);
+    emit_matvec_group(plain, swiglu_out);
     return;
   }
   if (bindings > info_.max_storage_buffers && g.e.size() > 1 && !pair) {
@@ -245,7 +245,7 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_
     for (const auto& e : g.e) {
       PendingMatvec one = g;
       one.e = {e};
-      emit_matvec(one, nullptr);
+      emit_matvec_group(one, nullptr);
     }
     return;
   }
