@@ -51,7 +51,8 @@ void pack_row(const QMatrix& w, int64_t r, uint32_t stride, uint32_t* out) {
 }
 
 // Writes rows r0..r0+rows-1 of w at byte `offset` of `buffer`: packed rows, then the scales and
-// minimums (int4: (scale, minimum) pairs, min_off = scale_off + 1). Fills c's offsets (c.base, c.scale_off, c.min_off).
+// minimums (int4: (scale, minimum) pairs, min_off = scale_off + 1). Fills c's offsets (c.base,
+// c.scale_off, c.min_off).
 void write_rows(const QMatrix& w, int64_t r0, int64_t rows, uint32_t stride, uint32_t buffer, uint64_t offset,
                 std::vector<uint32_t>& staging, uint32_t* base, uint32_t* scale_off, uint32_t* min_off) {
   // Rows go up in slices of ~8 MiB, so no second copy of a whole matrix is ever held.
@@ -141,10 +142,10 @@ void WebGpuBackend::arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes)
 }
 
 namespace {
-// Bytes of w as uploaded: packed rows, then the scale / minimum words.
-uint64_t upload_bytes(const QMatrix& w) {
-  return uint64_t(w.rows) * (uint64_t(units_per_row(w)) * 16 + uint64_t(side_words_per_row(w)) * 4);
-}
+// Bytes of one row as uploaded: packed units, then its scale / minimum words.
+int64_t row_bytes(const QMatrix& w) { return int64_t(units_per_row(w)) * 16 + side_words_per_row(w) * 4; }
+// Bytes w takes in an arena: its rows, rounded up to the arenas' 256-byte granularity.
+uint64_t arena_bytes(const QMatrix& w) { return (uint64_t(w.rows * row_bytes(w)) + 255) / 256 * 256; }
 }  // namespace
 
 WeightId WebGpuBackend::upload_placed(const QMatrix& w, uint32_t buffer, uint64_t offset) {
@@ -155,7 +156,7 @@ WeightId WebGpuBackend::upload_placed(const QMatrix& w, uint32_t buffer, uint64_
   W->stride = units_per_row(w);
   W->in_arena = true;
   W->arena_offset = offset;
-  W->bytes = (upload_bytes(w) + 255) / 256 * 256;
+  W->bytes = arena_bytes(w);
   Chunk c;
   c.rows = w.rows;
   c.buffer = buffer;
@@ -170,14 +171,14 @@ std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
   settle();
   // One arena block for all of them, each at a 256-byte boundary inside it.
   uint64_t total = 0;
-  for (const auto& w : ws) total += (upload_bytes(w) + 255) / 256 * 256;
+  for (const auto& w : ws) total += arena_bytes(w);
   uint32_t buffer = 0;
   uint64_t offset = 0;
   std::vector<WeightId> ids;
   if (total <= arena_limit() && arena_alloc(total, &buffer, &offset)) {
     for (const auto& w : ws) {
       ids.push_back(upload_placed(w, buffer, offset));
-      offset += (upload_bytes(w) + 255) / 256 * 256;
+      offset += arena_bytes(w);
     }
   } else {
     for (auto& w : ws) ids.push_back(upload(std::move(w)));
@@ -189,7 +190,7 @@ WeightId WebGpuBackend::upload(QMatrix w) {
   settle();
   uint32_t buffer = 0;
   uint64_t offset = 0;
-  if (upload_bytes(w) <= arena_limit() && arena_alloc(upload_bytes(w), &buffer, &offset)) {
+  if (arena_bytes(w) <= arena_limit() && arena_alloc(arena_bytes(w), &buffer, &offset)) {
     return upload_placed(w, buffer, offset);
   }
   // Buffers of its own, split by rows within the binding limit.
@@ -198,19 +199,19 @@ WeightId WebGpuBackend::upload(QMatrix w) {
   W->rows = w.rows;
   W->cols = w.cols;
   W->stride = units_per_row(w);
-  const int64_t row_bytes = int64_t(W->stride) * 16 + side_words_per_row(w) * 4;
+  const int64_t rb = row_bytes(w);
   uint64_t limit = std::min(info_.max_storage_binding, info_.max_buffer);
   if (opt_.max_chunk_bytes) limit = std::min(limit, opt_.max_chunk_bytes);
-  if (row_bytes > int64_t(limit)) {
+  if (rb > int64_t(limit)) {
     fail(err("WebGPU: one row of a ", w.rows, "x", w.cols, " matrix is larger than the device's binding limit"));
   }
   std::vector<uint32_t> staging;
   Chunk c;
-  const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(limit) / row_bytes);
+  const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(limit) / rb);
   for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per_chunk) {
     c.row0 = r0;
     c.rows = std::min(rows_per_chunk, w.rows - r0);
-    const uint64_t bytes = std::max<uint64_t>(16, uint64_t(c.rows * row_bytes + 15) / 16 * 16);
+    const uint64_t bytes = std::max<uint64_t>(16, uint64_t(c.rows * rb + 15) / 16 * 16);
     c.buffer = webgpu::bridge::create_buffer(bytes, webgpu::BufferKind::Storage);
     if (!c.buffer) {
       fail(err("WebGPU: cannot allocate ", bytes >> 20, " MiB for weights: ", webgpu::bridge::last_error()));
