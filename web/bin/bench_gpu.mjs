@@ -6,6 +6,8 @@
 // dependent dispatch (gpu_probe.mjs), which decode is compared to.
 //   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--adapter DIR] [--quant-search off]
 //                 [--profile on]   (GPU time per kernel from timestamp queries; slows the run down)
+//                 [--profile passes]  (the GPU's busy time per decoded token against the wall time: how
+//                                      much of a decode step the GPU waits on the host)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, shutdown } from '../src/hearth.mjs';
@@ -22,7 +24,7 @@ const maxCtx = Math.max(...ctxs) + gen + 8;
 const t0 = performance.now();
 const model = await loadModel(a.get('--model'), {
   backend: 'webgpu', dtype: a.get('--dtype'), maxCtx, maxPrefillT: 1024, quantSearch: a.get('--quant-search') !== 'off',
-  profileKernels: a.get('--profile') === 'on',
+  profileKernels: a.get('--profile') === 'passes' ? 'passes' : a.get('--profile') === 'on',
 });
 const info = model.info;
 console.log(`load: ${((performance.now() - t0) / 1000).toFixed(1)} s  backend: ${info.backend}  dtype: ${info.dtype}  `
@@ -49,24 +51,43 @@ async function run(n, opts) {
   const k0 = kernels();
   const before = model.stats().gpu;
   const { stats } = await model.complete(prompt.slice(0, n), { maxTokens: gen, stopIds: [-1], ...opts });
-  const after = model.stats().gpu;
-  // Host time per generated token (prefill included): encoding command lists and waiting on read-backs.
-  const host = after?.host && before?.host ? {
-    dispatches: (after.dispatches - before.dispatches) / stats.generated_tokens,
-    encode: (after.host.encodeMs - before.host.encodeMs) / stats.generated_tokens,
-    wait: (after.host.waitMs - before.host.waitMs) / stats.generated_tokens,
-  } : null;
   await settle();
+  const after = model.stats().gpu;
+  // Totals over the run, and host time per generated token (prefill included): encoding command
+  // lists and waiting on read-backs.
+  const d = (k) => (after.host[k] ?? 0) - (before.host[k] ?? 0);
+  const raw = after?.host && before?.host ? {
+    tokens: stats.generated_tokens, seconds: stats.prefill_seconds + stats.decode_seconds,
+    dispatches: after.dispatches - before.dispatches, encode: d('encodeMs'), submit: d('submitMs'), gpu: d('gpuMs'),
+  } : null;
+  const host = raw ? {
+    dispatches: raw.dispatches / stats.generated_tokens,
+    encode: raw.encode / stats.generated_tokens,
+    wait: d('waitMs') / stats.generated_tokens,
+  } : null;
   const k1 = kernels();
   // GPU ms per generated token, prefill included, per kernel.
   const gpu = Object.entries(k1).map(([label, [ms, count]]) => [label, (ms - (k0[label]?.[0] ?? 0)) / stats.generated_tokens,
     (count - (k0[label]?.[1] ?? 0)) / stats.generated_tokens]).filter((e) => e[2] > 0).sort((x, y) => y[1] - x[1]);
-  return { prefill: n / stats.prefill_seconds, decode: Math.max(stats.generated_tokens - 1, 1) / stats.decode_seconds, host, gpu };
+  return { prefill: n / stats.prefill_seconds, decode: Math.max(stats.generated_tokens - 1, 1) / stats.decode_seconds, host, gpu,
+    raw };
 }
 const gpuLines = (r) => r.gpu.map(([label, ms, count]) => `    ${ms.toFixed(3).padStart(8)} ms ${count.toFixed(1).padStart(6)}x  ${label}`)
   .join('\n');
 const hostLine = (r) => (r.host ? `  per token (prefill included): ${r.host.dispatches.toFixed(0)} dispatches, `
   + `encode ${r.host.encode.toFixed(2)} ms, read-back wait ${r.host.wait.toFixed(2)} ms` : '');
+// With --profile passes: decode only (run r minus a run of the same prompt that stops after the
+// first token, i.e. the prefill), the GPU's busy time per token against the wall time, and the
+// host's time per token.
+async function busyLine(what, r, n, opts) {
+  if (a.get('--profile') !== 'passes' || !r.raw) return;
+  const p1 = await run(n, { ...opts, maxTokens: 1 });
+  const k = r.raw.tokens - p1.raw.tokens;
+  const per = (key) => (r.raw[key] - p1.raw[key]) / k;
+  console.log(`  ${what} decode only, per token: GPU busy ${per('gpu').toFixed(2)} ms of ${(1000 * per('seconds')).toFixed(2)} ms `
+    + `wall; host: encode ${per('encode').toFixed(2)} ms, finish + submit ${per('submit').toFixed(2)} ms; `
+    + `${per('dispatches').toFixed(0)} dispatches`);
+}
 const greedy = { temperature: 0 };
 const sampled = { temperature: 0.8, topK: 40, topP: 0.95, seed: 1 };
 await run(64, greedy);  // warm-up: pipelines compile
@@ -90,6 +111,7 @@ for (const n of ctxs) {
     console.log(`  GPU time per generated token (prefill included; a pass per dispatch), greedy: ${total(g)} ms\n${gpuLines(g)}`);
     console.log(`  sampled: ${total(s)} ms\n${gpuLines(s)}`);
   }
+  await busyLine('greedy', g, n, greedy);
   const eff = perToken * g.decode / 1e12;
   console.log(`  greedy decode reads ~${(perToken / 1e9).toFixed(2)} GB per token: ${eff.toFixed(2)} TB/s effective`
     + (probe ? ` (${(eff / probe.readTBs).toFixed(2)} of the probe's read bandwidth)` : ''));
@@ -110,6 +132,8 @@ if (a.has('--adapter')) {
   console.log(`ctx ${n} with LoRA adapter: decode ${lora.decode.toFixed(1)} tok/s vs base ${b.toFixed(1)} tok/s `
     + `(lora/base ${(lora.decode / b).toFixed(3)})`);
   if (lora.host) console.log(`  base${hostLine(base)}\n  lora${hostLine(lora)}`);
+  await busyLine('base', base, n, greedy);
+  await busyLine('lora', lora, n, { ...greedy, adapter: 'bench' });
   if (lora.gpu.length) console.log(`  with the adapter, GPU time per generated token (prefill included):\n${gpuLines(lora)}`);
 }
 await model.dispose();

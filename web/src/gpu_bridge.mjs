@@ -31,6 +31,8 @@ export class GpuBridge {
     const features = [];
     if (opts.subgroups !== false && adapter.features.has('subgroups')) features.push('subgroups');
     if (opts.shaderF16 !== false && adapter.features.has('shader-f16')) features.push('shader-f16');
+    // opts.profile: true times every dispatch (a pass each); 'passes' times the command lists'
+    // passes as they are, i.e. the GPU's busy time.
     const profile = !!opts.profile && adapter.features.has('timestamp-query');
     if (profile) features.push('timestamp-query');
     const L = adapter.limits;
@@ -47,7 +49,7 @@ export class GpuBridge {
       return { bridge: null, reason: `WebGPU device creation failed: ${e.message ?? e}` };
     }
     const bridge = new GpuBridge(adapter, device);
-    if (profile) bridge.startProfile();
+    if (profile) bridge.startProfile(opts.profile === 'passes' ? 'passes' : 'kernels');
     return { bridge, reason: profile || !opts.profile ? '' : 'no timestamp-query: kernel times are not measured' };
   }
 
@@ -62,8 +64,9 @@ export class GpuBridge {
     this.staging = null;
     this.errors = [];
     this.lastError = '';
-    // Host-side time: encoding command lists, and waiting for read-backs (GPU work + transfer).
-    this.timing = { encodeMs: 0, waitMs: 0, submits: 0 };
+    // Host-side time: encoding command lists, finishing and submitting them, and waiting for
+    // read-backs (GPU work + transfer).
+    this.timing = { encodeMs: 0, submitMs: 0, waitMs: 0, submits: 0 };
     this.copyPool = [];    // staging buffers of submitCopy not in use
     this.copies = new Map();  // ticket -> { staging, size, bytes, mapped }
     this.nextTicket = 1;
@@ -204,7 +207,7 @@ export class GpuBridge {
         this.bindGroups[id] = device.createBindGroup({ layout: this.pipelines[pipe].layout, entries });
         i += 5 + n;
       } else if (op === CMD_DISPATCH) {
-        if (this.prof && this.prof.labels.length < this.prof.capacity) {
+        if (this.prof?.mode === 'kernels' && this.prof.labels.length < this.prof.capacity) {
           // Profiling: a pass per dispatch, timestamps at its start and end.
           if (pass) pass.end();
           const q = 2 * this.prof.labels.length;
@@ -213,7 +216,15 @@ export class GpuBridge {
           this.prof.labels.push(this.pipelines[cmds[i + 1]].label);
           current = null;
         } else if (!pass) {
-          pass = enc.beginComputePass();
+          const p = this.prof;
+          if (p?.mode === 'passes' && p.labels.length < p.capacity) {
+            const q = 2 * p.labels.length;
+            pass = enc.beginComputePass({ timestampWrites: { querySet: p.set, beginningOfPassWriteIndex: q,
+              endOfPassWriteIndex: q + 1 } });
+            p.labels.push('pass');
+          } else {
+            pass = enc.beginComputePass();
+          }
           current = null;
         }
         const p = this.pipelines[cmds[i + 1]].pipeline;
@@ -240,14 +251,21 @@ export class GpuBridge {
     return enc;
   }
 
-  // GPU time per kernel (needs the 'timestamp-query' feature): timing.kernels maps a kernel's
-  // label to [total ms, dispatches]. Each dispatch gets its own compute pass while profiling.
-  startProfile(capacity = 2048) {
+  // GPU time from timestamp queries (the 'timestamp-query' feature). mode 'kernels': per
+  // kernel, each dispatch in a compute pass of its own; timing.kernels maps a kernel's label to
+  // [total ms, dispatches]. mode 'passes': the passes as they are encoded; timing.gpuMs is
+  // their total, the time the GPU was busy with them, and timing.passes their number.
+  startProfile(mode = 'kernels', capacity = 2048) {
     const U = GPUBufferUsage;
-    this.prof = { capacity, labels: [], set: this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity }),
+    this.prof = { mode, capacity, labels: [], set: this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity }),
       resolve: this.device.createBuffer({ size: 16 * capacity, usage: U.QUERY_RESOLVE | U.COPY_SRC }),
       pending: Promise.resolve() };
-    this.timing.kernels = {};
+    if (mode === 'passes') {
+      this.timing.gpuMs = 0;
+      this.timing.passes = 0;
+    } else {
+      this.timing.kernels = {};
+    }
   }
 
   // Appends the resolve of this list's timestamps to `enc`; their read-back is added to the
@@ -265,8 +283,14 @@ export class GpuBridge {
       p.pending = p.pending.then(() => out.mapAsync(GPUMapMode.READ)).then(() => {
         const t = new BigUint64Array(out.getMappedRange());
         for (let k = 0; k < n; k++) {
+          const ms = Number(t[2 * k + 1] - t[2 * k]) / 1e6;
+          if (p.mode === 'passes') {
+            this.timing.gpuMs += ms;
+            this.timing.passes++;
+            continue;
+          }
           const e = (this.timing.kernels[labels[k]] ??= [0, 0]);
-          e[0] += Number(t[2 * k + 1] - t[2 * k]) / 1e6;
+          e[0] += ms;
           e[1]++;
         }
         out.destroy();
@@ -279,9 +303,19 @@ export class GpuBridge {
     if (this.prof) await this.prof.pending;
   }
 
+  // Finishes `enc` and submits it.
+  submitEncoder(enc) {
+    const t0 = performance.now();
+    try {
+      this.device.queue.submit([enc.finish()]);
+    } finally {
+      this.timing.submitMs += performance.now() - t0;
+    }
+  }
+
   submit(cmds, paramsBuffer, params) {
     try {
-      this.device.queue.submit([this.encode(cmds, paramsBuffer, params).finish()]);
+      this.submitEncoder(this.encode(cmds, paramsBuffer, params));
     } catch (e) {
       this.errors.push(`submit: ${e.message ?? e}`);
     }
@@ -301,7 +335,7 @@ export class GpuBridge {
     try {
       const enc = this.encode(cmds, paramsBuffer, params);
       enc.copyBufferToBuffer(this.buffers[src], srcOffset, staging, 0, bytes);
-      device.queue.submit([enc.finish()]);
+      this.submitEncoder(enc);
       const t0 = performance.now();
       await staging.mapAsync(GPUMapMode.READ, 0, size);
       this.timing.waitMs += performance.now() - t0;
@@ -325,7 +359,7 @@ export class GpuBridge {
     try {
       const enc = this.encode(cmds, paramsBuffer, params);
       enc.copyBufferToBuffer(this.buffers[src], srcOffset, staging, 0, bytes);
-      device.queue.submit([enc.finish()]);
+      this.submitEncoder(enc);
     } catch (e) {
       this.lastError = `${e.message ?? e}`;
       this.copyPool.push(staging);

@@ -13,8 +13,9 @@ export interface LoadOptions {
   backend?: 'webgpu' | 'cpu';
   /** false: use the WebGPU kernels that need no optional feature even when subgroups exist. */
   subgroups?: boolean;
-  /** GPU time per kernel in stats().gpu.host.kernels (timestamp queries); set on the first load. */
-  profileKernels?: boolean;
+  /** GPU time per kernel in stats().gpu.host.kernels (timestamp queries; each dispatch in a pass of
+   *  its own), or with 'passes' the GPU's busy time in stats().gpu.host.gpuMs; set on the first load. */
+  profileKernels?: boolean | 'passes';
   /** false: int4 without the per-group clipping search (about 4x faster load, slightly worse quality). */
   quantSearch?: boolean;
   /** A GPU object to use instead of navigator.gpu (Node: the npm package `webgpu`). */
@@ -104,7 +105,8 @@ export class HearthModel {
     last: GenerationStats;
     gpu: {
       dispatches: number; submits: number; pipelines: number;
-      host?: { encodeMs: number; waitMs: number; submits: number };
+      host?: { encodeMs: number; submitMs: number; waitMs: number; submits: number; gpuMs?: number; passes?: number;
+        kernels?: Record<string, [number, number]> };
     } | null;
   };
   dispose(): Promise<void>;

@@ -315,7 +315,8 @@ export class HearthModel {
  * missing, saying so in model.notes and on console.warn) | 'cpu', subgroups (false forces the
  * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl,
  * profileKernels (GPU time per kernel in stats().gpu.host.kernels, where the adapter has
- * timestamp queries; only the first model's options create the device).
+ * timestamp queries; 'passes': only the GPU's busy time, stats().gpu.host.gpuMs, with the
+ * dispatches encoded as usual; only the first model's options create the device).
  */
 export async function loadModel(source, opts = {}) {
   const m = await getEngine(opts.wasmUrl);

@@ -399,7 +399,7 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
   DispatchDesc c;
   // The dims in 4 slices (4 workgroups per head) when they split evenly: shorter sums each.
   const int64_t ds = d4 % 4 == 0 ? 4 : 1;
-  c.shader = {"attention_combine", false, "", false, cu("WG", kWg) + cu("SMAX", 1024) + cu("DS", ds)};
+  c.shader = {"attention_combine", true, "", false, cu("WG", kWg) + cu("SMAX", 1024) + cu("DS", ds)};
   c.operands = {{"part", gpu(part_)}, {"out", gpu(out), true}};
   c.params = {uint32_t(part_.offset), uint32_t(out.offset), uint32_t(T), uint32_t(H), uint32_t(D), uint32_t(n_split)};
   c.x = uint32_t(H * ds);

@@ -2,18 +2,19 @@
 // attention_decode_splitk.wgsl: out[t, h, :] = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M),
 // M = max_s m_s over chunks that saw a key. One workgroup per (head, slice of DS of the dims,
 // query): the chunks' weights e^(m_s - M) go to workgroup memory (the first SMAX), then
-// (4 dims, group of chunks) pairs sum the accumulators of the slice.
+// (4 dims, group of chunks) pairs sum the accumulators of the slice. The max and the sum over
+// chunks use the workgroup reductions (subgroup operations on that tier).
 // P: 0 part_off, 1 out_off, 2 T, 3 H, 4 D, 5 n_split. Grid: (H * DS, T).
 // Consts: WG (a power of two, at least D / 4), SMAX, DS (dividing ceil(D / 4))
 
 const MASKED: f32 = -3.0e38;
 
-var<workgroup> red: array<f32, WG>;
 var<workgroup> ws: array<f32, SMAX>;
 var<workgroup> red4: array<vec4<f32>, WG>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, ln: Lane) {
+  let lid = ln.lid;
   let h = wid.x / DS;
   let slice = wid.x % DS;
   let t = wid.y;
@@ -26,14 +27,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let b = pb + s * (D + 2u);
     m = max(m, select(MASKED, buf_part[b], buf_part[b + 1u] > 0.0));
   }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    if (lid < st) { red[lid] = max(red[lid], red[lid + st]); }
-    workgroupBarrier();
-  }
-  let M = red[0];
-  workgroupBarrier();
+  let M = wg_max(m, ln);
   var l = 0.0;
   for (var s = lid; s < ns; s += WG) {
     let b = pb + s * (D + 2u);
@@ -42,13 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (s < SMAX) { ws[s] = e; }
     l += ls * e;
   }
-  red[lid] = l;
-  workgroupBarrier();
-  for (var st = WG / 2u; st > 0u; st >>= 1u) {
-    if (lid < st) { red[lid] = red[lid] + red[lid + st]; }
-    workgroupBarrier();
-  }
-  let L = red[0];
+  let L = wg_sum(l, ln);
 
   let D4 = (D + 3u) / 4u;
   let n4 = D4 / DS;  // 4-dim chunks in this slice

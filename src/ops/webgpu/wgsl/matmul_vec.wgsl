@@ -22,7 +22,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let inv = inv_rms(wg_sum(d.ss, ln));
     tot *= inv;
     tot2 *= inv;
-    if (v0 == 0u) { write_normed(xb, t, inv, ln.lid, WG); }
+    // Every workgroup writes its share of h (4-float chunks, WG at a time, strided by the
+    // whole grid's invocations).
+    let n_w = (pu(6) + NR - 1u) / NR;
+    write_normed(xb, t, inv, wg_linear(wid, nwg) * WG + ln.lid, n_w * WG);
   }
   if (ln.lid < NR && r0 + ln.lid < A.nrows) {
     finish(m, A, B, r0 + ln.lid, t, tot[ln.lid], tot2[ln.lid]);

@@ -26,7 +26,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let inv = inv_rms(subgroupAdd(d.ss));
       tot *= inv;
       tot2 *= inv;
-      if (blk == 0u && lid < sgs) { write_normed(xb, t, inv, lane, sgs); }
+      // Every subgroup writes its share of h: subgroup w of the n_w that run takes the 4-float
+      // chunks w * sgs + lane, then n_w * sgs on (one writer would be the dispatch's tail).
+      let n_w = ((pu(6) + rows_per_wg - 1u) / rows_per_wg) * (WG / sgs);
+      write_normed(xb, t, inv, (blk * (WG / sgs) + lid / sgs) * sgs + lane, n_w * sgs);
     }
     if (lane < NR && v0 < pu(6) && r0 + lane < A.nrows) {
       finish(m, A, B, r0 + lane, t, tot[lane], tot2[lane]);

@@ -7,8 +7,8 @@
 // Fusions around the product:
 //   NORM   x is the raw hidden state: the product is taken of rmsnorm(x) * nw, computed on the
 //          fly (sum of squares gathered while x is read, 1/rms applied to the dot products);
-//          one subgroup or workgroup also writes the normed x to h, as the rmsnorm op would.
-//          Needs XV4.
+//          the normed x is written to h too, as the rmsnorm op would, each subgroup (or
+//          workgroup) taking a share. Needs XV4.
 //   RESID  res += out after the store (the residual add that follows o_proj and down_proj).
 //   XV4    x (and nw) are read through vec4 views (x_off and cols multiples of 4).
 //   MX     each matrix m reads its own x, x_m (the LoRA B products of one stage); no NORM, PAIR
