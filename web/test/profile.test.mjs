@@ -30,9 +30,15 @@ test('profileKernels times every dispatch that ran, by kernel', { skip }, async 
   for (const [label, [ms, n]] of kernels) {
     assert.ok(n > 0 && ms >= 0 && Number.isFinite(ms), `${label}: ${ms} ms over ${n} dispatches`);
   }
+  // Labels are the kernel, its weight format and the bool consts that are on:
+  // matmul_vec_subgroup_int8+XV4+NORM.
+  const kernelOf = (label) => label.split('+')[0];
   for (const k of ['matmul_vec_subgroup_int8', 'attention_decode_splitk', 'argmax']) {
-    assert.ok(kernels.some(([label]) => label === k || label === k.replace('_subgroup', '')), `${k} was timed`);
+    assert.ok(kernels.some(([label]) => [k, k.replace('_subgroup', '')].includes(kernelOf(label))), `${k} was timed`);
   }
+  // The decode products of this model (rows of 4-float chunks) read x as vec4: XV4 names it.
+  assert.ok(kernels.some(([label]) => /^matmul_vec(_subgroup)?_int8\+.*XV4/.test(label)),
+    `a matmul label names its consts: ${kernels.map(([label]) => label).join(', ')}`);
   assert.ok(kernels.reduce((t, [, [ms]]) => t + ms, 0) > 0, 'some GPU time');
   await model.dispose();
 });
