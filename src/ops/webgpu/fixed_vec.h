@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 namespace hearth::webgpu {
@@ -90,11 +91,29 @@ inline Consts cu(const char* name, uint64_t v) {
 }
 
 // A WGSL bool constant declaration.
+inline constexpr std::string_view kBoolTrue = ": bool = true;\n";
 inline Consts cb(const char* name, bool v) {
   Consts c("const ");
   c.append(name, std::strlen(name));
-  c += v ? Consts(": bool = true;\n") : Consts(": bool = false;\n");
+  if (v) {
+    c.append(kBoolTrue.data(), kBoolTrue.size());
+  } else {
+    c += Consts(": bool = false;\n");
+  }
   return c;
+}
+
+// The names of the bool constants cb() declared true, each after a '+': "+PAIR+XV4+NORM" (a
+// pipeline's label; not on the per-dispatch path).
+inline std::string bools_on(const Consts& c) {
+  std::string out;
+  const std::string_view v = c.view();
+  for (size_t at = v.find(kBoolTrue); at != std::string_view::npos; at = v.find(kBoolTrue, at + 1)) {
+    const size_t name = v.rfind(' ', at) + 1;
+    out += "+";
+    out += v.substr(name, at - name);
+  }
+  return out;
 }
 
 }  // namespace hearth::webgpu

@@ -61,13 +61,9 @@ uint32_t Recorder::pipeline_for(uint64_t key, const ShaderSpec& spec, const std:
     return 0;
   }
   // The label (kernel profiles group by it) names the kernel, its weight format and the bool
-  // consts that are on: matmul_vec_int4+FIX+SIDE.
-  std::string label = std::string(spec.kernel) + (*spec.weights ? std::string("_") + spec.weights : "");
-  const std::string_view cv = spec.consts.view();
-  for (size_t at = cv.find(": bool = true;"); at != std::string_view::npos; at = cv.find(": bool = true;", at + 1)) {
-    const size_t name = cv.rfind(' ', at) + 1;
-    label += "+" + std::string(cv.substr(name, at - name));
-  }
+  // consts that are on: matmul_vec_subgroup_int4+PAIR+XV4+NORM.
+  const std::string label =
+      std::string(spec.kernel) + (*spec.weights ? std::string("_") + spec.weights : "") + bools_on(spec.consts);
   uint32_t id = bridge::create_pipeline(*src, layout, label);
   if (!id) {
     fail(err("WebGPU: kernel ", label, " does not compile: ", bridge::last_error()));
