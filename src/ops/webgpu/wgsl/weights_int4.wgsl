@@ -16,21 +16,23 @@ fn scale_min(wi: WInfo, gi: u32) -> vec2<f32> {
   return bitcast<vec2<f32>>(select(q.xy, q.zw, (i & 2u) != 0u));
 }
 
-// Nibble j of the four words as floats: OR-ing a nibble into the mantissa of 2^23 and
-// subtracting 2^23 is exact and cheaper than an integer-to-float conversion.
-fn nib4(w: vec4<u32>, j: u32) -> vec4<f32> {
-  let bits = ((w >> vec4<u32>(4u * j)) & vec4<u32>(15u)) | vec4<u32>(0x4B000000u);
-  return bitcast<vec4<f32>>(bits) - vec4<f32>(8388608.0);
-}
-
-// sum_i (m + q_i s) x_i = s * sum_i q_i x_i + m * sx
+// Nibble j of each word moved to mantissa bits 19..22 of 1.0 reads as 1 + q/16 (one shift and
+// one masked OR, exact), so sum_i (1 + q_i/16) x_i = sx + qx/16 and
+// sum_i (m + q_i s) x_i = 16 s (f - sx) + m sx.
 fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let sm = scale_min(wi, row * (wi.stride / 4u) + u / 4u);
-  var x = xv;
-  var qx = 0.0;
-  for (var j = 0u; j < 8u; j++) { qx += dot(nib4(w, j), x[j]); }
-  return sm.x * qx + sm.y * sx;
+  let k = vec4<u32>(0x00780000u);
+  let one = vec4<u32>(0x3F800000u);
+  var f = dot(bitcast<vec4<f32>>(((w << vec4<u32>(19u)) & k) | one), xv[0]);
+  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(15u)) & k) | one), xv[1]);
+  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(11u)) & k) | one), xv[2]);
+  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(7u)) & k) | one), xv[3]);
+  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(3u)) & k) | one), xv[4]);
+  f += dot(bitcast<vec4<f32>>(((w >> vec4<u32>(1u)) & k) | one), xv[5]);
+  f += dot(bitcast<vec4<f32>>(((w >> vec4<u32>(5u)) & k) | one), xv[6]);
+  f += dot(bitcast<vec4<f32>>(((w >> vec4<u32>(9u)) & k) | one), xv[7]);
+  return 16.0 * sm.x * (f - sx) + sm.y * sx;
 }
 
 fn w_vec4(wi: WInfo, row: u32, c: u32) -> vec4<f32> {
