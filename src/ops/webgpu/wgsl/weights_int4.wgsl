@@ -17,21 +17,23 @@ fn scale_min(wi: WInfo, gi: u32) -> vec2<f32> {
 }
 
 // Nibble j of each word moved to mantissa bits 19..22 of 1.0 reads as 1 + q/16 (one shift and
-// one masked OR, exact), so sum_i (1 + q_i/16) x_i = sx + qx/16 and
-// sum_i (m + q_i s) x_i = 16 s (f - sx) + m sx.
+// one masked OR, exact): b holds the words shifted so that the nibble sits at bits 19..22.
+fn one_plus_q16(b: vec4<u32>) -> vec4<f32> {
+  return bitcast<vec4<f32>>((b & vec4<u32>(0x00780000u)) | vec4<u32>(0x3F800000u));
+}
+
+// sum_i (1 + q_i/16) x_i = sx + qx/16, so sum_i (m + q_i s) x_i = 16 s (f - sx) + m sx.
 fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let sm = scale_min(wi, row * (wi.stride / 4u) + u / 4u);
-  let k = vec4<u32>(0x00780000u);
-  let one = vec4<u32>(0x3F800000u);
-  var f = dot(bitcast<vec4<f32>>(((w << vec4<u32>(19u)) & k) | one), xv[0]);
-  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(15u)) & k) | one), xv[1]);
-  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(11u)) & k) | one), xv[2]);
-  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(7u)) & k) | one), xv[3]);
-  f += dot(bitcast<vec4<f32>>(((w << vec4<u32>(3u)) & k) | one), xv[4]);
-  f += dot(bitcast<vec4<f32>>(((w >> vec4<u32>(1u)) & k) | one), xv[5]);
-  f += dot(bitcast<vec4<f32>>(((w >> vec4<u32>(5u)) & k) | one), xv[6]);
-  f += dot(bitcast<vec4<f32>>(((w >> vec4<u32>(9u)) & k) | one), xv[7]);
+  var f = dot(one_plus_q16(w << vec4<u32>(19u)), xv[0]);
+  f += dot(one_plus_q16(w << vec4<u32>(15u)), xv[1]);
+  f += dot(one_plus_q16(w << vec4<u32>(11u)), xv[2]);
+  f += dot(one_plus_q16(w << vec4<u32>(7u)), xv[3]);
+  f += dot(one_plus_q16(w << vec4<u32>(3u)), xv[4]);
+  f += dot(one_plus_q16(w >> vec4<u32>(1u)), xv[5]);
+  f += dot(one_plus_q16(w >> vec4<u32>(5u)), xv[6]);
+  f += dot(one_plus_q16(w >> vec4<u32>(9u)), xv[7]);
   return 16.0 * sm.x * (f - sx) + sm.y * sx;
 }
 
