@@ -100,9 +100,10 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
 // The decode loop with the pick on the backend (the argmax, or with `argmax` false the device
 // sampler: penalties, temperature, top-k/top-p/min-p, uniforms from `sampler`'s seeded stream):
 // the first token comes from the prefill's logits, the rest in batches of device_greedy_steps
-// per submission, two batches under way at a time (the next one is recorded and submitted
-// while the GPU runs the current one). Tokens computed past a stop (or past the caller's stop)
-// are dropped and the KV cache is cut back to what the one-token-at-a-time loop would have fed.
+// per submission, Model::kDeviceSlots (3) batches under way at a time (the later ones are
+// recorded and submitted while the GPU runs the first). Tokens computed past a stop (or past
+// the caller's stop) are dropped and the KV cache is cut back to what the one-token-at-a-time
+// loop would have fed.
 Status Engine::decode_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
                                        const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
                                        Sampler& sampler, bool argmax, GenerateResult* res) {
@@ -148,7 +149,7 @@ Status Engine::decode_on_device(const GenerateRequest& req, int64_t start, std::
   std::vector<int32_t> batch = {id0};
   size_t next = 0;
   while (true) {
-    while (flight.size() < 2 && planned < req.max_new_tokens) {
+    while (int64_t(flight.size()) < Model::kDeviceSlots && planned < req.max_new_tokens) {
       Status s = launch();
       if (!s.ok()) {
         (void)drain();

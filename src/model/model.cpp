@@ -260,12 +260,12 @@ Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const Devic
   }
   if (sampling && sampling->penalties() && !device_pen_.id) return err("decode on device: no token history set");
   const int64_t d = cfg_.hidden_size;
-  if (!device_ids_.id) device_ids_ = be.alloc(2 * (kMaxDeviceSteps + 1));
-  device_half_ ^= 1;
-  const Buf u = sampling ? (device_u_.id ? device_u_ : (device_u_ = be.alloc(2 * kMaxDeviceSteps))).at(device_half_ * kMaxDeviceSteps)
+  if (!device_ids_.id) device_ids_ = be.alloc(kDeviceSlots * (kMaxDeviceSteps + 1));
+  device_slot_ = (device_slot_ + 1) % kDeviceSlots;
+  const Buf u = sampling ? (device_u_.id ? device_u_ : (device_u_ = be.alloc(kDeviceSlots * kMaxDeviceSteps))).at(device_slot_ * kMaxDeviceSteps)
                          : Buf{};
   if (sampling) be.write(u, uniforms.first(size_t(k)));
-  const Buf ids = device_ids_.at(device_half_ * (kMaxDeviceSteps + 1));
+  const Buf ids = device_ids_.at(device_slot_ * (kMaxDeviceSteps + 1));
   Buf first = last_device_id_;
   if (token >= 0) {
     const float f = float(token);

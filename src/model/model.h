@@ -74,6 +74,10 @@ class Model {
   // The token history the device sampler's penalties see: prompt tokens and generated ones.
   void set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated);
   static constexpr int64_t kMaxDeviceSteps = 64;
+  // Device batches that may be under way at once (started, not yet finished): each takes the
+  // next of this many slots for its ids and uniforms. Three rather than two keep the GPU fed
+  // through the host's slower batches (36-layer 3B int4 on an H200: 0-9 % more tokens/s).
+  static constexpr int64_t kDeviceSlots = 3;
 
   // Forgets positions >= n (n <= n_past()): the next forward continues from position n.
   Status truncate(int64_t n);
@@ -127,11 +131,12 @@ class Model {
   int64_t lora_t_cap_ = 0;
   // Scratch activations for up to max_prefill_t tokens.
   Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;
-  // Two halves of [kMaxDeviceSteps + 1] token ids as floats (device greedy batches alternate).
+  // kDeviceSlots slots of [kMaxDeviceSteps + 1] token ids as floats (device batches take them in
+  // turn, so as many can be under way at once).
   Buf device_ids_;
-  int device_half_ = 0;
+  int64_t device_slot_ = 0;
   Buf last_device_id_;  // where the last id of the latest batch is
-  Buf device_u_;        // two halves of [kMaxDeviceSteps] uniforms for device sampling
+  Buf device_u_;        // kDeviceSlots slots of [kMaxDeviceSteps] uniforms for device sampling
   Buf device_pen_;      // [vocab] prompt flags, [vocab] generated counts (device sampling)
   static constexpr int64_t kLogitRows = 32;
 };

@@ -102,11 +102,14 @@ describe('pycoder-6m on WebGPU (f32) reproduces the reference greedy ids', { ski
     const p = 10;
     const stop = g.greedy[p];
     const first = g.greedy.indexOf(stop);
-    const r = await model.complete(g.prompt_ids, { maxTokens: 40, temperature: 0, stopIds: [stop], deviceSteps: 8 });
-    assert.deepEqual(r.ids, g.greedy.slice(0, first + 1));
-    // The stop token was not fed: feeding it now continues the reference sequence.
-    const more = await model.complete([stop], { maxTokens: 8, temperature: 0, stopIds: never, keepCache: true });
-    assert.deepEqual(more.ids, g.greedy.slice(first + 1, first + 9));
+    // With 2 tokens per batch, several batches past the stop are under way when it is seen.
+    for (const deviceSteps of [8, 2]) {
+      const r = await model.complete(g.prompt_ids, { maxTokens: 40, temperature: 0, stopIds: [stop], deviceSteps });
+      assert.deepEqual(r.ids, g.greedy.slice(0, first + 1), `deviceSteps ${deviceSteps}`);
+      // The stop token was not fed: feeding it now continues the reference sequence.
+      const more = await model.complete([stop], { maxTokens: 8, temperature: 0, stopIds: never, keepCache: true });
+      assert.deepEqual(more.ids, g.greedy.slice(first + 1, first + 9), `deviceSteps ${deviceSteps}`);
+    }
   });
   test('sampling on the GPU: reproducible per seed whatever the batch size, top-k 1 is greedy, penalized greedy matches the CPU pick', async () => {
     const g = ref.greedy[1];
