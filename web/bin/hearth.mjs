@@ -3,7 +3,7 @@
 //   hearth.mjs -m DIR (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P]
 //              [--min-p P] [--repeat-penalty R] [--seed S] [--stop STR] [--dtype D]
 //              [--max-ctx N] [--max-prefill N] [--backend webgpu|cpu] [--no-subgroups]
-//              [--print-ids] [--stats]
+//              [--adapter DIR [--adapter-scale S]] [--print-ids] [--stats]
 // Streams the generated text to stdout; with --print-ids the last line is "ids: <ids>".
 // WebGPU comes from the npm package `webgpu` (Dawn); without a GPU adapter the wasm CPU
 // backend runs instead, with a message on stderr.
@@ -11,7 +11,7 @@ import { loadModel, shutdown } from '../src/hearth.mjs';
 
 const VALUE = new Set(['--model', '--prompt', '--ids', '--max-tokens', '--temp', '--top-k', '--top-p', '--min-p',
   '--repeat-penalty', '--presence-penalty', '--frequency-penalty', '--seed', '--stop', '--dtype', '--max-ctx',
-  '--max-prefill', '--backend', '--threads']);
+  '--max-prefill', '--backend', '--threads', '--adapter', '--adapter-scale']);
 const FLAGS = new Set(['--print-ids', '--no-subgroups', '--stats', '--help']);
 const ALIAS = { '-m': '--model', '-n': '--max-tokens', '-p': '--prompt', '-h': '--help' };
 
@@ -48,7 +48,7 @@ function number(a, name, lo, hi, integer = false) {
 const usage = `usage: hearth.mjs -m DIR (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P]
        [--min-p P] [--repeat-penalty R] [--presence-penalty P] [--frequency-penalty F] [--seed S]
        [--stop STR] [--dtype f32|f16|int8|int4] [--max-ctx N] [--max-prefill N]
-       [--backend webgpu|cpu] [--no-subgroups] [--print-ids] [--stats]\n`;
+       [--backend webgpu|cpu] [--no-subgroups] [--adapter DIR [--adapter-scale S]] [--print-ids] [--stats]\n`;
 
 const a = parse(process.argv.slice(2));
 if (a.has('--help')) {
@@ -68,6 +68,9 @@ if (a.has('--ids')) {
 const dtype = a.get('--dtype') ?? 'f32';
 if (!['f32', 'f16', 'int8', 'int4'].includes(dtype)) fail(`--dtype: "${dtype}" is not one of f32, f16, int8, int4`);
 const backend = a.get('--backend') ?? 'webgpu';
+// A LoRA adapter (PEFT or MLX-LM folder) over the base, its scale multiplied by --adapter-scale.
+const adapterScale = number(a, '--adapter-scale', -1e6, 1e6);
+if (adapterScale !== undefined && !a.has('--adapter')) fail('--adapter-scale needs --adapter DIR');
 if (!['webgpu', 'cpu'].includes(backend)) fail(`--backend: "${backend}" is not one of webgpu, cpu`);
 
 const opts = {
@@ -81,6 +84,8 @@ const opts = {
   frequencyPenalty: number(a, '--frequency-penalty', -1e6, 1e6),
   seed: number(a, '--seed', 0, Number.MAX_SAFE_INTEGER, true),
   stop: a.has('--stop') ? [a.get('--stop')] : [],
+  adapter: a.has('--adapter') ? 'adapter' : undefined,
+  adapterScale,
 };
 
 let model;
@@ -89,6 +94,7 @@ try {
     dtype, backend, maxCtx: number(a, '--max-ctx', 1, 1 << 24, true), maxPrefillT: number(a, '--max-prefill', 1, 1 << 16, true),
     subgroups: !a.has('--no-subgroups'),
   });
+  if (a.has('--adapter')) await model.loadAdapter('adapter', a.get('--adapter'));
 } catch (e) {
   fail(e.message.replace(/^hearth: /, ''));
 }

@@ -101,7 +101,7 @@ async function mountSource(m, source, names = MODEL_FILES) {
     const dir = resolve(source);
     let st = null;
     try { st = statSync(dir); } catch { /* reported below */ }
-    if (!st?.isDirectory()) throw new Error(`hearth: ${source}: no such model folder`);
+    if (!st?.isDirectory()) throw new Error(`hearth: ${source}: no such ${names === MODEL_FILES ? 'model' : 'adapter'} folder`);
     if (!mounted.has(dir)) {
       FS.mkdirTree(dir);
       FS.mount(m.NODEFS, { root: dir }, dir);

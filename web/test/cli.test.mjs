@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { buildFile, repoRoot } from './helpers.mjs';
+import { buildFile, fixtures, repoRoot } from './helpers.mjs';
 
 const run = promisify(execFile);
 const cli = resolve(repoRoot, 'web/bin/hearth.mjs');
@@ -47,6 +47,29 @@ test('without a GPU adapter it falls back to the CPU with a message', async () =
   const { stdout, stderr } = await run('node', [cli, '-m', model, '--ids', '1,2,3', '-n', '3', '--print-ids'], { env: noGpu });
   assert.match(stderr, /falling back to the wasm CPU backend/);
   assert.match(lastLine(stdout), /^ids: \d+ \d+ \d+$/);
+});
+
+// --adapter / --adapter-scale as in the native CLI, on qwen2-tiny's LoRA fixture (its reference
+// ids were generated with the adapter merged into the weights).
+const tiny = resolve(fixtures, 'qwen2-tiny');
+const tinyRef = JSON.parse(readFileSync(resolve(tiny, 'reference.json'), 'utf8')).cases;
+const loraCase = tinyRef.find((c) => c.adapter === 'lora-all' && c.prompt.length === 7);
+const baseCase = tinyRef.find((c) => c.adapter === null && c.prompt.join() === loraCase.prompt.join());
+const tinyArgs = [cli, '-m', tiny, '--backend', 'cpu', '--ids', loraCase.prompt.join(','), '-n', '16', '--print-ids'];
+
+test('--adapter gives the merged-weights reference ids; --adapter-scale 0 gives the base model\'s', async () => {
+  const lora = await run('node', [...tinyArgs, '--adapter', resolve(tiny, 'lora-all')], { env });
+  assert.equal(lastLine(lora.stdout), `ids: ${loraCase.greedy.slice(0, 16).join(' ')}`);
+  const zero = await run('node', [...tinyArgs, '--adapter', resolve(tiny, 'lora-all'), '--adapter-scale', '0'], { env });
+  assert.equal(lastLine(zero.stdout), `ids: ${baseCase.greedy.slice(0, 16).join(' ')}`);
+});
+
+test('adapter flags without an adapter folder are reported', async () => {
+  await assert.rejects(run('node', [...tinyArgs, '--adapter-scale', '2'], { env }), /--adapter-scale needs --adapter DIR/);
+  await assert.rejects(run('node', [...tinyArgs, '--adapter', '/nonexistent-adapter'], { env }),
+    /\/nonexistent-adapter: no such adapter folder/);
+  await assert.rejects(run('node', [...tinyArgs, '--adapter', resolve(tiny, 'lora-all'), '--adapter-scale', 'x'], { env }),
+    /--adapter-scale: expected a number/);
 });
 
 test('bad flags are reported', async () => {
