@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace hearth::webgpu {
 
@@ -56,7 +57,10 @@ class Consts {
     over_ = over_ || o.over_;
     return *this;
   }
-  friend Consts operator+(Consts a, const Consts& b) { return a += b; }
+  // a + b appends b to the temporary a in place (no copy of the buffer per term); the chain's
+  // result is a reference to its first temporary, valid until the end of the full expression, so
+  // initialize a Consts from it (never bind a reference to it).
+  friend Consts&& operator+(Consts&& a, const Consts& b) { return std::move(a += b); }
   std::string_view view() const { return {buf_, n_}; }
   bool overflowed() const { return over_; }
   void append(const char* s, size_t n) {
