@@ -68,10 +68,10 @@ if (a.has('--ids')) {
 const dtype = a.get('--dtype') ?? 'f32';
 if (!['f32', 'f16', 'int8', 'int4'].includes(dtype)) fail(`--dtype: "${dtype}" is not one of f32, f16, int8, int4`);
 const backend = a.get('--backend') ?? 'webgpu';
+if (!['webgpu', 'cpu'].includes(backend)) fail(`--backend: "${backend}" is not one of webgpu, cpu`);
 // A LoRA adapter (PEFT or MLX-LM folder) over the base, its scale multiplied by --adapter-scale.
 const adapterScale = number(a, '--adapter-scale', -1e6, 1e6);
 if (adapterScale !== undefined && !a.has('--adapter')) fail('--adapter-scale needs --adapter DIR');
-if (!['webgpu', 'cpu'].includes(backend)) fail(`--backend: "${backend}" is not one of webgpu, cpu`);
 
 const opts = {
   maxTokens: number(a, '--max-tokens', 0, 1 << 24, true) ?? 128,
