@@ -4,7 +4,9 @@
 // all seven projections, all measured in the same process on the same loaded model; and, on a
 // device of its own in the same process, the GPU's plain storage-read bandwidth and the cost of a
 // dependent dispatch (gpu_probe.mjs), which decode is compared to.
-//   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--adapter DIR] [--quant-search off]
+//   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--repeat 3] [--adapter DIR] [--quant-search off]
+//   Each decode speed is the median of --repeat runs (greedy and sampled, or base and adapter,
+//   alternating), printed with the slowest and fastest: the host's speed varies from run to run.
 //                 [--profile on]   (GPU time per kernel from timestamp queries; slows the run down)
 //                 [--profile passes]  (the GPU's busy time per decoded token against the wall time: how
 //                                      much of a decode step the GPU waits on the host)
@@ -14,11 +16,13 @@ import { loadModel, shutdown } from '../src/hearth.mjs';
 import { nodeGpu } from '../src/node_gpu.mjs';
 import { probeGpu } from './gpu_probe.mjs';
 
-const a = new Map([['--dtype', 'int4'], ['--ctx', '1024,4096'], ['--gen', '128']]);
+const a = new Map([['--dtype', 'int4'], ['--ctx', '1024,4096'], ['--gen', '128'], ['--repeat', '3']]);
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) a.set(argv[i] === '-m' ? '--model' : argv[i], argv[i + 1]);
 const ctxs = a.get('--ctx').split(',').map(Number);
 const gen = Number(a.get('--gen'));
+const repeat = Number(a.get('--repeat'));
+if (!(Number.isInteger(repeat) && repeat >= 1)) throw new Error(`--repeat: expected an integer >= 1, got ${a.get('--repeat')}`);
 const maxCtx = Math.max(...ctxs) + gen + 8;
 
 const t0 = performance.now();
@@ -98,12 +102,25 @@ const cfg = JSON.parse(readFileSync(join(a.get('--model'), 'config.json'), 'utf8
 const hd = cfg.head_dim ?? cfg.hidden_size / cfg.num_attention_heads;
 const kvBytes = cfg.num_hidden_layers * 2 * maxCtx * (cfg.num_key_value_heads ?? cfg.num_attention_heads) * hd * 4;
 const results = {};
+// Runs `modes` (option objects) alternating, `repeat` times each; per mode, the run with the
+// median decode speed (its host and kernel figures come along) and the slowest and fastest.
+async function alternate(n, modes) {
+  const rs = modes.map(() => []);
+  for (let i = 0; i < repeat; i++) {
+    for (let m = 0; m < modes.length; m++) rs[m].push(await run(n, modes[m]));
+  }
+  return rs.map((list) => {
+    const sorted = [...list].sort((x, y) => x.decode - y.decode);
+    return { ...sorted[(sorted.length - 1) >> 1], min: sorted[0].decode, max: sorted[sorted.length - 1].decode };
+  });
+}
+const spread = (r) => (repeat > 1 ? ` [${r.min.toFixed(1)}-${r.max.toFixed(1)}]` : '');
 for (const n of ctxs) {
-  const g = await run(n, greedy);
-  const s = await run(n, sampled);
+  const [g, s] = await alternate(n, [greedy, sampled]);
   results[n] = g;
-  console.log(`ctx ${n}: prefill ${g.prefill.toFixed(0)} tok/s | decode greedy ${g.decode.toFixed(1)} tok/s, `
-    + `sampled ${s.decode.toFixed(1)} tok/s (sampled/greedy ${(s.decode / g.decode).toFixed(3)})`);
+  console.log(`ctx ${n}: prefill ${g.prefill.toFixed(0)} tok/s | decode greedy ${g.decode.toFixed(1)}${spread(g)} tok/s, `
+    + `sampled ${s.decode.toFixed(1)}${spread(s)} tok/s (sampled/greedy ${(s.decode / g.decode).toFixed(3)})`
+    + (repeat > 1 ? `; medians of ${repeat} runs [slowest-fastest]` : ''));
   const perToken = info.bytes - kvBytes + n * kvBytes / maxCtx;  // weights (+ scratch) + the KV read at this context
   if (g.host) console.log(`  greedy${hostLine(g)}\n  sampled${hostLine(s)}`);
   if (g.gpu.length) {
@@ -125,12 +142,10 @@ if (a.has('--adapter')) {
   await model.loadAdapter('bench', a.get('--adapter'));
   await run(64, { ...greedy, adapter: 'bench' });  // warm-up: the adapter's kernels compile
   const n = ctxs[0];
-  const base = await run(n, greedy);
-  const lora = await run(n, { ...greedy, adapter: 'bench' });
-  const base2 = await run(n, greedy);
-  const b = Math.max(base.decode, base2.decode);
-  console.log(`ctx ${n} with LoRA adapter: decode ${lora.decode.toFixed(1)} tok/s vs base ${b.toFixed(1)} tok/s `
-    + `(lora/base ${(lora.decode / b).toFixed(3)})`);
+  const [base, lora] = await alternate(n, [greedy, { ...greedy, adapter: 'bench' }]);
+  console.log(`ctx ${n} with LoRA adapter: decode ${lora.decode.toFixed(1)}${spread(lora)} tok/s vs base `
+    + `${base.decode.toFixed(1)}${spread(base)} tok/s (lora/base ${(lora.decode / base.decode).toFixed(3)})`
+    + (repeat > 1 ? `; medians of ${repeat} runs each, alternating` : ''));
   if (lora.host) console.log(`  base${hostLine(base)}\n  lora${hostLine(lora)}`);
   await busyLine('base', base, n, greedy);
   await busyLine('lora', lora, n, { ...greedy, adapter: 'bench' });
