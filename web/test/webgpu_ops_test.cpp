@@ -225,7 +225,8 @@ void test_argmax(Ctx& c) {
 // The device sampler against ref::sample_device: filters alone and combined, penalties, ties
 // (logits rounded to a grid of 0.25, and to whole numbers: top-k candidates then too many for the
 // kernel's compact set), top-k above the workgroup size, several uniforms each; the pick is
-// counted in pen.
+// counted in pen. n = 30011 with top-k <= 64 takes the top-k pre-selection (sample_topk.wgsl)
+// over 30 slices, the last one partial.
 void test_sample(Ctx& c) {
   struct Case {
     const char* what;
@@ -247,7 +248,7 @@ void test_sample(Ctx& c) {
       {"top-k 5", mk(1, 5, 1, 0, 1, 0, 0)},          {"top-k 40 top-p 0.9", mk(0.7f, 40, 0.9f, 0, 1, 0, 0)},
       {"top-p 0.5", mk(1.2f, 0, 0.5f, 0, 1, 0, 0)},  {"min-p 0.2", mk(1, 0, 1, 0.2f, 1, 0, 0)},
       {"penalties", mk(0.9f, 20, 0.95f, 0.05f, 1.3f, 0.5f, 0.25f)}, {"greedy penalties", mk(0, 0, 1, 0, 1.5f, 0.5f, 0.5f)},
-      {"top-k 2000 top-p 0.9", mk(1, 2000, 0.9f, 0, 1, 0, 0)},
+      {"top-k 2000 top-p 0.9", mk(1, 2000, 0.9f, 0, 1, 0, 0)}, {"top-k 64 min-p 0.1", mk(0.6f, 64, 1, 0.1f, 1, 0, 0)},
   };
   for (int64_t n : {1, 7, 1000, 30011}) {
     for (int ties : {0, 1, 2}) {

@@ -70,6 +70,19 @@ Buf WebGpuBackend::alloc(int64_t n) {
   return Buf{uint32_t(bufs_.size() - 1), 0};
 }
 
+void WebGpuBackend::ensure_scratch(Buf& b, int64_t& cap, int64_t need) {
+  if (need <= cap) return;
+  if (b.id) {
+    rec_.flush();
+    rec_.forget_buffer(gpu(b));
+    webgpu::bridge::destroy_buffer(gpu(b));
+    bufs_[b.id] = 0;
+    bytes_ -= buf_bytes(cap);
+  }
+  cap = std::max(need, 2 * cap);
+  b = alloc(cap);
+}
+
 void WebGpuBackend::write(Buf dst, std::span<const float> src) {
   settle();
   rec_.flush();  // keeps program order: recorded work before this write runs before it
@@ -290,19 +303,46 @@ void WebGpuBackend::sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf
   if (n <= 0) return;
   const bool greedy = !(s.temperature > 0.0f) || s.top_k == 1;
   const bool p = s.penalties() && pen.id;
+  // With a small top-k over a large vocabulary, sample_topk.wgsl first cuts the logits down to
+  // each slice's top k (many workgroups), and the one-workgroup sampler walks those candidates
+  // instead of all n logits: the same pick (see that file), a fraction of the time.
+  constexpr int64_t kSlice = 1024, kMaxTopK = 64;
+  const bool pre = !greedy && s.top_k > 1 && s.top_k <= kMaxTopK && n >= 8 * kSlice;
+  const int64_t n_wg = ceil_div(n, kSlice);
+  if (pre) {
+    ensure_scratch(cand_, cand_cap_, 2 * n_wg * s.top_k);
+    DispatchDesc d;
+    d.shader = {"sample_topk", false, "", false, cu("WG", kSlice / 4) + cu("S", kSlice) + webgpu::cb("PEN", p) +
+                                                       webgpu::cb("CAND", false), false, "sample_common"};
+    d.operands = {{"x", gpu(x)}, {"pen", p ? gpu(pen) : 0u}, {"cand", gpu(cand_), true}};
+    d.params.assign(13, 0);
+    d.params[0] = uint32_t(x.offset);
+    d.params[1] = uint32_t(n);
+    d.params[2] = uint32_t(cand_.offset);
+    d.params[4] = p ? uint32_t(pen.offset) : 0u;
+    d.params[7] = uint32_t(s.top_k);
+    d.params[10] = fbits(s.repetition_penalty);
+    d.params[11] = fbits(s.presence_penalty);
+    d.params[12] = fbits(s.frequency_penalty);
+    rec_.grid(uint64_t(n_wg), &d.x, &d.y);
+    rec_.dispatch(std::move(d));
+  }
+  const Buf src = pre ? cand_ : x;
+  const int64_t m = pre ? n_wg * s.top_k : n;
   DispatchDesc d;
   // One workgroup: up to 1024 invocations with subgroup reductions, 256 with the tree (whose
   // workgroup memory grows with the size).
   const uint32_t wg = rec_.subgroups() ? std::min<uint32_t>(1024, std::max<uint32_t>(256, info_.max_invocations)) & ~63u
                                        : 256u;
-  const bool xv4 = x.offset % 4 == 0 && x.id != out.id && (!p || x.id != pen.id);
-  d.shader = {"sample", true, "", false, cu("WG", wg) + webgpu::cb("PEN", p) + webgpu::cb("XV4", xv4)};
-  d.operands = {{"x", gpu(x)}, {"xv", xv4 ? gpu(x) : 0u, false, false, true}, {"u", greedy ? 0u : gpu(u)},
+  const bool xv4 = src.offset % 4 == 0 && src.id != out.id && (!p || src.id != pen.id);
+  d.shader = {"sample", true, "", false, cu("WG", wg) + webgpu::cb("PEN", p) + webgpu::cb("CAND", pre) +
+                                             webgpu::cb("XV4", xv4), false, "sample_common"};
+  d.operands = {{"x", gpu(src)}, {"xv", xv4 ? gpu(src) : 0u, false, false, true}, {"u", greedy ? 0u : gpu(u)},
                 {"pen", p ? gpu(pen) : 0u, true}, {"out", gpu(out), true}};
-  d.params = {uint32_t(x.offset), uint32_t(n), uint32_t(out.offset), greedy ? 0u : uint32_t(u.offset),
+  d.params = {uint32_t(src.offset), uint32_t(m), uint32_t(out.offset), greedy ? 0u : uint32_t(u.offset),
               p ? uint32_t(pen.offset) : 0u, greedy ? 1u : 0u, fbits(greedy ? 0.0f : 1.0f / s.temperature),
               uint32_t(std::max(0, s.top_k)), fbits(s.top_p), fbits(s.min_p), fbits(s.repetition_penalty),
-              fbits(s.presence_penalty), fbits(s.frequency_penalty)};
+              fbits(s.presence_penalty), fbits(s.frequency_penalty), uint32_t(src.offset + m), uint32_t(n)};
   rec_.dispatch(std::move(d));
 }
 
@@ -355,19 +395,7 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
   const int64_t key0 = s.window > 0 ? std::max<int64_t>(0, pos0 - s.window + 1) : 0;
   const int64_t n_split = ceil_div(pos0 + T - key0, kChunk);
   const int64_t need = T * H * n_split * (D + 2);
-  if (need > part_cap_) {
-    if (part_.id) {
-      // The old partials buffer goes once the work recorded so far (which may use it) is
-      // submitted.
-      rec_.flush();
-      rec_.forget_buffer(gpu(part_));
-      webgpu::bridge::destroy_buffer(gpu(part_));
-      bufs_[part_.id] = 0;
-      bytes_ -= buf_bytes(part_cap_);
-    }
-    part_cap_ = std::max(need, 2 * part_cap_);
-    part_ = alloc(part_cap_);
-  }
+  ensure_scratch(part_, part_cap_, need);
   const bool v4 = D % 4 == 0 && k.offset % 4 == 0 && v.offset % 4 == 0;
   DispatchDesc d;
   d.shader = {"attention_decode_splitk", false, "", false,

@@ -171,6 +171,9 @@ class WebGpuBackend final : public Backend {
   // The largest subgroup size (grids of subgroup kernels are sized for it), at most 64.
   int64_t sg_max() const { return std::clamp<int64_t>(info_.subgroup_max ? info_.subgroup_max : 32, 1, 64); }
   const Weight* weight(WeightId w);
+  // A scratch buffer `b` of at least `need` floats: grown (doubling) once the work recorded so
+  // far, which may use the old one, is submitted.
+  void ensure_scratch(Buf& b, int64_t& cap, int64_t need);
   void elementwise(uint32_t op, Buf a, Buf b, Buf out, int64_t n);
   void embed_chunks(const Weight& w, Buf out, int64_t T, const std::vector<uint32_t>& ids, const Buf* ids_buf);
   // With `rope`: the pending rope q / rope k / cache stores are done by the attention kernel.
@@ -209,6 +212,8 @@ class WebGpuBackend final : public Backend {
   uint64_t next_arena_bytes_ = 16ull << 20;
   Buf part_;               // attention split-K partials
   int64_t part_cap_ = 0;   // floats
+  Buf cand_;               // the sampler's top-k candidates (values, then ids)
+  int64_t cand_cap_ = 0;   // floats
   size_t bytes_ = 0;
 };
 

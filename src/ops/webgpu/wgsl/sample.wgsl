@@ -1,4 +1,4 @@
-// Token sampling on the GPU (one workgroup), the semantics of ref::sample_device (ops/cpu/
+// Token sampling on the GPU (one workgroup; sample_common.wgsl is its prelude), the semantics of ref::sample_device (ops/cpu/
 // ref_ops.h): penalties -> argmax when greedy -> weights exp((l - max) / T) -> top-k and top-p
 // as a prefix of the tokens ranked by (logit desc, id asc) -> min-p -> a draw in id order.
 // Top-k and top-p boundaries are found by radix selection over the logits' order-preserving
@@ -9,15 +9,14 @@
 // workgroup memory. As soon as the top-k selection has at most WG candidates left, they are
 // gathered in id order, one per invocation, and every later pass (the rest of top-k, top-p,
 // min-p, the draw) visits only those instead of all n logits.
-// Consts: WG, PEN, XV4 (x_off a multiple of 4: x is also read through the vec4 view xv).
+// With CAND, x is the candidate list of sample_topk.wgsl (penalties applied, ids at P 13 as
+// floats, n candidates in id order): the pick is mapped to its id, and with PEN the penalty
+// counts (over the vocabulary's P 14 tokens) are updated at that id.
+// Consts: WG, PEN, CAND, XV4 (x_off a multiple of 4: x is also read through the vec4 view xv).
 // P: 0 x_off, 1 n, 2 out_off (the id, as a float), 3 u_off (the uniform in [0, 1)),
 //    4 pen_off (PEN: [n] prompt flags then [n] generated counts; the kernel adds the pick),
 //    5 greedy, 6 inv_t (f32), 7 top_k (0 = off), 8 top_p (f32), 9 min_p (f32),
 //    10 repetition (f32), 11 presence (f32), 12 frequency (f32)
-
-const NEG_INF_BITS: u32 = 0xff800000u;
-// -inf (a constant expression that evaluates to it does not compile, so it is built at run time).
-fn neg_inf() -> f32 { return bitcast<f32>(NEG_INF_BITS | (pu(1) & 0u)); }
 
 var<workgroup> bins_lo: array<atomic<u32>, 16>;
 var<workgroup> bins_hi: array<atomic<u32>, 16>;
@@ -25,24 +24,9 @@ var<workgroup> part: array<vec2<u32>, WG>;
 var<workgroup> ctl: array<u32, 8>;     // 0 key, 1 id, 2/3 mass above (lo, hi), 4 chunk owner
 var<workgroup> ctl_f: f32;
 
-fn logit(i: u32) -> f32 {
-  var l = buf_x[pu(0) + i];
-  if (l != l) { l = neg_inf(); }
-  if (PEN) {
-    let seen = buf_pen[pu(4) + i];
-    let c = buf_pen[pu(4) + pu(1) + i];
-    if (seen > 0.0 || c > 0.0) {
-      let rep = pf(10);
-      if (rep != 1.0) { l = select(l * rep, l / rep, l > 0.0); }
-      if (c > 0.0) { l = l - (pf(11) + pf(12) * c); }
-    }
-  }
-  return l;
-}
-
 // Elements 4g .. 4g + 3 as logit() gives them, read through the vec4 view xv with XV4.
 fn logit4(g: u32) -> vec4<f32> {
-  if (PEN || !XV4) { return vec4<f32>(logit(4u * g), logit(4u * g + 1u), logit(4u * g + 2u), logit(4u * g + 3u)); }
+  if ((PEN && !CAND) || !XV4) { return vec4<f32>(logit(4u * g), logit(4u * g + 1u), logit(4u * g + 2u), logit(4u * g + 3u)); }
   var l = buf_xv[pu(0) / 4u + g];
   for (var e = 0u; e < 4u; e++) {
     if (l[e] != l[e]) { l[e] = neg_inf(); }
@@ -53,12 +37,6 @@ fn logit4(g: u32) -> vec4<f32> {
 // The full scans below visit groups of 4 elements in 4 streams per invocation (loads in flight
 // at once), each invocation's elements in increasing id order; the n % 4 last elements go to
 // invocations 0.. after the groups.
-
-// Larger logit -> larger key.
-fn key_of(l: f32) -> u32 {
-  let b = bitcast<u32>(l);
-  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
-}
 
 fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
   let lo = a.x + b.x;
@@ -410,7 +388,13 @@ fn main(ln: Lane) {
     pick = workgroupUniformLoad(&ctl[1]);
   }
   if (ln.lid == 0u) {
-    buf_out[pu(2)] = f32(pick);
-    if (PEN) { buf_pen[pu(4) + n + pick] += 1.0; }
+    var id = pick;
+    var nv = n;
+    if (CAND) {
+      id = u32(buf_x[pu(13) + pick]);
+      nv = pu(14);
+    }
+    buf_out[pu(2)] = f32(id);
+    if (PEN) { buf_pen[pu(4) + nv + id] += 1.0; }
   }
 }
