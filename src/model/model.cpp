@@ -83,6 +83,22 @@ Status Model::load_weights(const TensorStore& store) {
     HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
     return be.upload(quantize_matrix(w, rows, cols, f, &pool, opt_.quant_search));
   };
+  // Matrices that read one x (q, k, v; gate, up) go up as a group, which the backend places in
+  // one buffer: a GPU backend then takes their products in one dispatch. Placed one by one,
+  // a group can straddle two buffers (the first fitting a gap an earlier buffer has left).
+  auto group = [&](const std::string& p, std::initializer_list<std::pair<const char*, int64_t>> names, int64_t cols,
+                   std::initializer_list<WeightId*> out) -> Status {
+    std::vector<QMatrix> ws;
+    for (const auto& [name, rows] : names) {
+      const int64_t shape[2] = {rows, cols};
+      HEARTH_ASSIGN(std::vector<float> w, store.load_f32(p + name, shape));
+      ws.push_back(quantize_matrix(w, rows, cols, layer_fmt, &pool, opt_.quant_search));
+    }
+    const std::vector<WeightId> ids = be.upload_group(std::move(ws));
+    size_t i = 0;
+    for (WeightId* o : out) *o = ids[i++];
+    return {};
+  };
   auto vec = [&](const std::string& name, int64_t n) -> Result<Buf> {
     const int64_t shape[1] = {n};
     HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
@@ -105,9 +121,8 @@ Status Model::load_weights(const TensorStore& store) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
     HEARTH_ASSIGN(L.ln1, vec(p + "input_layernorm.weight", c.hidden_size));
     HEARTH_ASSIGN(L.ln2, vec(p + "post_attention_layernorm.weight", c.hidden_size));
-    HEARTH_ASSIGN(L.q, matrix(p + "self_attn.q_proj.weight", c.q_dim(), c.hidden_size, layer_fmt));
-    HEARTH_ASSIGN(L.k, matrix(p + "self_attn.k_proj.weight", c.kv_dim(), c.hidden_size, layer_fmt));
-    HEARTH_ASSIGN(L.v, matrix(p + "self_attn.v_proj.weight", c.kv_dim(), c.hidden_size, layer_fmt));
+    HEARTH_CHECK((group(p, {{"self_attn.q_proj.weight", c.q_dim()}, {"self_attn.k_proj.weight", c.kv_dim()},
+                          {"self_attn.v_proj.weight", c.kv_dim()}}, c.hidden_size, {&L.q, &L.k, &L.v})));
     HEARTH_ASSIGN(L.o, matrix(p + "self_attn.o_proj.weight", c.hidden_size, c.q_dim(), layer_fmt));
     if (c.qkv_bias) {
       HEARTH_ASSIGN(L.bq, vec(p + "self_attn.q_proj.bias", c.q_dim()));
@@ -121,8 +136,8 @@ Status Model::load_weights(const TensorStore& store) {
       HEARTH_ASSIGN(L.q_norm, vec(p + "self_attn.q_norm.weight", c.head_dim));
       HEARTH_ASSIGN(L.k_norm, vec(p + "self_attn.k_norm.weight", c.head_dim));
     }
-    HEARTH_ASSIGN(L.gate, matrix(p + "mlp.gate_proj.weight", c.intermediate_size, c.hidden_size, layer_fmt));
-    HEARTH_ASSIGN(L.up, matrix(p + "mlp.up_proj.weight", c.intermediate_size, c.hidden_size, layer_fmt));
+    HEARTH_CHECK((group(p, {{"mlp.gate_proj.weight", c.intermediate_size}, {"mlp.up_proj.weight", c.intermediate_size}},
+                      c.hidden_size, {&L.gate, &L.up})));
     HEARTH_ASSIGN(L.down, matrix(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size, layer_fmt));
     if (c.mlp_bias) {
       HEARTH_ASSIGN(L.bgate, vec(p + "mlp.gate_proj.bias", c.intermediate_size));

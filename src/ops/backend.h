@@ -60,8 +60,8 @@ class Backend {
   virtual void write(Buf dst, std::span<const float> src) = 0;          // host -> backend
   virtual void read(Buf src, std::span<float> dst) = 0;                 // backend -> host (waits)
   virtual WeightId upload(QMatrix w) = 0;  // takes ownership
-  // Matrices that products read together (the LoRA A or B matrices of a layer): a backend
-  // whose dispatches bind weight buffers places them in one, where they fit.
+  // Matrices that products read together (q, k and v; gate and up; the LoRA A or B matrices of a
+  // layer): a backend whose dispatches bind weight buffers places them in one, where they fit.
   virtual std::vector<WeightId> upload_group(std::vector<QMatrix> ws) {
     std::vector<WeightId> ids;
     for (auto& w : ws) ids.push_back(upload(std::move(w)));

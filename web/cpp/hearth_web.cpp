@@ -6,6 +6,7 @@
 // return value (false = stop) ends generation early.
 #include <emscripten.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -95,9 +96,10 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_last_error() { return g_error.c_str(); }
 
 // Loads the model folder `dir` (an Emscripten FS path). backend: 0 = CPU, 1 = WebGPU;
 // allow_subgroups = 0 forces the WebGPU tier that needs no optional feature; quant_search = 0
-// skips int4's clipping search (faster load). Returns a handle, or 0 with hearth_last_error().
+// skips int4's clipping search (faster load); weight_buffer_bytes > 0 caps the WebGPU buffers
+// weights are placed in. Returns a handle, or 0 with hearth_last_error().
 EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max_ctx, int max_prefill_t, int backend,
-                                     int allow_subgroups, int quant_search) {
+                                     int allow_subgroups, int quant_search, int weight_buffer_bytes) {
   auto h = std::make_unique<Handle>();
   h->dir = dir;
   LoadOptions opt;
@@ -114,6 +116,7 @@ EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max
   if (backend == 1) {
     WebGpuOptions wo;
     wo.allow_subgroups = allow_subgroups != 0;
+    wo.max_chunk_bytes = uint64_t(std::max(0, weight_buffer_bytes));
     auto gpu = WebGpuBackend::create(wo);
     if (!gpu.ok()) {
       g_error = gpu.message();

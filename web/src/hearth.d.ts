@@ -18,6 +18,8 @@ export interface LoadOptions {
   profileKernels?: boolean | 'passes';
   /** false: int4 without the per-group clipping search (about 4x faster load, slightly worse quality). */
   quantSearch?: boolean;
+  /** WebGPU: the largest buffer weights are placed in (bytes; 0 or absent: the device's binding limit). */
+  weightBufferBytes?: number;
   /** A GPU object to use instead of navigator.gpu (Node: the npm package `webgpu`). */
   gpu?: unknown;
   /** URL or path of hearth_engine.cjs (its .wasm beside it). */

@@ -316,9 +316,15 @@ export class HearthModel {
  * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl,
  * profileKernels (GPU time per kernel in stats().gpu.host.kernels, where the adapter has
  * timestamp queries; 'passes': only the GPU's busy time, stats().gpu.host.gpuMs, with the
- * dispatches encoded as usual; only the first model's options create the device).
+ * dispatches encoded as usual; only the first model's options create the device),
+ * weightBufferBytes (WebGPU: the largest buffer weights are placed in, below the device's
+ * binding limit; larger matrices are split by rows).
  */
 export async function loadModel(source, opts = {}) {
+  const wb = opts.weightBufferBytes ?? 0;
+  if (!(Number.isInteger(wb) && wb >= 0 && wb < 2 ** 31)) {
+    throw new Error(`hearth: weightBufferBytes must be a whole number of bytes below 2^31, got ${opts.weightBufferBytes}`);
+  }
   const m = await getEngine(opts.wasmUrl);
   const notes = [];
   let backend = opts.backend ?? 'webgpu';
@@ -336,9 +342,9 @@ export async function loadModel(source, opts = {}) {
   }
   const dir = await mountSource(m, source);
   const handle = await serialize(() => m.ccall('hearth_load', 'number',
-    ['string', 'string', 'number', 'number', 'number', 'number', 'number'],
+    ['string', 'string', 'number', 'number', 'number', 'number', 'number', 'number'],
     [dir, opts.dtype ?? 'f32', opts.maxCtx ?? 0, opts.maxPrefillT ?? 0, backend === 'webgpu' ? 1 : 0,
-      opts.subgroups === false ? 0 : 1, opts.quantSearch === false ? 0 : 1], { async: true }));
+      opts.subgroups === false ? 0 : 1, opts.quantSearch === false ? 0 : 1, wb], { async: true }));
   if (!handle) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
   return new HearthModel(handle, info, notes);

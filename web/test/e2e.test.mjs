@@ -161,3 +161,36 @@ for (const dtype of ['f16', 'int8', 'int4']) {
     }
   });
 }
+
+// Weights in small buffers (weightBufferBytes): matrices that share a dispatch (q, k, v; gate,
+// up) are placed together even where earlier buffers have gaps, so a decoded token still costs
+// 6 dispatches per layer plus 3 (LM head, argmax, next embedding); tokens as with the default.
+// 300 KiB still holds the int8 embedding table in one buffer, and with the matrices placed one
+// by one, layer 0's q went into the gap the table left and its k and v into the next buffer.
+describe('qwen2-tiny int4 with weights in 300 KiB buffers', { skip }, () => {
+  test('the same greedy tokens, and 6 dispatches per layer per decoded token', async () => {
+    const dir = resolve(fixtures, 'qwen2-tiny');
+    const cfg = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8'));
+    const prompt = JSON.parse(readFileSync(resolve(dir, 'reference.json'), 'utf8')).cases[1].prompt;
+    const opts = { backend: 'webgpu', dtype: 'int4', maxCtx: 128, maxPrefillT: 4 };
+    const small = await load(dir, { ...opts, weightBufferBytes: 300 * 1024 });
+    const plain = await load(dir, opts);
+    // Dispatches of n decoded tokens: a run of 1 + n tokens minus a run of 1.
+    const decodeDispatches = async (model, n) => {
+      const d0 = model.stats().gpu.dispatches;
+      await greedy(model, prompt, 1);
+      const d1 = model.stats().gpu.dispatches;
+      await greedy(model, prompt, 1 + n);
+      return model.stats().gpu.dispatches - d1 - (d1 - d0);
+    };
+    const n = 24;
+    const per = (await decodeDispatches(small, n)) / n;
+    assert.deepEqual(await greedy(small, prompt, 32), await greedy(plain, prompt, 32));
+    await small.dispose();
+    await plain.dispose();
+    assert.equal(per, 6 * cfg.num_hidden_layers + 3, `${per} dispatches per decoded token`);
+  });
+  test('a bad weightBufferBytes is named', async () => {
+    await assert.rejects(load(resolve(fixtures, 'qwen2-tiny'), { weightBufferBytes: -1 }), /weightBufferBytes/);
+  });
+});
