@@ -191,6 +191,10 @@ describe('qwen2-tiny int4 with weights in 300 KiB buffers', { skip }, () => {
     assert.equal(per, 6 * cfg.num_hidden_layers + 3, `${per} dispatches per decoded token`);
   });
   test('a bad weightBufferBytes is named', async () => {
-    await assert.rejects(load(resolve(fixtures, 'qwen2-tiny'), { weightBufferBytes: -1 }), /weightBufferBytes/);
+    const dir = resolve(fixtures, 'qwen2-tiny');
+    await assert.rejects(load(dir, { weightBufferBytes: -1 }), /weightBufferBytes must be a whole number/);
+    // Smaller than one row of a matrix: the load fails and says why.
+    await assert.rejects(load(dir, { backend: 'webgpu', dtype: 'f32', weightBufferBytes: 64 }),
+      /larger than the weight buffer limit \(weightBufferBytes\) of 64 bytes/);
   });
 });

@@ -203,7 +203,9 @@ WeightId WebGpuBackend::upload(QMatrix w) {
   uint64_t limit = std::min(info_.max_storage_binding, info_.max_buffer);
   if (opt_.max_chunk_bytes) limit = std::min(limit, opt_.max_chunk_bytes);
   if (rb > int64_t(limit)) {
-    fail(err("WebGPU: one row of a ", w.rows, "x", w.cols, " matrix is larger than the device's binding limit"));
+    fail(err("WebGPU: one row of a ", w.rows, "x", w.cols, " matrix (", rb, " bytes) is larger than ",
+             opt_.max_chunk_bytes ? "the weight buffer limit (weightBufferBytes) of " : "the device's binding limit of ",
+             limit, " bytes"));
   }
   std::vector<uint32_t> staging;
   Chunk c;
