@@ -81,9 +81,28 @@ describe('qwen2-tiny with LoRA adapters on WebGPU (f32) reproduces the reference
     for (const m of [gpu, cpu]) await m.loadAdapter('a', resolve(dir, c.adapter));
     const opts = { adapter: 'a' };
     const [a, b] = [await greedy(gpu, c.prompt, 24, opts), await greedy(cpu, c.prompt, 24, opts)];
+    // Decode dispatches per token: the base's 6 per layer and 3, plus one per layer for the A
+    // products of each stage (q/k/v, o, gate/up, down); the B products ride in the base's.
+    const d0 = gpu.stats().gpu.dispatches;
+    await greedy(gpu, c.prompt, 1, opts);
+    const d1 = gpu.stats().gpu.dispatches;
+    await greedy(gpu, c.prompt, 17, opts);
+    const per = (gpu.stats().gpu.dispatches - d1 - (d1 - d0)) / 16;
     await gpu.dispose();
     await cpu.dispose();
     assert.deepEqual(a, b);
+    const L = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')).num_hidden_layers;
+    assert.equal(per, 10 * L + 3, `${per} dispatches per decoded token`);
+  });
+  // Matrices in 64 KiB buffers: o_proj (256 KiB at f32) comes in chunks, so its B product goes
+  // in a dispatch of its own before the chunks add to its output.
+  test('lora-all with o_proj in chunks reproduces the reference greedy ids', async () => {
+    const c = ref.cases.find((x) => x.adapter === 'lora-all' && x.prompt.length <= 7);
+    const m = await load(dir, { backend: 'webgpu', dtype: 'f32', maxCtx: 64, maxPrefillT: 4, weightBufferBytes: 64 * 1024 });
+    await m.loadAdapter('a', resolve(dir, c.adapter));
+    const ids = await greedy(m, c.prompt, c.greedy.length, { adapter: 'a' });
+    await m.dispose();
+    assert.deepEqual(ids, c.greedy);
   });
 });
 
