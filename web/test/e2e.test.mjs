@@ -28,6 +28,15 @@ async function greedy(model, prompt, n, extra = {}) {
   return r.ids;
 }
 
+// GPU dispatches per decoded token over n tokens: a run of 1 + n tokens minus a run of 1.
+async function decodeDispatches(model, prompt, n, extra = {}) {
+  const d0 = model.stats().gpu.dispatches;
+  await greedy(model, prompt, 1, extra);
+  const d1 = model.stats().gpu.dispatches;
+  await greedy(model, prompt, 1 + n, extra);
+  return (model.stats().gpu.dispatches - d1 - (d1 - d0)) / n;
+}
+
 for (const name of ['qwen2-tiny', 'qwen3-tiny']) {
   describe(`${name} on WebGPU (f32) reproduces the reference greedy ids`, { skip }, () => {
     const dir = resolve(fixtures, name);
@@ -83,11 +92,7 @@ describe('qwen2-tiny with LoRA adapters on WebGPU (f32) reproduces the reference
     const [a, b] = [await greedy(gpu, c.prompt, 24, opts), await greedy(cpu, c.prompt, 24, opts)];
     // Decode dispatches per token: the base's 6 per layer and 3, plus one per layer for the A
     // products of each stage (q/k/v, o, gate/up, down); the B products ride in the base's.
-    const d0 = gpu.stats().gpu.dispatches;
-    await greedy(gpu, c.prompt, 1, opts);
-    const d1 = gpu.stats().gpu.dispatches;
-    await greedy(gpu, c.prompt, 17, opts);
-    const per = (gpu.stats().gpu.dispatches - d1 - (d1 - d0)) / 16;
+    const per = await decodeDispatches(gpu, c.prompt, 16, opts);
     await gpu.dispose();
     await cpu.dispose();
     assert.deepEqual(a, b);
@@ -194,16 +199,7 @@ describe('qwen2-tiny int4 with weights in 300 KiB buffers', { skip }, () => {
     const opts = { backend: 'webgpu', dtype: 'int4', maxCtx: 128, maxPrefillT: 4 };
     const small = await load(dir, { ...opts, weightBufferBytes: 300 * 1024 });
     const plain = await load(dir, opts);
-    // Dispatches of n decoded tokens: a run of 1 + n tokens minus a run of 1.
-    const decodeDispatches = async (model, n) => {
-      const d0 = model.stats().gpu.dispatches;
-      await greedy(model, prompt, 1);
-      const d1 = model.stats().gpu.dispatches;
-      await greedy(model, prompt, 1 + n);
-      return model.stats().gpu.dispatches - d1 - (d1 - d0);
-    };
-    const n = 24;
-    const per = (await decodeDispatches(small, n)) / n;
+    const per = await decodeDispatches(small, prompt, 24);
     assert.deepEqual(await greedy(small, prompt, 32), await greedy(plain, prompt, 32));
     await small.dispose();
     await plain.dispose();
