@@ -196,6 +196,79 @@ void test_lora_fold(Ctx& c, WebGpuBackend& b2) {
   }
 }
 
+// A LoRA stage's A products issued right before its B and base products (decode sizes), as
+// Model::lora_delta does: the A rows are computed by the first workgroups of the base
+// products' dispatch (the norm that produced x folded in as without an adapter),
+// so each stage is one dispatch. Against the references: rmsnorm, then A, B and W products. A
+// backend whose readers never wait (`own`: lora_wait 0, every reader computes t itself) gives
+// the same bits.
+void test_lora_a_in_dispatch(Ctx& c, WebGpuBackend& own) {
+  for (auto f : kFormats) {
+    const WeightFormat lf = f == WeightFormat::F32 ? WeightFormat::F32 : WeightFormat::F16;
+    for (int64_t T : {1, 3}) {
+      const int64_t cols = 136, nq = 40, nk = 24, r = 12;
+      const float eps = 1e-6f;
+      const std::string what = std::string(weight_format_name(f)) + " T=" + std::to_string(T);
+      const auto x0 = randn(size_t(T * cols), 91), nw = randn(size_t(cols), 92), bias = randn(size_t(nq), 93);
+      const int64_t rows[] = {nq, nk, nk};
+      std::vector<QMatrix> W, A, B;
+      for (int i = 0; i < 3; ++i) {
+        W.push_back(quantize_matrix(randn(size_t(rows[i] * cols), 94 + i), rows[i], cols, f, nullptr));
+        A.push_back(quantize_matrix(randn(size_t(r * cols), 97 + i), r, cols, lf, nullptr));
+        B.push_back(quantize_matrix(randn(size_t(rows[i] * r), 100 + i), rows[i], r, lf, nullptr));
+      }
+      // Reference: h = rmsnorm(x0) nw; out_i = W_i h (+ bias) + B_i (A_i h).
+      std::vector<float> h(x0.size());
+      ref::rmsnorm(x0.data(), nw.data(), h.data(), T, cols, eps);
+      std::vector<std::vector<float>> want;
+      for (int i = 0; i < 3; ++i) {
+        std::vector<float> t(size_t(T * r)), y(size_t(T * rows[i])), z(y.size());
+        ref::matmul(h.data(), A[size_t(i)], nullptr, t.data(), T);
+        ref::matmul(t.data(), B[size_t(i)], nullptr, y.data(), T);
+        ref::matmul(h.data(), W[size_t(i)], i == 0 ? bias.data() : nullptr, z.data(), T);
+        for (size_t j = 0; j < y.size(); ++j) y[j] += z[j];
+        want.push_back(y);
+      }
+      std::vector<std::vector<float>> first;
+      for (WebGpuBackend* be : {c.be, &own}) {
+        Ctx cc{be};
+        const std::vector<WeightId> wid = be->upload_group(W), aid = be->upload_group(A), bid = be->upload_group(B);
+        const Buf xb = cc.put(x0), nb = cc.put(nw), bb = cc.put(bias), hb = be->alloc(T * cols), ta = be->alloc(3 * T * r);
+        std::vector<Buf> out;
+        for (int i = 0; i < 3; ++i) out.push_back(be->alloc(T * rows[i]));
+        be->flush();
+        const uint64_t d0 = be->recorder().dispatches();
+        be->rmsnorm(xb, nb, hb, T, cols, eps);
+        for (int i = 0; i < 3; ++i) be->matmul(hb, aid[size_t(i)], nullptr, ta.at(i * T * r), T);
+        for (int i = 0; i < 3; ++i) be->matmul(ta.at(i * T * r), bid[size_t(i)], nullptr, out[size_t(i)], T);
+        for (int i = 0; i < 3; ++i) be->matmul_add(hb, wid[size_t(i)], i == 0 ? &bb : nullptr, out[size_t(i)], T);
+        std::vector<std::vector<float>> got;
+        for (int i = 0; i < 3; ++i) got.push_back(cc.get(out[size_t(i)], want[size_t(i)].size()));
+        const uint64_t n = be->recorder().dispatches() - d0;
+        const std::string who = what + (be == c.be ? "" : " (readers compute t)");
+        if (be->device_info().max_storage_buffers >= 11) {
+          // One dispatch, and one more where the t ring was armed first.
+          cc.expect(n == 1 || n == 2, "A, B and base products of a stage: " + std::to_string(n) + " dispatches " + who);
+        }
+        const float tol = f == WeightFormat::F32 ? 2e-5f : 1e-4f;
+        for (int i = 0; i < 3; ++i) {
+          cc.expect_close(got[size_t(i)], want[size_t(i)], tol, "W h + B A h, product " + std::to_string(i) + " " + who);
+        }
+        if (be == c.be) {
+          first = got;
+        } else {
+          cc.expect(got == first, "readers computing t themselves give the same bits " + what);
+        }
+        for (const auto& ids : {wid, aid, bid}) {
+          for (WeightId id : ids) be->release(id);
+        }
+        c.checks += cc.checks;
+        c.failures += cc.failures;
+      }
+    }
+  }
+}
+
 // Matrices uploaded as a group share a buffer even where one-by-one placement splits them (a
 // hole left in an arena fits the first but not the second): the products of one x over them are
 // one dispatch, with the reference's results. `fresh`: a backend with 4096-byte arenas and

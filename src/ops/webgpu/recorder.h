@@ -24,6 +24,7 @@ struct Operand {
   bool write = false;
   bool weights = false;
   bool vec4 = false;  // through array<vec4<f32>> (no other view of the buffer when written)
+  bool atomic = false;  // through array<atomic<u32>> (words published between workgroups)
 };
 
 struct DispatchDesc {

@@ -25,6 +25,7 @@ struct Binding {
   bool write = false;
   bool weights = false;  // array<vec4<u32>> (quantized weights) instead of array<f32>
   bool vec4 = false;     // array<vec4<f32>>: a vec4 view of activations
+  bool atomic = false;   // array<atomic<u32>>
   std::vector<std::string> names;
 };
 

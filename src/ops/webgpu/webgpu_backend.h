@@ -25,6 +25,9 @@ namespace hearth {
 struct WebGpuOptions {
   bool allow_subgroups = true;  // false: the kernels that need no optional feature (tier "none")
   uint64_t max_chunk_bytes = 0;  // cap on one weight chunk (0: the device's binding limit)
+  // Reads of a LoRA t value computed in the same dispatch before the reader computes it itself
+  // (0: always; the results are the same either way).
+  uint32_t lora_wait = 4096;
 };
 
 class WebGpuBackend final : public Backend {
@@ -154,6 +157,12 @@ class WebGpuBackend final : public Backend {
     // outputs) waiting for those base products to join this group; any left over when the
     // group is emitted go first, in a dispatch of their own.
     webgpu::FixedVec<Entry, 3> held;
+    // The LoRA A products of the stage (their outputs are the B products' x), with the norm
+    // they took: computed by the first workgroups of the base products' dispatch where it can
+    // take them, else in a dispatch of their own before it.
+    webgpu::FixedVec<Entry, 3> held_a;
+    bool a_has_norm = false;
+    PendingNorm a_norm{};
     // The products read rmsnorm(norm.x) (x is norm.out, written as well) and, with resid,
     // res += out follows.
     bool has_norm = false;
@@ -194,7 +203,13 @@ class WebGpuBackend final : public Backend {
   // Whether the pending group is the B products of a LoRA stage that `out` (added to by a
   // product of x) can take into its store.
   bool lora_b_group(const PendingMatvec& g, Buf x, Buf out, int64_t T, bool acc) const;
+  // Whether the pending group is the A products of a LoRA stage whose outputs x is one of.
+  bool lora_a_group(const PendingMatvec& g, Buf x, int64_t T) const;
+  // n floats of the LoRA t ring (armed with the unpublished mark), re-armed when it wraps.
+  uint32_t lora_ring_take(int64_t n);
   void emit_matvec(const PendingMatvec& g, const Buf* swiglu_out);
+  // The held A products of g in a dispatch of their own (with the norm they took).
+  void emit_lora_a(const PendingMatvec& g);
   void emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_out);
   // Folds the residual add x += y into the pending product that writes y, when it can.
   bool fold_resid(Buf x, Buf y, int64_t n);
@@ -212,6 +227,9 @@ class WebGpuBackend final : public Backend {
   uint64_t next_arena_bytes_ = 16ull << 20;
   Buf part_;               // attention split-K partials
   int64_t part_cap_ = 0;   // floats
+  // LoRA t values published by the A workgroups of a dispatch to its other workgroups.
+  Buf lora_ring_{};
+  int64_t lora_ring_pos_ = 0;
   Buf cand_;               // the sampler's top-k candidates (values, then ids)
   int64_t cand_cap_ = 0;   // floats
   size_t bytes_ = 0;

@@ -37,6 +37,10 @@ bool WebGpuBackend::fits_group(const PendingMatvec& g, Buf x, const Weight& w, c
   // The new product must not write what the group reads or writes, nor read what it writes.
   if (out.id == x.id) return false;
   if (g.has_norm && (out.id == g.norm.x.id || out.id == g.norm.w.id)) return false;
+  for (const auto& a : g.held_a) {
+    if (out.id == a.x.id || out.id == a.out.id) return false;
+  }
+  if (g.a_has_norm && (out.id == g.a_norm.x.id || out.id == g.a_norm.w.id)) return false;
   for (const auto& e : g.e) {
     // Outputs may share a buffer (the LoRA A products of a stage write slices of one).
     const bool outs_overlap = out.id == e.out.id && out.offset < e.out.offset + T * e.w->rows &&
@@ -71,6 +75,43 @@ bool WebGpuBackend::lora_b_group(const PendingMatvec& g, Buf x, Buf out, int64_t
     hit = hit || same(e.out, out);
   }
   return hit;
+}
+
+bool WebGpuBackend::lora_a_group(const PendingMatvec& g, Buf x, int64_t T) const {
+  // The A products of Model::lora_delta: plain products of one x with at most kMaxLoraRank f16
+  // or f32 rows (one buffer, as fits_group keeps them), x being one of their outputs.
+  if (g.T != T || g.resid || !g.held.empty() || !g.held_a.empty() || g.e.empty() || g.multi_x()) return false;
+  bool hit = false;
+  for (const auto& e : g.e) {
+    const Weight& w = *e.w;
+    if (e.acc || e.has_bias || e.lb || w.chunks.size() != 1 || w.rows > kMaxLoraRank ||
+        (w.format != WeightFormat::F16 && w.format != WeightFormat::F32)) {
+      return false;
+    }
+    hit = hit || same(e.out, x);
+  }
+  return hit;
+}
+
+uint32_t WebGpuBackend::lora_ring_take(int64_t n) {
+  constexpr int64_t kRing = int64_t(1) << 16;  // words: 16 tokens of a rank-16 adapter on 36 layers
+  if (!lora_ring_.id) {
+    lora_ring_ = alloc(kRing);
+    lora_ring_pos_ = kRing;
+  }
+  if (lora_ring_pos_ + n > kRing) {
+    // Every word gets the unpublished mark again; later dispatches see it (they run after).
+    DispatchDesc d;
+    d.shader = {"lora_arm", false, "", false, cu("WG", 256)};
+    d.operands = {{"ring", gpu(lora_ring_), true, false, false, true}};
+    d.params = {uint32_t(lora_ring_.offset), uint32_t(kRing)};
+    rec_.grid(uint64_t(ceil_div(kRing, 256)), &d.x, &d.y);
+    rec_.dispatch(std::move(d));
+    lora_ring_pos_ = 0;
+  }
+  const auto at = uint32_t(lora_ring_.offset + lora_ring_pos_);
+  lora_ring_pos_ += n;
+  return at;
 }
 
 void WebGpuBackend::matmul(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T) {
@@ -116,6 +157,16 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
       // The B products of a LoRA stage, then the base products that add to their outputs:
       // the B products wait for those and are folded into their stores.
       g.held = p->e;
+      g.held_a = p->held_a;
+      g.a_has_norm = p->a_has_norm;
+      g.a_norm = p->a_norm;
+      pending_ = std::monostate();
+    } else if (lora_a_group(*p, x, T)) {
+      // The A products of a stage, then its B products: the A products wait as well, to be
+      // computed in the base products' dispatch.
+      g.held_a = p->e;
+      g.a_has_norm = p->has_norm;
+      g.a_norm = p->norm;
       pending_ = std::monostate();
     }
   }
@@ -176,19 +227,43 @@ void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
 }
 
 void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
-  // Held B products that no base product took go first, in a group of their own.
+  // Held B products that no base product took go first, in a group of their own, after the A
+  // products they read; when every B product was taken, the A products go with the base ones.
   PendingMatvec rest;
   rest.T = g.T;
   for (const auto& h : g.held) {
     if (h.w) rest.e.push_back(h);
   }
-  if (!rest.e.empty()) emit_matvec_group(rest, nullptr);
   PendingMatvec base = g;
   base.held = {};
+  if (!g.held_a.empty() && (!rest.e.empty() || g.held.empty())) {
+    emit_lora_a(g);
+    base.held_a = {};
+    base.a_has_norm = false;
+  }
+  if (!rest.e.empty()) emit_matvec_group(rest, nullptr);
   emit_matvec_group(base, swiglu_out);
 }
 
-void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_out) {
+void WebGpuBackend::emit_lora_a(const PendingMatvec& g) {
+  PendingMatvec a;
+  a.T = g.T;
+  a.e = g.held_a;
+  a.has_norm = g.a_has_norm;
+  a.norm = g.a_norm;
+  emit_matvec_group(a, nullptr);
+}
+
+void WebGpuBackend::emit_matvec_group(const PendingMatvec& g_in, const Buf* swiglu_out) {
+  // With held A products (LA), the base products take the norm those took.
+  PendingMatvec g_la;
+  if (!g_in.held_a.empty() && g_in.a_has_norm) {
+    g_la = g_in;
+    g_la.has_norm = true;
+    g_la.norm = g_in.a_norm;
+  }
+  const PendingMatvec& g = g_in.held_a.empty() || !g_in.a_has_norm ? g_in : g_la;
+  const bool la = !g.held_a.empty();
   const bool pair = swiglu_out != nullptr;
   const bool norm = g.has_norm;
   const Weight& w0 = *g.e[0].w;
@@ -214,8 +289,33 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_
   for (const auto& e : g.e) {
     if (e.lb && !lb0) lb0 = &e;
   }
+  if (lb0) bindings += 1 + (lb0->lb->chunks[0].buffer != w0.chunks[0].buffer ? 1 : 0);
+  if (la) {
+    // The A products' weights (unless in a buffer bound already); the t ring takes lt's place.
+    const uint32_t abuf = g.held_a[0].w->chunks[0].buffer;
+    bindings += abuf != w0.chunks[0].buffer && (!lb0 || abuf != lb0->lb->chunks[0].buffer) ? 1 : 0;
+    // Every B product reads the t of a held A product, and every A product's t is read.
+    bool covered = lb0 != nullptr;
+    for (const auto& e : g.e) {
+      bool found = !e.lb;
+      for (const auto& a : g.held_a) found = found || same(a.out, e.lt);
+      covered = covered && found;
+    }
+    for (const auto& a : g.held_a) {
+      bool used = false;
+      for (const auto& e : g.e) used = used || (e.lb && same(a.out, e.lt));
+      covered = covered && used;
+    }
+    if (!covered || mx || w0.chunks.size() != 1 || (norm && !xv4) || bindings > info_.max_storage_buffers) {
+      emit_lora_a(g_in);
+      PendingMatvec base = g_in;
+      base.held_a = {};
+      base.a_has_norm = false;
+      emit_matvec_group(base, swiglu_out);
+      return;
+    }
+  }
   if (lb0) {
-    bindings += 1 + (lb0->lb->chunks[0].buffer != w0.chunks[0].buffer ? 1 : 0);
     if (w0.chunks.size() != 1 || bindings > info_.max_storage_buffers) {
       // Not in one dispatch: the B products first, then the products that add to them.
       PendingMatvec bs, base = g;
@@ -264,9 +364,35 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_
   // subgroups.
   const int64_t nr = few_long ? 1 : rec_.subgroups() && w0.format != WeightFormat::Int8 ? 2 : 4;
   const int64_t wg = subgroup_kernel ? 64 : few_long ? 256 : (rec_.subgroups() ? 128 : 64);
+  // LA: t_j of token t at ring word slot[j] + t R_j; the A rows go to the first kA workgroups
+  // of each token, a subgroup per row.
+  uint32_t slot[kMaxGroup] = {};
+  uint32_t nA = 0, kA = 0;
+  if (la) {
+    for (const auto& a : g.held_a) nA += uint32_t(a.w->rows);
+    const uint32_t at = lora_ring_take(int64_t(nA) * g.T);
+    uint32_t off = 0;
+    for (size_t j = 0; j < g.held_a.size(); ++j) {
+      slot[j] = at + off;
+      off += uint32_t(g.held_a[j].w->rows * g.T);
+    }
+    kA = subgroup_kernel ? uint32_t(ceil_div(nA, wg / sg_max())) : nA;
+  }
   for (size_t ci = 0; ci < w0.chunks.size(); ++ci) {  // several chunks only for a lone matrix
     DispatchDesc d;
-    d.params.assign(lb0 ? 52 : 40, 0);
+    d.params.assign(la ? 72 : lb0 ? 52 : 40, 0);
+    if (la) {
+      d.params[52] = kA;
+      d.params[53] = nA;
+      for (size_t j = 0; j < g.held_a.size(); ++j) {
+        const Weight& a = *g.held_a[j].w;
+        uint32_t* p = d.params.data() + 56 + 4 * j;
+        p[0] = a.chunks[0].base;
+        p[1] = a.stride;
+        p[2] = slot[j];
+        p[3] = uint32_t(a.rows);
+      }
+    }
     d.params[0] = uint32_t(x.offset);
     d.params[1] = uint32_t(g.T);
     d.params[2] = uint32_t(w0.cols);
@@ -311,6 +437,11 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_
         l[1] = e.lb ? e.lb->stride : 0u;
         l[2] = e.lb ? uint32_t(e.lt.offset) : 0u;
         l[3] = e.lb ? uint32_t(e.lb->cols) : 0u;
+        for (size_t j = 0; la && e.lb && j < g.held_a.size(); ++j) {
+          if (!same(g.held_a[j].out, e.lt)) continue;
+          l[2] = slot[j];
+          d.params[68 + m] = uint32_t(j);
+        }
       }
       vrows = pair ? c.rows : vrows + ceil_div(c.rows, 4) * 4;
       d.operands.push_back({outs[m], gpu(e.out), true});
@@ -319,18 +450,22 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g, const Buf* swiglu_
     }
     d.operands.push_back({"sw", pair ? gpu(*swiglu_out) : 0u, true});
     d.operands.push_back({"lbw", lb0 ? lb0->lb->chunks[0].buffer : 0u, false, true});
-    d.operands.push_back({"lt", lb0 ? gpu(lb0->lt) : 0u});
+    d.operands.push_back({"lt", lb0 && !la ? gpu(lb0->lt) : 0u});
+    d.operands.push_back({"la", la ? g.held_a[0].w->chunks[0].buffer : 0u, false, true});
+    d.operands.push_back({"lta", la ? gpu(lora_ring_) : 0u, true, false, false, true});
     d.params[6] = uint32_t(vrows);
     const webgpu::Consts consts = cu("NW", pair ? 2 : g.e.size()) + cb("PAIR", pair) + cu("NR", nr) + cb("XV4", xv4) + cb("MX", mx) +
                                cb("NORM", norm) + cb("RESID", g.resid) + cu("WG", wg) + cb("LB", lb0 != nullptr) +
-                               cb("LBF16", lb0 && lb0->lb->format == WeightFormat::F16);
+                               cb("LBF16", lb0 && lb0->lb->format == WeightFormat::F16) + cb("LA", la) +
+                               cb("LAF16", la && g.held_a[0].w->format == WeightFormat::F16) +
+                               cu("LA_SPIN", la ? opt_.lora_wait : 0);
     if (subgroup_kernel) {
       // A subgroup per block of rows, no barriers (subgroup tier).
       d.shader = {"matmul_vec_subgroup", false, format_key(w0.format), false, consts, true, "matvec_common"};
-      rec_.grid(uint64_t(ceil_div(vrows, nr * (wg / sg_max()))), &d.x, &d.y);
+      rec_.grid(uint64_t(ceil_div(vrows, nr * (wg / sg_max()))) + kA, &d.x, &d.y);
     } else {
       d.shader = {"matmul_vec", true, format_key(w0.format), false, consts, false, "matvec_common"};
-      rec_.grid(uint64_t(ceil_div(vrows, nr)), &d.x, &d.y);
+      rec_.grid(uint64_t(ceil_div(vrows, nr)) + kA, &d.x, &d.y);
     }
     d.z = uint32_t(g.T);
     rec_.dispatch(std::move(d));

@@ -6,9 +6,17 @@
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ln: Lane) {
-  let v0 = wg_linear(wid, nwg) * NR;
-  if (v0 >= pu(6)) { return; }
   let t = wid.z;
+  // With LA the first kA workgroups compute the A rows, the rest the products.
+  let kA = select(0u, pu(52), LA);
+  let wl = wg_linear(wid, nwg);
+  la_sgs = WG;
+  if (wl < kA) {
+    la_rows_wg(wl, kA, t, ln.lid);
+    return;
+  }
+  let v0 = (wl - kA) * NR;
+  if (v0 >= pu(6)) { return; }
   let m = mat_of(v0);
   let A = mat(m);
   let B = mat(1u);
@@ -25,9 +33,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // Every workgroup writes its share of h (4-float chunks, WG at a time, strided by the
     // whole grid's invocations).
     let n_w = (pu(6) + NR - 1u) / NR;
-    write_normed(xb, t, inv, wg_linear(wid, nwg) * WG + ln.lid, n_w * WG);
+    write_normed(xb, t, inv, (wl - kA) * WG + ln.lid, n_w * WG);
   }
   if (ln.lid < NR && r0 + ln.lid < A.nrows) {
     finish(m, A, B, r0 + ln.lid, t, tot[ln.lid], tot2[ln.lid]);
+  }
+}
+
+var<workgroup> la_red: array<vec2<f32>, WG>;
+
+// LA: the A workgroups (wl < kA of token t) take rows wl, wl + kA, ...; each invocation is a
+// lane of WG, and the lanes' shares are summed in lane order (la_serial's, with la_sgs = WG).
+fn la_rows_wg(wl: u32, kA: u32, t: u32, lid: u32) {
+  let xb = x_base(0u, t);
+  for (var k = wl; k < pu(53); k += kA) {
+    let jr = la_row_of(k);
+    la_red[lid] = la_partial(jr.x, jr.y, xb, lid, WG);
+    workgroupBarrier();
+    if (lid == 0u) {
+      var s = 0.0;
+      var ss = 0.0;
+      for (var l = 0u; l < WG; l++) {
+        s += la_red[l].x;
+        ss += la_red[l].y;
+      }
+      la_publish(k, t, s, ss);
+    }
+    workgroupBarrier();
   }
 }

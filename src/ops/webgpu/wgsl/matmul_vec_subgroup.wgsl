@@ -10,9 +10,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let sgs = min(sg_size, WG);  // a subgroup wider than the workgroup only has WG lanes
   let t = wid.z;
   let rows_per_wg = (WG / sgs) * NR;
-  let n_wg = nwg.x * nwg.y;
+  // With LA the first kA workgroups compute the A rows, the rest the products.
+  let kA = select(0u, pu(52), LA);
+  let wl = wg_linear(wid, nwg);
+  la_sgs = sgs;
+  if (wl < kA) {
+    la_rows(wl, kA, t, lid / sgs, WG / sgs, lane, sgs);
+    return;
+  }
+  let n_wg = nwg.x * nwg.y - kA;
   let B = mat(1u);
-  for (var blk = wg_linear(wid, nwg); blk * rows_per_wg < pu(6); blk += n_wg) {
+  for (var blk = wl - kA; blk * rows_per_wg < pu(6); blk += n_wg) {
     let v0 = blk * rows_per_wg + (lid / sgs) * NR;
     let m = mat_of(v0);
     let A = mat(m);
@@ -34,5 +42,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (lane < NR && v0 < pu(6) && r0 + lane < A.nrows) {
       finish(m, A, B, r0 + lane, t, tot[lane], tot2[lane]);
     }
+  }
+}
+// LA: the A workgroups (wl < kA of token t); subgroup sub of nsub takes rows sub, sub + nsub,
+// ... of its workgroup's share. The lanes' shares are summed in lane order (la_serial's).
+fn la_rows(wl: u32, kA: u32, t: u32, sub: u32, nsub: u32, lane: u32, sgs: u32) {
+  let nA = pu(53);
+  let xb = x_base(0u, t);
+  for (var rb = wl; rb * nsub < nA; rb += kA) {
+    let k = rb * nsub + sub;
+    let jr = la_row_of(min(k, nA - 1u));
+    let p = la_partial(jr.x, jr.y, xb, lane, sgs);
+    var s = 0.0;
+    var ss = 0.0;
+    for (var l = 0u; l < sgs; l++) {
+      s += subgroupShuffle(p.x, l);
+      ss += subgroupShuffle(p.y, l);
+    }
+    if (lane == 0u && k < nA) { la_publish(k, t, s, ss); }
   }
 }

@@ -16,12 +16,21 @@
 //   LB     matrix m's rows get a LoRA B product added before any swiglu: out_m = [out_m +]
 //          W_m x + bias_m + B_m t_m, with B_m's rows in lbw (LBF16: f16 pairs, else f32) and
 //          t_m: [T, R_m] in lt (the B products of a stage, folded into its base products).
+//   LA     (with LB) the stage's A products t_j = A_j x (x normalized as the products' with
+//          NORM; A_j's rows in la, LAF16: f16, else f32) are computed by the dispatch's first
+//          P[52] workgroups of each token, a subgroup per row, and published word by word to
+//          the t ring lta (armed with LA_MARK beforehand); the B products read t from there,
+//          waiting until the mark is gone. Should that take too long (workgroups that do not
+//          start in order), the reader computes the rows itself in the same order of
+//          operations, so the values are the same either way (LA_SPIN: reads before that).
 // x: [T, cols]; out_m: [T, out_stride_m] (out_off and bias_off include the chunk's first row).
 // P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 4 nw_off, 5 eps (f32), 6 virtual rows,
 //    7 sw_off, 8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
 //    (0xffffffff: no bias), 32 h_off, 33 res_off, 34 accumulate bits (bit m: matrix m's out =
 //    out + the product, matmul_add), 36 + m: x_m's offset (MX), 40 + 4 m (LB): B_m's first unit
-//    (0xffffffff: none), its units per row, t_m's offset, R_m
+//    (0xffffffff: none), its units per row, t_m's offset, R_m; LA: 52 workgroups that compute
+//    A rows, 53 A rows (the sum of R_j), 56 + 4 j: A_j's first unit, units per row, t_j's first
+//    word in the ring, R_j; 68 + m: the j whose t matrix m's B product reads
 
 struct Mat {
   vbase: u32,
@@ -158,6 +167,114 @@ fn store(m: u32, i: u32, v: f32) {
 // Input c of t_m for token row tb (zero past R).
 fn lt_at(tb: u32, c: u32, R: u32) -> f32 { return select(0.0, buf_lt[tb + min(c, R - 1u)], c < R); }
 
+const LA_MARK = 0xffffffffu;  // a ring word not yet published (no arithmetic result has it)
+
+var<private> la_sgs: u32;  // the subgroup size the A rows are computed with
+
+fn la_param(j: u32, i: u32) -> u32 { return pu(56u + 4u * j + i); }
+
+// A row k (of all the A_j, end to end) -> (j, row of A_j).
+fn la_row_of(k: u32) -> vec2<u32> {
+  var j = 0u;
+  var r = k;
+  while (j < 2u && r >= la_param(j, 3u)) {
+    r -= la_param(j, 3u);
+    j++;
+  }
+  return vec2<u32>(j, r);
+}
+
+// Lane `lane` of sgs's share of row r of A_j times token x (at xb): (dot, sum of x^2 with NORM).
+// Explicit fma, so the reader's own computation of a row repeats it exactly.
+fn la_partial(j: u32, r: u32, xb: u32, lane: u32, sgs: u32) -> vec2<f32> {
+  let cols = pu(2);
+  let stride = la_param(j, 1u);
+  let wb = la_param(j, 0u) + r * stride;
+  var s = 0.0;
+  var ss = 0.0;
+  for (var u = lane; u < stride; u += sgs) {
+    let w = buf_la[wb + u];
+    let n = select(1u, 2u, LAF16);
+    for (var h = 0u; h < n; h++) {
+      let e = u * 4u * n + 4u * h;
+      var v = x_chunk(0u, xb, e, cols);
+      if (NORM) {
+        ss = fma(v.x, v.x, fma(v.y, v.y, fma(v.z, v.z, fma(v.w, v.w, ss))));
+        v *= nw_chunk(e, cols);
+      }
+      var a: vec4<f32>;
+      if (LAF16) {
+        a = vec4<f32>(unpack2x16float(w[2u * h]), unpack2x16float(w[2u * h + 1u]));
+      } else {
+        a = bitcast<vec4<f32>>(w);
+      }
+      s = fma(a.x, v.x, fma(a.y, v.y, fma(a.z, v.z, fma(a.w, v.w, s))));
+    }
+  }
+  return vec2<f32>(s, ss);
+}
+
+fn la_value(s: f32, ss: f32) -> f32 {
+  if (NORM) { return s * inv_rms(ss); }
+  return s;
+}
+
+// Publishes row k's value for token t.
+fn la_publish(k: u32, t: u32, s: f32, ss: f32) {
+  let jr = la_row_of(k);
+  let R = la_param(jr.x, 3u);
+  atomicStore(&buf_lta[la_param(jr.x, 2u) + t * R + jr.y], bitcast<u32>(la_value(s, ss)));
+}
+
+// Row r of A_j for token t computed by one invocation, in the A workgroups' order.
+fn la_serial(j: u32, r: u32, t: u32) -> f32 {
+  let xb = x_base(0u, t);
+  var s = 0.0;
+  var ss = 0.0;
+  for (var l = 0u; l < la_sgs; l++) {
+    let p = la_partial(j, r, xb, l, la_sgs);
+    s += p.x;
+    ss += p.y;
+  }
+  return la_value(s, ss);
+}
+
+// Input c of t (row tb of the ring) for B product m: (value, 1 while unpublished); with `own`,
+// computed here instead.
+fn la_t(m: u32, tb: u32, c: u32, R: u32, t: u32, own: bool) -> vec2<f32> {
+  if (c >= R) { return vec2<f32>(0.0); }
+  if (own) { return vec2<f32>(la_serial(pu(68u + m), c, t), 0.0); }
+  let w = atomicLoad(&buf_lta[tb + c]);
+  return vec2<f32>(bitcast<f32>(w), select(0.0, 1.0, w == LA_MARK));
+}
+
+// Row r of B_m times token t's t_m, t read from the ring (LA).
+fn lora_b_ring(m: u32, stride: u32, R: u32, tb: u32, wb: u32, t: u32) -> f32 {
+  for (var tries = 0u; tries <= LA_SPIN; tries++) {
+    let own = tries == LA_SPIN;
+    var s = 0.0;
+    var missing = 0.0;
+    for (var u = 0u; u < stride; u++) {
+      let w = buf_lbw[wb + u];
+      for (var q = 0u; q < 4u; q++) {
+        if (LBF16) {
+          let h = unpack2x16float(w[q]);
+          let a = la_t(m, tb, 8u * u + 2u * q, R, t, own);
+          let b = la_t(m, tb, 8u * u + 2u * q + 1u, R, t, own);
+          s = fma(h.y, b.x, fma(h.x, a.x, s));
+          missing += a.y + b.y;
+        } else {
+          let a = la_t(m, tb, 4u * u + q, R, t, own);
+          s = fma(bitcast<f32>(w[q]), a.x, s);
+          missing += a.y;
+        }
+      }
+    }
+    if (missing == 0.0) { return s; }
+  }
+  return 0.0;  // not reached: the last pass computes t itself
+}
+
 // Row r of B_m times token t's t_m (LB), else 0.
 fn lora_b(m: u32, r: u32, t: u32) -> f32 {
   if (!LB) { return 0.0; }
@@ -167,6 +284,7 @@ fn lora_b(m: u32, r: u32, t: u32) -> f32 {
   let R = pu(b + 3u);
   let tb = pu(b + 2u) + t * R;
   let wb = pu(b) + r * stride;
+  if (LA) { return lora_b_ring(m, stride, R, tb, wb, t); }
   var s = 0.0;
   for (var u = 0u; u < stride; u++) {
     let w = buf_lbw[wb + u];
