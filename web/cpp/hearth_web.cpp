@@ -97,9 +97,11 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_last_error() { return g_error.c_str(); }
 // Loads the model folder `dir` (an Emscripten FS path). backend: 0 = CPU, 1 = WebGPU;
 // allow_subgroups = 0 forces the WebGPU tier that needs no optional feature; quant_search = 0
 // skips int4's clipping search (faster load); weight_buffer_bytes > 0 caps the WebGPU buffers
-// weights are placed in. Returns a handle, or 0 with hearth_last_error().
+// weights are placed in; lora_in_dispatch = 1 computes a LoRA stage's A products in its base
+// products' dispatch (WebGpuOptions). Returns a handle, or 0 with hearth_last_error().
 EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max_ctx, int max_prefill_t, int backend,
-                                     int allow_subgroups, int quant_search, int weight_buffer_bytes) {
+                                     int allow_subgroups, int quant_search, int weight_buffer_bytes,
+                                     int lora_in_dispatch) {
   auto h = std::make_unique<Handle>();
   h->dir = dir;
   LoadOptions opt;
@@ -117,6 +119,7 @@ EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max
     WebGpuOptions wo;
     wo.allow_subgroups = allow_subgroups != 0;
     wo.max_chunk_bytes = uint64_t(std::max(0, weight_buffer_bytes));
+    wo.lora_in_dispatch = lora_in_dispatch != 0;
     auto gpu = WebGpuBackend::create(wo);
     if (!gpu.ok()) {
       g_error = gpu.message();

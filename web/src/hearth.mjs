@@ -318,7 +318,9 @@ export class HearthModel {
  * timestamp queries; 'passes': only the GPU's busy time, stats().gpu.host.gpuMs, with the
  * dispatches encoded as usual; only the first model's options create the device),
  * weightBufferBytes (WebGPU: the largest buffer weights are placed in, below the device's
- * binding limit; larger matrices are split by rows).
+ * binding limit; larger matrices are split by rows), loraInDispatch (WebGPU, experimental: an
+ * adapter's A products computed inside the base products' dispatches; measured slower on an
+ * H100, see web/README).
  */
 export async function loadModel(source, opts = {}) {
   const wb = opts.weightBufferBytes ?? 0;
@@ -342,9 +344,10 @@ export async function loadModel(source, opts = {}) {
   }
   const dir = await mountSource(m, source);
   const handle = await serialize(() => m.ccall('hearth_load', 'number',
-    ['string', 'string', 'number', 'number', 'number', 'number', 'number', 'number'],
+    ['string', 'string', 'number', 'number', 'number', 'number', 'number', 'number', 'number'],
     [dir, opts.dtype ?? 'f32', opts.maxCtx ?? 0, opts.maxPrefillT ?? 0, backend === 'webgpu' ? 1 : 0,
-      opts.subgroups === false ? 0 : 1, opts.quantSearch === false ? 0 : 1, wb], { async: true }));
+      opts.subgroups === false ? 0 : 1, opts.quantSearch === false ? 0 : 1, wb, opts.loraInDispatch ? 1 : 0],
+    { async: true }));
   if (!handle) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
   return new HearthModel(handle, info, notes);

@@ -24,7 +24,7 @@ namespace hearth {
 void test_matmul_add(Ctx& c);
 void test_lora_fold(Ctx& c, WebGpuBackend& b2);
 void test_upload_group(Ctx& c, WebGpuBackend& fresh);
-void test_lora_a_in_dispatch(Ctx& c, WebGpuBackend& own);
+void test_lora_a_in_dispatch(Ctx& c, WebGpuBackend& in, WebGpuBackend& own);
 
 namespace {
 
@@ -620,11 +620,14 @@ extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const cha
     auto fresh = WebGpuBackend::create(small_opt);
     if (!fresh.ok()) return -1;
     test_upload_group(c, **fresh);
-    WebGpuOptions own_opt = opt;
+    WebGpuOptions in_opt = opt;
+    in_opt.lora_in_dispatch = true;
+    WebGpuOptions own_opt = in_opt;
     own_opt.lora_wait = 0;  // every reader of a LoRA t computes it itself
+    auto in = WebGpuBackend::create(in_opt);
     auto own = WebGpuBackend::create(own_opt);
-    if (!own.ok()) return -1;
-    test_lora_a_in_dispatch(c, **own);
+    if (!in.ok() || !own.ok()) return -1;
+    test_lora_a_in_dispatch(c, **in, **own);
   } else if (g == "bench") {
     bench(c);
   } else {

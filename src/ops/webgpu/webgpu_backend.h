@@ -25,8 +25,12 @@ namespace hearth {
 struct WebGpuOptions {
   bool allow_subgroups = true;  // false: the kernels that need no optional feature (tier "none")
   uint64_t max_chunk_bytes = 0;  // cap on one weight chunk (0: the device's binding limit)
-  // Reads of a LoRA t value computed in the same dispatch before the reader computes it itself
-  // (0: always; the results are the same either way).
+  // A LoRA stage's A products computed by the first workgroups of its base products' dispatch
+  // (matvec_common.wgsl, LA) instead of a dispatch of their own before it. Off by default: on
+  // the H100 it measured slower than the separate dispatch (web/README).
+  bool lora_in_dispatch = false;
+  // With lora_in_dispatch, reads of a t value before the reader computes it itself (0: always;
+  // the results are the same either way).
   uint32_t lora_wait = 4096;
 };
 

@@ -161,7 +161,7 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
       g.a_has_norm = p->a_has_norm;
       g.a_norm = p->a_norm;
       pending_ = std::monostate();
-    } else if (lora_a_group(*p, x, T)) {
+    } else if (opt_.lora_in_dispatch && lora_a_group(*p, x, T)) {
       // The A products of a stage, then its B products: the A products wait as well, to be
       // computed in the base products' dispatch.
       g.held_a = p->e;
@@ -228,7 +228,8 @@ void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
 
 void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   // Held B products that no base product took go first, in a group of their own, after the A
-  // products they read; when every B product was taken, the A products go with the base ones.
+  // products they read; otherwise the A products go with the base ones (emit_matvec_group
+  // emits them first where its dispatch cannot take them).
   PendingMatvec rest;
   rest.T = g.T;
   for (const auto& h : g.held) {
@@ -236,7 +237,7 @@ void WebGpuBackend::emit_matvec(const PendingMatvec& g, const Buf* swiglu_out) {
   }
   PendingMatvec base = g;
   base.held = {};
-  if (!g.held_a.empty() && (!rest.e.empty() || g.held.empty())) {
+  if (!g.held_a.empty() && !rest.e.empty()) {
     emit_lora_a(g);
     base.held_a = {};
     base.a_has_norm = false;
@@ -300,6 +301,11 @@ void WebGpuBackend::emit_matvec_group(const PendingMatvec& g_in, const Buf* swig
       bool found = !e.lb;
       for (const auto& a : g.held_a) found = found || same(a.out, e.lt);
       covered = covered && found;
+    }
+    // Each invocation of the products holds up to 4 words of a t (subgroup kernel: R <= 4
+    // lanes' worth), or one (workgroup kernel: R <= its 64 or more invocations).
+    for (const auto& a : g.held_a) {
+      covered = covered && a.w->rows <= 64 && (!rec_.subgroups() || a.w->rows <= 4 * int64_t(info_.subgroup_min));
     }
     for (const auto& a : g.held_a) {
       bool used = false;

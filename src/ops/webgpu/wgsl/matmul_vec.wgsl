@@ -11,7 +11,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let kA = select(0u, pu(52), LA);
   let wl = wg_linear(wid, nwg);
   la_sgs = WG;
-  if (wl < kA) {
+  if (LA && wl < kA) {
     la_rows_wg(wl, kA, t, ln.lid);
     return;
   }
@@ -35,8 +35,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let n_w = (pu(6) + NR - 1u) / NR;
     write_normed(xb, t, inv, (wl - kA) * WG + ln.lid, n_w * WG);
   }
+  var lx = vec2<f32>(0.0);
+  if (LA) {
+    la_t_wg(m, t, ln.lid, 0u);
+    if (PAIR) { la_t_wg(1u, t, ln.lid, 1u); }
+    workgroupBarrier();
+    if (ln.lid < NR) {
+      let r = min(r0 + ln.lid, A.nrows - 1u);
+      lx.x = la_b_wg(m, r, 0u);
+      if (PAIR) { lx.y = la_b_wg(1u, r, 1u); }
+    }
+  }
   if (ln.lid < NR && r0 + ln.lid < A.nrows) {
-    finish(m, A, B, r0 + ln.lid, t, tot[ln.lid], tot2[ln.lid]);
+    finish(m, A, B, r0 + ln.lid, t, tot[ln.lid], tot2[ln.lid], lx);
   }
 }
 
@@ -57,8 +68,49 @@ fn la_rows_wg(wl: u32, kA: u32, t: u32, lid: u32) {
         s += la_red[l].x;
         ss += la_red[l].y;
       }
-      la_publish(k, t, s, ss);
+      la_publish(jr, t, s, ss);
     }
     workgroupBarrier();
   }
+}
+
+var<workgroup> la_wait: u32;
+
+// LA: t_m for token t into la_red[.][k], word c by invocation c (R <= WG; the whole workgroup
+// calls it): all words read at once, again while any is the mark; after LA_SPIN reads the
+// invocations still waiting compute theirs.
+fn la_t_wg(m: u32, t: u32, lid: u32, k: u32) {
+  let b = 40u + 4u * m;
+  if (pu(b) == 0xffffffffu) { return; }
+  let R = pu(b + 3u);
+  let mine = lid < R;
+  var w = LA_MARK;
+  for (var tries = 0u; tries < LA_SPIN; tries++) {
+    if (mine && w == LA_MARK) { w = atomicLoad(&buf_lta[pu(b + 2u) + t * R + lid]); }
+    workgroupBarrier();
+    if (lid == 0u) { la_wait = 0u; }
+    workgroupBarrier();
+    if (mine && w == LA_MARK) { la_wait = 1u; }
+    if (workgroupUniformLoad(&la_wait) == 0u) { break; }
+  }
+  if (mine) { la_red[lid][k] = la_word_value(m, lid, t, w); }
+}
+
+// LA: the B term of row r of matrix m, t_m in la_red[.][k].
+fn la_b_wg(m: u32, r: u32, k: u32) -> f32 {
+  let b = 40u + 4u * m;
+  if (pu(b) == 0xffffffffu) { return 0.0; }
+  let R = pu(b + 3u);
+  let n = select(4u, 8u, LBF16);
+  let stride = pu(b + 1u);
+  let wb = pu(b) + r * stride;
+  var s = 0.0;
+  for (var u = 0u; u < stride; u++) {
+    let wu = buf_lbw[wb + u];
+    for (var i = 0u; i < n; i++) {
+      let c = u * n + i;
+      if (c < R) { s = fma(lb_w(wu, i), la_red[c][k], s); }
+    }
+  }
+  return s;
 }

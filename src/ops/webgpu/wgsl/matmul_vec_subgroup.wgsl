@@ -39,8 +39,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let n_w = ((pu(6) + rows_per_wg - 1u) / rows_per_wg) * (WG / sgs);
       write_normed(xb, t, inv, (blk * (WG / sgs) + lid / sgs) * sgs + lane, n_w * sgs);
     }
+    var lx = vec2<f32>(0.0);
+    if (LA) {
+      // Every lane takes part; those past the block's rows take its last row.
+      let r = min(r0 + min(lane, NR - 1u), A.nrows - 1u);
+      lx.x = la_b_sg(m, r, t, lane, sgs);
+      if (PAIR) { lx.y = la_b_sg(1u, r, t, lane, sgs); }
+    }
     if (lane < NR && v0 < pu(6) && r0 + lane < A.nrows) {
-      finish(m, A, B, r0 + lane, t, tot[lane], tot2[lane]);
+      finish(m, A, B, r0 + lane, t, tot[lane], tot2[lane], lx);
     }
   }
 }
@@ -59,6 +66,48 @@ fn la_rows(wl: u32, kA: u32, t: u32, sub: u32, nsub: u32, lane: u32, sgs: u32) {
       s += subgroupShuffle(p.x, l);
       ss += subgroupShuffle(p.y, l);
     }
-    if (lane == 0u && k < nA) { la_publish(k, t, s, ss); }
+    if (lane == 0u && k < nA) { la_publish(jr, t, s, ss); }
   }
+}
+
+// LA: the B term of row r of matrix m for token t (the subgroup's lanes all call it, each with
+// its row). Lane c holds words c, c + sgs, c + 2 sgs, c + 3 sgs of t_m (R <= 4 sgs), all read
+// at once and again while any is the mark; after LA_SPIN reads the lanes still waiting
+// compute theirs. The dot takes each word from its lane by shuffle.
+@diagnostic(off, subgroup_uniformity)
+fn la_b_sg(m: u32, r: u32, t: u32, lane: u32, sgs: u32) -> f32 {
+  let b = 40u + 4u * m;
+  if (pu(b) == 0xffffffffu) { return 0.0; }
+  let R = pu(b + 3u);
+  let tb = pu(b + 2u) + t * R;
+  var w = vec4<u32>(LA_MARK);
+  for (var tries = 0u; tries < LA_SPIN; tries++) {
+    var miss = false;
+    for (var i = 0u; i < 4u; i++) {
+      let c = lane + i * sgs;
+      if (c < R && w[i] == LA_MARK) {
+        w[i] = atomicLoad(&buf_lta[tb + c]);
+        miss = miss || w[i] == LA_MARK;
+      }
+    }
+    if (!subgroupAny(miss)) { break; }
+  }
+  var tv = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    let c = lane + i * sgs;
+    if (c < R) { tv[i] = la_word_value(m, c, t, w[i]); }
+  }
+  let n = select(4u, 8u, LBF16);
+  let stride = pu(b + 1u);
+  let wb = pu(b) + r * stride;
+  var s = 0.0;
+  for (var u = 0u; u < stride; u++) {
+    let wu = buf_lbw[wb + u];
+    for (var i = 0u; i < n; i++) {
+      let c = u * n + i;
+      let v = subgroupShuffle(tv[min(c / sgs, 3u)], c % sgs);
+      if (c < R) { s = fma(lb_w(wu, i), v, s); }
+    }
+  }
+  return s;
 }

@@ -18,11 +18,15 @@
 //          t_m: [T, R_m] in lt (the B products of a stage, folded into its base products).
 //   LA     (with LB) the stage's A products t_j = A_j x (x normalized as the products' with
 //          NORM; A_j's rows in la, LAF16: f16, else f32) are computed by the dispatch's first
-//          P[52] workgroups of each token, a subgroup per row, and published word by word to
-//          the t ring lta (armed with LA_MARK beforehand); the B products read t from there,
-//          waiting until the mark is gone. Should that take too long (workgroups that do not
-//          start in order), the reader computes the rows itself in the same order of
-//          operations, so the values are the same either way (LA_SPIN: reads before that).
+//          P[52] workgroups of each token (a subgroup per row, or a workgroup on the
+//          workgroup kernel) and published word by word to the t ring lta (armed with
+//          LA_MARK beforehand). Each subgroup (workgroup) of the products reads t_m from there
+//          once per block, up to 4 words an invocation, all at once, again while any is the
+//          mark, and the rows' B terms take the words from the invocations that hold them
+//          (R_m <= 4 x the subgroup size, and <= WG). Should the wait take too long
+//          (workgroups that do not start in order), the invocations still waiting compute
+//          their rows themselves in the same order of operations, so the values are the same
+//          either way (LA_SPIN: reads before that).
 // x: [T, cols]; out_m: [T, out_stride_m] (out_off and bias_off include the chunk's first row).
 // P: 0 x_off, 1 T, 2 cols, 3 w_stride (units per row), 4 nw_off, 5 eps (f32), 6 virtual rows,
 //    7 sw_off, 8 + 8 m: vbase, nrows, w_base, scale_off, min_off, out_off, out_stride, bias_off
@@ -219,9 +223,8 @@ fn la_value(s: f32, ss: f32) -> f32 {
   return s;
 }
 
-// Publishes row k's value for token t.
-fn la_publish(k: u32, t: u32, s: f32, ss: f32) {
-  let jr = la_row_of(k);
+// Publishes the value of row jr.y of A_jr.x for token t.
+fn la_publish(jr: vec2<u32>, t: u32, s: f32, ss: f32) {
   let R = la_param(jr.x, 3u);
   atomicStore(&buf_lta[la_param(jr.x, 2u) + t * R + jr.y], bitcast<u32>(la_value(s, ss)));
 }
@@ -239,52 +242,31 @@ fn la_serial(j: u32, r: u32, t: u32) -> f32 {
   return la_value(s, ss);
 }
 
-// Input c of t (row tb of the ring) for B product m: (value, 1 while unpublished); with `own`,
-// computed here instead.
-fn la_t(m: u32, tb: u32, c: u32, R: u32, t: u32, own: bool) -> vec2<f32> {
-  if (c >= R) { return vec2<f32>(0.0); }
-  if (own) { return vec2<f32>(la_serial(pu(68u + m), c, t), 0.0); }
-  let w = atomicLoad(&buf_lta[tb + c]);
-  return vec2<f32>(bitcast<f32>(w), select(0.0, 1.0, w == LA_MARK));
+// Value i of one unit of a B row: 8 f16 (LBF16) or 4 f32 a unit.
+fn lb_w(w: vec4<u32>, i: u32) -> f32 {
+  if (LBF16) {
+    let h = unpack2x16float(w[i / 2u]);
+    return select(h.x, h.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(w[i]);
 }
 
-// Row r of B_m times token t's t_m, t read from the ring (LA).
-fn lora_b_ring(m: u32, stride: u32, R: u32, tb: u32, wb: u32, t: u32) -> f32 {
-  for (var tries = 0u; tries <= LA_SPIN; tries++) {
-    let own = tries == LA_SPIN;
-    var s = 0.0;
-    var missing = 0.0;
-    for (var u = 0u; u < stride; u++) {
-      let w = buf_lbw[wb + u];
-      for (var q = 0u; q < 4u; q++) {
-        if (LBF16) {
-          let h = unpack2x16float(w[q]);
-          let a = la_t(m, tb, 8u * u + 2u * q, R, t, own);
-          let b = la_t(m, tb, 8u * u + 2u * q + 1u, R, t, own);
-          s = fma(h.y, b.x, fma(h.x, a.x, s));
-          missing += a.y + b.y;
-        } else {
-          let a = la_t(m, tb, 4u * u + q, R, t, own);
-          s = fma(bitcast<f32>(w[q]), a.x, s);
-          missing += a.y;
-        }
-      }
-    }
-    if (missing == 0.0) { return s; }
-  }
-  return 0.0;  // not reached: the last pass computes t itself
+// LA: word c of t_m for token t as a reader gets it, given the ring's word w (LA_MARK: not
+// published after LA_SPIN reads, so computed here).
+fn la_word_value(m: u32, c: u32, t: u32, w: u32) -> f32 {
+  if (w == LA_MARK) { return la_serial(pu(68u + m), c, t); }
+  return bitcast<f32>(w);
 }
 
 // Row r of B_m times token t's t_m (LB), else 0.
 fn lora_b(m: u32, r: u32, t: u32) -> f32 {
-  if (!LB) { return 0.0; }
+  if (!LB || LA) { return 0.0; }
   let b = 40u + 4u * m;
   if (pu(b) == 0xffffffffu) { return 0.0; }
   let stride = pu(b + 1u);
   let R = pu(b + 3u);
   let tb = pu(b + 2u) + t * R;
   let wb = pu(b) + r * stride;
-  if (LA) { return lora_b_ring(m, stride, R, tb, wb, t); }
   var s = 0.0;
   for (var u = 0u; u < stride; u++) {
     let w = buf_lbw[wb + u];
@@ -302,15 +284,15 @@ fn lora_b(m: u32, r: u32, t: u32) -> f32 {
 }
 
 // Row r of matrix m (and of matrix 1 with PAIR) for token t, from the reduced sums (already
-// scaled by 1/rms with NORM).
-fn finish(m: u32, A: Mat, B: Mat, r: u32, t: u32, a: f32, b: f32) {
+// scaled by 1/rms with NORM); with LA, lx holds the rows' B terms.
+fn finish(m: u32, A: Mat, B: Mat, r: u32, t: u32, a: f32, b: f32, lx: vec2<f32>) {
   let oa = A.out_off + t * A.out_stride + r;
-  let g = accumulated(m, oa, with_bias(m, A, r, a) + lora_b(m, r, t));
+  let g = accumulated(m, oa, with_bias(m, A, r, a) + select(lora_b(m, r, t), lx.x, LA));
   store(m, oa, g);
   if (RESID) { buf_res[pu(33) + t * A.out_stride + r] += g; }
   if (PAIR) {
     let ob = B.out_off + t * B.out_stride + r;
-    let u = accumulated(1u, ob, with_bias(1u, B, r, b) + lora_b(1u, r, t));
+    let u = accumulated(1u, ob, with_bias(1u, B, r, b) + select(lora_b(1u, r, t), lx.y, LA));
     store(1u, ob, u);
     buf_sw[pu(7) + t * A.out_stride + r] = g / (1.0 + exp(-g)) * u;
   }
