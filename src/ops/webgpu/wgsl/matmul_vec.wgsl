@@ -42,8 +42,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
     if (ln.lid < NR) {
       let r = min(r0 + ln.lid, A.nrows - 1u);
-      lx.x = la_b_wg(m, r, 0u);
-      if (PAIR) { lx.y = la_b_wg(1u, r, 1u); }
+      lx.x = la_b_dot(m, r, 0u, vec4<f32>(0.0), WG);
+      if (PAIR) { lx.y = la_b_dot(1u, r, 1u, vec4<f32>(0.0), WG); }
     }
   }
   if (ln.lid < NR && r0 + ln.lid < A.nrows) {
@@ -96,21 +96,5 @@ fn la_t_wg(m: u32, t: u32, lid: u32, k: u32) {
   if (mine) { la_red[lid][k] = la_word_value(m, lid, t, w); }
 }
 
-// LA: the B term of row r of matrix m, t_m in la_red[.][k].
-fn la_b_wg(m: u32, r: u32, k: u32) -> f32 {
-  let b = 40u + 4u * m;
-  if (pu(b) == 0xffffffffu) { return 0.0; }
-  let R = pu(b + 3u);
-  let n = select(4u, 8u, LBF16);
-  let stride = pu(b + 1u);
-  let wb = pu(b) + r * stride;
-  var s = 0.0;
-  for (var u = 0u; u < stride; u++) {
-    let wu = buf_lbw[wb + u];
-    for (var i = 0u; i < n; i++) {
-      let c = u * n + i;
-      if (c < R) { s = fma(lb_w(wu, i), la_red[c][k], s); }
-    }
-  }
-  return s;
-}
+// Word c of t_m, from la_red[.][k] (la_b_dot's; past R a word la_b_dot leaves out).
+fn la_word(c: u32, k: u32, tv: vec4<f32>, sgs: u32) -> f32 { return la_red[min(c, WG - 1u)][k]; }

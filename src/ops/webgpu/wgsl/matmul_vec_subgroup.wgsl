@@ -97,17 +97,9 @@ fn la_b_sg(m: u32, r: u32, t: u32, lane: u32, sgs: u32) -> f32 {
     let c = lane + i * sgs;
     if (c < R) { tv[i] = la_word_value(m, c, t, w[i]); }
   }
-  let n = select(4u, 8u, LBF16);
-  let stride = pu(b + 1u);
-  let wb = pu(b) + r * stride;
-  var s = 0.0;
-  for (var u = 0u; u < stride; u++) {
-    let wu = buf_lbw[wb + u];
-    for (var i = 0u; i < n; i++) {
-      let c = u * n + i;
-      let v = subgroupShuffle(tv[min(c / sgs, 3u)], c % sgs);
-      if (c < R) { s = fma(lb_w(wu, i), v, s); }
-    }
-  }
-  return s;
+  return la_b_dot(m, r, 0u, tv, sgs);
 }
+
+// Word c of t from the lane that holds it (la_b_dot's, for la_b_sg).
+@diagnostic(off, subgroup_uniformity)
+fn la_word(c: u32, k: u32, tv: vec4<f32>, sgs: u32) -> f32 { return subgroupShuffle(tv[min(c / sgs, 3u)], c % sgs); }

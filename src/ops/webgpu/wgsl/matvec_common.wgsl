@@ -258,6 +258,27 @@ fn la_word_value(m: u32, c: u32, t: u32, w: u32) -> f32 {
   return bitcast<f32>(w);
 }
 
+// LA: row r of B_m times t_m, word c of t_m given by la_word(c, k, tv, sgs) (each kernel's:
+// from the lanes' tv by shuffle, or from workgroup memory); 0 where matrix m has no B.
+fn la_b_dot(m: u32, r: u32, k: u32, tv: vec4<f32>, sgs: u32) -> f32 {
+  let b = 40u + 4u * m;
+  if (pu(b) == 0xffffffffu) { return 0.0; }
+  let R = pu(b + 3u);
+  let n = select(4u, 8u, LBF16);
+  let stride = pu(b + 1u);
+  let wb = pu(b) + r * stride;
+  var s = 0.0;
+  for (var u = 0u; u < stride; u++) {
+    let wu = buf_lbw[wb + u];
+    for (var i = 0u; i < n; i++) {
+      let c = u * n + i;
+      let v = la_word(c, k, tv, sgs);
+      if (c < R) { s = fma(lb_w(wu, i), v, s); }
+    }
+  }
+  return s;
+}
+
 // Row r of B_m times token t's t_m (LB), else 0.
 fn lora_b(m: u32, r: u32, t: u32) -> f32 {
   if (!LB || LA) { return 0.0; }
