@@ -14,6 +14,7 @@
 #include "core/dtype.h"
 #include "formats/config.h"
 #include "formats/safetensors.h"
+#include "model/hf_layout.h"
 
 namespace hearth::cli {
 
@@ -80,37 +81,12 @@ int cmd_random_checkpoint(int argc, char** argv) {
   auto add = [&](const std::string& name, std::vector<int64_t> shape, float mean, float std) {
     metas.push_back({TensorToWrite{name, DType::BF16, std::move(shape), {}}, mean, std});
   };
-  const float w_std = 0.02f;
-  add("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, 0, w_std);
-  for (int64_t l = 0; l < c.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    add(p + "input_layernorm.weight", {c.hidden_size}, 1, 0.05f);
-    add(p + "post_attention_layernorm.weight", {c.hidden_size}, 1, 0.05f);
-    add(p + "self_attn.q_proj.weight", {c.q_dim(), c.hidden_size}, 0, w_std);
-    add(p + "self_attn.k_proj.weight", {c.kv_dim(), c.hidden_size}, 0, w_std);
-    add(p + "self_attn.v_proj.weight", {c.kv_dim(), c.hidden_size}, 0, w_std);
-    add(p + "self_attn.o_proj.weight", {c.hidden_size, c.q_dim()}, 0, w_std);
-    if (c.qkv_bias) {
-      add(p + "self_attn.q_proj.bias", {c.q_dim()}, 0, w_std);
-      add(p + "self_attn.k_proj.bias", {c.kv_dim()}, 0, w_std);
-      add(p + "self_attn.v_proj.bias", {c.kv_dim()}, 0, w_std);
-    }
-    if (c.o_bias) add(p + "self_attn.o_proj.bias", {c.hidden_size}, 0, w_std);
-    if (c.qk_norm) {
-      add(p + "self_attn.q_norm.weight", {c.head_dim}, 1, 0.05f);
-      add(p + "self_attn.k_norm.weight", {c.head_dim}, 1, 0.05f);
-    }
-    add(p + "mlp.gate_proj.weight", {c.intermediate_size, c.hidden_size}, 0, w_std);
-    add(p + "mlp.up_proj.weight", {c.intermediate_size, c.hidden_size}, 0, w_std);
-    add(p + "mlp.down_proj.weight", {c.hidden_size, c.intermediate_size}, 0, w_std);
-    if (c.mlp_bias) {
-      add(p + "mlp.gate_proj.bias", {c.intermediate_size}, 0, w_std);
-      add(p + "mlp.up_proj.bias", {c.intermediate_size}, 0, w_std);
-      add(p + "mlp.down_proj.bias", {c.hidden_size}, 0, w_std);
-    }
+  // Matrices and embeddings ~ N(0, 0.02); norm weights ~ 1 + N(0, 0.05); biases ~ N(0, 0.02).
+  for (const HfTensor& t : hf_tensors(c)) {
+    const bool norm = t.role != TensorRole::Weight && t.role != TensorRole::Bias && t.role != TensorRole::Embed &&
+                      t.role != TensorRole::LmHead;
+    add(t.name, t.shape, norm ? 1.0f : 0.0f, norm ? 0.05f : 0.02f);
   }
-  add("model.norm.weight", {c.hidden_size}, 1, 0.05f);
-  if (!c.tie_word_embeddings) add("lm_head.weight", {c.vocab_size, c.hidden_size}, 0, w_std);
 
   std::vector<TensorToWrite> tensors;
   for (const auto& m : metas) tensors.push_back(m.t);

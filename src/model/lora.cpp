@@ -12,29 +12,6 @@
 
 namespace hearth {
 
-const char* proj_name(Proj p) {
-  static const char* kNames[kNumProj] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                                         "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
-  return kNames[int(p)];
-}
-
-int64_t proj_in(const ModelConfig& c, Proj p) {
-  switch (p) {
-    case Proj::O: return c.q_dim();
-    case Proj::Down: return c.intermediate_size;
-    default: return c.hidden_size;
-  }
-}
-
-int64_t proj_out(const ModelConfig& c, Proj p) {
-  switch (p) {
-    case Proj::Q: return c.q_dim();
-    case Proj::K: case Proj::V: return c.kv_dim();
-    case Proj::Gate: case Proj::Up: return c.intermediate_size;
-    default: return c.hidden_size;
-  }
-}
-
 int64_t LoraAdapter::max_rank() const {
   int64_t r = 0;
   for (const auto& l : layers) for (const auto& p : l) if (p) r = std::max(r, p->rank);
@@ -77,9 +54,7 @@ std::optional<KeyParts> split_key(const std::string& name, bool mlx) {
   k.layer = std::stoll(m[2]);
   if (m[2].length() > 6) return std::nullopt;
   const std::string group = m[3], p = m[4];
-  static const std::pair<const char*, Proj> kProj[] = {{"q", Proj::Q}, {"k", Proj::K}, {"v", Proj::V}, {"o", Proj::O},
-                                                       {"gate", Proj::Gate}, {"up", Proj::Up}, {"down", Proj::Down}};
-  for (const auto& [n, pr] : kProj) if (p == n) k.proj = pr;
+  k.proj = proj_from_short(p + "_proj").value_or(Proj::Q);  // the pattern admits only the seven
   bool attn = k.proj == Proj::Q || k.proj == Proj::K || k.proj == Proj::V || k.proj == Proj::O;
   if (attn != (group == "self_attn")) return std::nullopt;
   k.which = char(std::toupper(static_cast<unsigned char>(m[5].str()[0])));

@@ -11,12 +11,9 @@
 
 #include "core/error.h"
 #include "formats/config.h"
+#include "model/hf_layout.h"
 
 namespace hearth {
-
-enum class Proj { Q, K, V, O, Gate, Up, Down };
-constexpr int kNumProj = 7;
-const char* proj_name(Proj p);  // "self_attn.q_proj", ...
 
 struct LoraPair {
   int64_t rank = 0, in = 0, out = 0;
@@ -36,9 +33,5 @@ struct LoraAdapter {
 // Reads the adapter in `dir` and checks every tensor against the model's shapes. Errors name
 // the file and tensor; nothing is applied to any model here.
 Result<LoraAdapter> load_lora_adapter(const std::string& dir, const ModelConfig& cfg);
-
-// Input and output width of projection p.
-int64_t proj_in(const ModelConfig& c, Proj p);
-int64_t proj_out(const ModelConfig& c, Proj p);
 
 }  // namespace hearth

@@ -86,12 +86,12 @@ Status Model::load_weights(const TensorStore& store) {
   // Matrices that read one x (q, k, v; gate, up) go up as a group, which the backend places in
   // one buffer: a GPU backend then takes their products in one dispatch. Placed one by one,
   // a group can straddle two buffers (the first fitting a gap an earlier buffer has left).
-  auto group = [&](const std::string& p, std::initializer_list<std::pair<const char*, int64_t>> names, int64_t cols,
+  auto group = [&](std::initializer_list<std::pair<std::string, int64_t>> names, int64_t cols,
                    std::initializer_list<WeightId*> out) -> Status {
     std::vector<QMatrix> ws;
     for (const auto& [name, rows] : names) {
       const int64_t shape[2] = {rows, cols};
-      HEARTH_ASSIGN(std::vector<float> w, store.load_f32(p + name, shape));
+      HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
       ws.push_back(quantize_matrix(w, rows, cols, layer_fmt, &pool, opt_.quant_search));
     }
     const std::vector<WeightId> ids = be.upload_group(std::move(ws));
@@ -107,43 +107,44 @@ Status Model::load_weights(const TensorStore& store) {
     return b;
   };
 
-  HEARTH_ASSIGN(embed_, matrix("model.embed_tokens.weight", c.vocab_size, c.hidden_size, table_fmt));
+  using R = TensorRole;
+  HEARTH_ASSIGN(embed_, matrix(hf_tensor_name(R::Embed), c.vocab_size, c.hidden_size, table_fmt));
   if (c.tie_word_embeddings) {
     lm_head_ = embed_;
   } else {
-    if (!store.find("lm_head.weight")) return err("tensor lm_head.weight: missing from the checkpoint (config.json has tie_word_embeddings false)");
-    HEARTH_ASSIGN(lm_head_, matrix("lm_head.weight", c.vocab_size, c.hidden_size, table_fmt));
+    const std::string head = hf_tensor_name(R::LmHead);
+    if (!store.find(head)) return err("tensor ", head, ": missing from the checkpoint (config.json has tie_word_embeddings false)");
+    HEARTH_ASSIGN(lm_head_, matrix(head, c.vocab_size, c.hidden_size, table_fmt));
   }
-  HEARTH_ASSIGN(final_norm_, vec("model.norm.weight", c.hidden_size));
+  HEARTH_ASSIGN(final_norm_, vec(hf_tensor_name(R::FinalNorm), c.hidden_size));
   layers_.resize(size_t(c.n_layers));
   for (int64_t i = 0; i < c.n_layers; ++i) {
     Layer& L = layers_[size_t(i)];
-    const std::string p = "model.layers." + std::to_string(i) + ".";
-    HEARTH_ASSIGN(L.ln1, vec(p + "input_layernorm.weight", c.hidden_size));
-    HEARTH_ASSIGN(L.ln2, vec(p + "post_attention_layernorm.weight", c.hidden_size));
-    HEARTH_CHECK((group(p, {{"self_attn.q_proj.weight", c.q_dim()}, {"self_attn.k_proj.weight", c.kv_dim()},
-                          {"self_attn.v_proj.weight", c.kv_dim()}}, c.hidden_size, {&L.q, &L.k, &L.v})));
-    HEARTH_ASSIGN(L.o, matrix(p + "self_attn.o_proj.weight", c.hidden_size, c.q_dim(), layer_fmt));
-    if (c.qkv_bias) {
-      HEARTH_ASSIGN(L.bq, vec(p + "self_attn.q_proj.bias", c.q_dim()));
-      HEARTH_ASSIGN(L.bk, vec(p + "self_attn.k_proj.bias", c.kv_dim()));
-      HEARTH_ASSIGN(L.bv, vec(p + "self_attn.v_proj.bias", c.kv_dim()));
-    }
-    if (c.o_bias) {
-      HEARTH_ASSIGN(L.bo, vec(p + "self_attn.o_proj.bias", c.hidden_size));
-    }
+    const auto w = [&](Proj p) { return hf_tensor_name(R::Weight, i, p); };
+    const auto bias = [&](Proj p, Buf* out) -> Status {
+      if (!proj_has_bias(c, p)) return {};
+      HEARTH_ASSIGN(*out, vec(hf_tensor_name(R::Bias, i, p), proj_out(c, p)));
+      return {};
+    };
+    HEARTH_ASSIGN(L.ln1, vec(hf_tensor_name(R::AttnNorm, i), c.hidden_size));
+    HEARTH_ASSIGN(L.ln2, vec(hf_tensor_name(R::MlpNorm, i), c.hidden_size));
+    HEARTH_CHECK((group({{w(Proj::Q), c.q_dim()}, {w(Proj::K), c.kv_dim()}, {w(Proj::V), c.kv_dim()}}, c.hidden_size,
+                        {&L.q, &L.k, &L.v})));
+    HEARTH_ASSIGN(L.o, matrix(w(Proj::O), c.hidden_size, c.q_dim(), layer_fmt));
+    HEARTH_CHECK(bias(Proj::Q, &L.bq));
+    HEARTH_CHECK(bias(Proj::K, &L.bk));
+    HEARTH_CHECK(bias(Proj::V, &L.bv));
+    HEARTH_CHECK(bias(Proj::O, &L.bo));
     if (c.qk_norm) {
-      HEARTH_ASSIGN(L.q_norm, vec(p + "self_attn.q_norm.weight", c.head_dim));
-      HEARTH_ASSIGN(L.k_norm, vec(p + "self_attn.k_norm.weight", c.head_dim));
+      HEARTH_ASSIGN(L.q_norm, vec(hf_tensor_name(R::QNorm, i), c.head_dim));
+      HEARTH_ASSIGN(L.k_norm, vec(hf_tensor_name(R::KNorm, i), c.head_dim));
     }
-    HEARTH_CHECK((group(p, {{"mlp.gate_proj.weight", c.intermediate_size}, {"mlp.up_proj.weight", c.intermediate_size}},
-                      c.hidden_size, {&L.gate, &L.up})));
-    HEARTH_ASSIGN(L.down, matrix(p + "mlp.down_proj.weight", c.hidden_size, c.intermediate_size, layer_fmt));
-    if (c.mlp_bias) {
-      HEARTH_ASSIGN(L.bgate, vec(p + "mlp.gate_proj.bias", c.intermediate_size));
-      HEARTH_ASSIGN(L.bup, vec(p + "mlp.up_proj.bias", c.intermediate_size));
-      HEARTH_ASSIGN(L.bdown, vec(p + "mlp.down_proj.bias", c.hidden_size));
-    }
+    HEARTH_CHECK((group({{w(Proj::Gate), c.intermediate_size}, {w(Proj::Up), c.intermediate_size}}, c.hidden_size,
+                        {&L.gate, &L.up})));
+    HEARTH_ASSIGN(L.down, matrix(w(Proj::Down), c.hidden_size, c.intermediate_size, layer_fmt));
+    HEARTH_CHECK(bias(Proj::Gate, &L.bgate));
+    HEARTH_CHECK(bias(Proj::Up, &L.bup));
+    HEARTH_CHECK(bias(Proj::Down, &L.bdown));
   }
   return {};
 }
