@@ -54,6 +54,10 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // The first error the backend met (a kernel that did not compile, a failed read-back, a lost
+  // device, an op this backend does not have). Ops record work and do not return errors; callers
+  // check status() after a step, a read or a load.
+  virtual Status status() const { return status_; }
 
   // Memory.
   virtual Buf alloc(int64_t n) = 0;                                     // zero-filled
@@ -68,7 +72,7 @@ class Backend {
     return ids;
   }
   // Frees an uploaded weight (LoRA matrices are replaced when their scale changes).
-  virtual void release(WeightId w) {}
+  virtual void release(WeightId w) = 0;
   virtual size_t bytes_used() const = 0;
 
   // out[t, :] = dequant(E)[ids[t], :]; E: [vocab, d], out: [T, d]
@@ -96,19 +100,28 @@ class Backend {
   // Model::start_device_batch). supports_device_greedy() says whether both are there.
   virtual bool supports_device_greedy() const { return false; }
   // out[0] = float(index of the largest of x[0..n)), the lowest index on ties.
-  virtual void argmax(Buf x, int64_t n, Buf out) {}
+  virtual void argmax(Buf x, int64_t n, Buf out) { fail(err(name(), " cannot pick tokens itself (argmax)")); }
   // As embed(), with the ids in backend memory as floats: ids[0..T).
-  virtual void embed_from(WeightId E, Buf ids, int64_t T, Buf out) {}
+  virtual void embed_from(WeightId E, Buf ids, int64_t T, Buf out) { fail(err(name(), " cannot read token ids from its own memory")); }
   // Optional: sampling on the backend (supports_device_sampling()). out[0] = the picked id as
   // a float, from logits x[0..n), the uniform u[0] in [0, 1), and with penalties pen: [n] flags
   // of tokens seen in the prompt, then [n] counts of generated tokens (the pick is counted).
   virtual bool supports_device_sampling() const { return false; }
-  virtual void sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf pen, Buf out) {}
+  virtual void sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf pen, Buf out) { fail(err(name(), " cannot sample on the device")); }
   // A read-back in two halves (device greedy backends), so that the next batch of work can be
   // recorded and submitted while this one runs: read_start submits what was recorded and
   // returns a ticket (0: failed or not supported); read_finish waits and copies n floats.
   virtual uint32_t read_start(Buf src, int64_t n) { return 0; }
   virtual Status read_finish(uint32_t ticket, std::span<float> dst) { return err(name(), ": no read_start"); }
+
+ protected:
+  // Keeps the first error (later ones are consequences of it).
+  void fail(const Error& e) {
+    if (status_.ok()) status_ = e;
+  }
+
+ private:
+  Status status_;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads);

@@ -139,12 +139,9 @@ EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max
   }
   h->engine = std::move(*e);
   h->backend = h->engine->model().backend().name();
-  if (h->gpu) {
-    auto* gb = static_cast<WebGpuBackend*>(&h->engine->model().backend());
-    if (!gb->status().ok()) {
-      g_error = gb->status().message();
-      return 0;
-    }
+  if (Status st = h->engine->model().backend().status(); !st.ok()) {
+    g_error = st.message();
+    return 0;
   }
   const std::string tok = h->dir + "/tokenizer.json";
   if (FILE* f = std::fopen(tok.c_str(), "rb")) {
@@ -282,12 +279,9 @@ EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const int32_t* prompt, int 
     if (yield) hw_yield();
     return go_on && !(text && text->done());
   });
-  if (h->gpu) {
-    const Status& st = static_cast<WebGpuBackend*>(&e.model().backend())->status();
-    if (!st.ok()) {
-      g_error = st.message();
-      return -1;
-    }
+  if (Status st = e.model().backend().status(); !st.ok()) {
+    g_error = st.message();
+    return -1;
   }
   if (!r.ok()) {
     g_error = r.message();

@@ -45,7 +45,7 @@ class WebGpuBackend final : public Backend {
   std::string tier() const { return rec_.subgroups() ? "subgroups" : "none"; }
   const webgpu::DeviceInfo& device_info() const { return info_; }
   // The first error (a kernel that did not compile, a failed read-back, a device error).
-  const Status& status() const { return rec_.status(); }
+  Status status() const override { return rec_.status().ok() ? Backend::status() : rec_.status(); }
   void flush() {
     settle();
     rec_.flush();
@@ -193,7 +193,7 @@ class WebGpuBackend final : public Backend {
   void attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s,
                         const PendingRope* rope);
   void attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
-  void fail(const Error& e) { rec_.fail(e); }
+  void fail(const Error& e) { rec_.fail(e); }  // reported through status() like Backend::fail's
   void settle();
   void rmsnorm_impl(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps, const Buf* add);
   void rope_impl(const PendingRope& r);
