@@ -1,54 +1,25 @@
 // The op interface the model runs on. A backend owns its memory: activations, the KV cache and
 // uploaded weights are referred to by handles, so the same forward pass drives the CPU (plain
 // pointers) and the GPU (buffers and recorded dispatches). All activations are f32.
+// Two levels: primitive ops (one operation each, with a scalar reference in ops/cpu/ref_ops.h),
+// and plans of fused steps (ops/plan.h) that the model states explicitly; a backend compiles a
+// plan once and may run a step as one kernel. Nothing is inferred from the order of calls.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "ops/backend_types.h"
+#include "ops/plan.h"
 #include "ops/qmatrix.h"
 
 namespace hearth {
 
-// A range of f32 elements in backend memory: buffer id + element offset.
-struct Buf {
-  uint32_t id = 0;
-  int64_t offset = 0;
-  Buf at(int64_t elements) const { return Buf{id, offset + elements}; }
-};
-
-// An uploaded weight matrix.
-struct WeightId {
-  uint32_t id = 0;
-};
-
-// Rotary tables: the model computes inverse frequencies (HF semantics, all scaling types).
-struct RopeTable {
-  int64_t rot_dim = 0;                // rotated dims per head (even); the rest pass through
-  std::vector<float> inv_freq;        // [rot_dim / 2]
-  float attention_scaling = 1.0f;     // multiplies cos and sin (yarn)
-};
-
-struct AttentionShape {
-  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
-  int64_t window = 0;  // 0 = full causal; else keys with q_pos - k_pos < window
-  float scale = 1.0f;  // usually 1/sqrt(head_dim)
-};
-
-// Token sampling on the device (Backend::sample; scalar semantics in ref::sample_device).
-struct DeviceSampling {
-  float temperature = 0.0f;  // <= 0: the argmax of the penalized logits (lowest id on ties)
-  int32_t top_k = 0;         // 0 = off
-  float top_p = 1.0f;        // 1 = off
-  float min_p = 0.0f;        // 0 = off
-  float repetition_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
-  bool penalties() const {
-    return repetition_penalty != 1.0f || presence_penalty != 0.0f || frequency_penalty != 0.0f;
-  }
-};
+class ThreadPool;
 
 class Backend {
  public:
@@ -58,6 +29,15 @@ class Backend {
   // device, an op this backend does not have). Ops record work and do not return errors; callers
   // check status() after a step, a read or a load.
   virtual Status status() const { return status_; }
+  // Which optional accelerations run ("subgroups", "none" on WebGPU; "cpu" on the CPU).
+  virtual std::string tier() const = 0;
+  // Work counters of a GPU backend (zero elsewhere).
+  struct Counters {
+    uint64_t dispatches = 0, submits = 0, pipelines = 0;
+  };
+  virtual Counters counters() const { return {}; }
+  // Bytes the backend can still allocate, where it knows (std::nullopt: unknown).
+  virtual std::optional<uint64_t> memory_limit() const { return std::nullopt; }
 
   // Memory.
   virtual Buf alloc(int64_t n) = 0;                                     // zero-filled
@@ -71,6 +51,15 @@ class Backend {
     for (auto& w : ws) ids.push_back(upload(std::move(w)));
     return ids;
   }
+  // Matrices straight from checkpoint data, quantized to `format` as quantize_matrix does (int4:
+  // `search` as there) and uploaded as a group. The default converts and quantizes on the host
+  // (rows over `pool`, when given); a GPU backend may quantize on the device instead, with the
+  // same bits.
+  virtual std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
+                                                 ThreadPool* pool);
+  // An uploaded weight read back in the shared format (e.g. to write a packed cache of weights
+  // the device quantized).
+  virtual Result<QMatrix> download(WeightId w) = 0;
   // Frees an uploaded weight (LoRA matrices are replaced when their scale changes).
   virtual void release(WeightId w) = 0;
   virtual size_t bytes_used() const = 0;
@@ -96,6 +85,12 @@ class Backend {
   // x[i] += y[i]
   virtual void add(Buf x, Buf y, int64_t n) = 0;
 
+  // Plans (ops/plan.h). compile() checks and prepares a plan once; run() replays it for new
+  // tokens at positions pos0.. (the T of its steps). The defaults run each step's parts with the
+  // primitive ops above (run_products, run_attention), as the CPU backend does.
+  virtual std::unique_ptr<CompiledPlan> compile(const Plan& plan);
+  virtual void run(CompiledPlan& plan, int64_t pos0);
+
   // Optional, for greedy decode without a logits read-back per token (GPU backends; see
   // Model::start_device_batch). supports_device_greedy() says whether both are there.
   virtual bool supports_device_greedy() const { return false; }
@@ -107,7 +102,7 @@ class Backend {
   // a float, from logits x[0..n), the uniform u[0] in [0, 1), and with penalties pen: [n] flags
   // of tokens seen in the prompt, then [n] counts of generated tokens (the pick is counted).
   virtual bool supports_device_sampling() const { return false; }
-  virtual void sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf pen, Buf out) { fail(err(name(), " cannot sample on the device")); }
+  virtual void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) { fail(err(name(), " cannot sample on the device")); }
   // A read-back in two halves (device greedy backends), so that the next batch of work can be
   // recorded and submitted while this one runs: read_start submits what was recorded and
   // returns a ticket (0: failed or not supported); read_finish waits and copies n floats.
@@ -115,6 +110,9 @@ class Backend {
   virtual Status read_finish(uint32_t ticket, std::span<float> dst) { return err(name(), ": no read_start"); }
 
  protected:
+  // The parts of one step, by the semantics plan.h states.
+  void run_products(const ProductStage& s);
+  void run_attention(const AttentionStep& s, int64_t pos0);
   // Keeps the first error (later ones are consequences of it).
   void fail(const Error& e) {
     if (status_.ok()) status_ = e;
@@ -125,5 +123,14 @@ class Backend {
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads);
+
+// A backend by name: "cpu" or "webgpu" (the wasm build, with a GPU device handed to the engine).
+struct BackendOptions {
+  std::string kind = "cpu";
+  int threads = 0;                // cpu: 0 = all cores
+  bool allow_subgroups = true;    // webgpu: false = the tier that needs no optional feature
+  uint64_t max_chunk_bytes = 0;   // webgpu: cap on the buffers weights are placed in (0: device limit)
+};
+Result<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt);
 
 }  // namespace hearth

@@ -50,7 +50,15 @@ struct QMatrix {
 QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat f,
                         ThreadPool* pool, bool search = true);
 
+// quantize_matrix of checkpoint data (BF16, F16 or F32 values; converted to f32 a row at a time).
+struct RawMatrix;
+QMatrix quantize_raw(const RawMatrix& m, WeightFormat f, ThreadPool* pool, bool search = true);
+
 // Quantizes one int4 group of n <= 128 values: writes nibbles into q (n values 0..15).
 void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float* minv, bool search = true);
+// The int8 value of w for a row scale s > 0: the q in [-127, 127] whose thresholds
+// (|q| - 1/2) s <= |w| < (|q| + 1/2) s hold, each threshold the product s (2k + 1) rounded, then
+// halved (the GPU quantizer's exact arithmetic).
+int8_t quantize_int8_value(float w, float s, float inv_s);
 
 }  // namespace hearth

@@ -19,6 +19,7 @@ class CpuBackend final : public Backend {
     weights_.emplace_back();
   }
   std::string name() const override { return "cpu (" + std::to_string(pool_.size()) + " threads)"; }
+  std::string tier() const override { return "cpu"; }
 
   Buf alloc(int64_t n) override {
     bufs_.emplace_back(size_t(n), 0.0f);
@@ -29,6 +30,10 @@ class CpuBackend final : public Backend {
   WeightId upload(QMatrix w) override {
     weights_.push_back(std::make_unique<QMatrix>(std::move(w)));
     return WeightId{uint32_t(weights_.size() - 1)};
+  }
+  Result<QMatrix> download(WeightId w) override {
+    if (w.id == 0 || w.id >= weights_.size() || !weights_[w.id]) return err(name(), ": weight ", w.id, " is not uploaded");
+    return *weights_[w.id];
   }
   void release(WeightId w) override {
     if (w.id > 0 && w.id < weights_.size()) weights_[w.id].reset();

@@ -107,7 +107,7 @@ uint32_t key_of(float l) {
 float as_float(uint64_t v) { return float(uint32_t(v >> 32)) * 4294967296.0f + float(uint32_t(v)); }
 }  // namespace
 
-int32_t sample_device(std::span<const float> logits, const DeviceSampling& s, float u, const float* pen) {
+int32_t sample_device(std::span<const float> logits, const SamplingParams& s, float u, const float* pen) {
   const size_t n = logits.size();
   std::vector<float> l(logits.begin(), logits.end());
   for (size_t i = 0; i < n; ++i) {

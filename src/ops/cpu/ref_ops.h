@@ -18,7 +18,7 @@ namespace hearth::ref {
 //    min-p drops w < min_p.
 //  - the draw: U = u * (kept mass) (float, then to an integer), the first kept token in id
 //    order whose running mass exceeds U; none (rounding): the argmax.
-int32_t sample_device(std::span<const float> logits, const DeviceSampling& s, float u, const float* pen);
+int32_t sample_device(std::span<const float> logits, const SamplingParams& s, float u, const float* pen);
 
 // out: [T, d]
 void embed(const QMatrix& E, std::span<const int32_t> ids, float* out);

@@ -9,12 +9,6 @@
 
 namespace hearth::webgpu {
 
-inline uint32_t fbits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The weights_<key>.wgsl snippet of a format.
