@@ -14,6 +14,7 @@
 #include "formats/config.h"
 #include "formats/safetensors.h"
 #include "model/lora.h"
+#include "model/tensor_source.h"
 #include "ops/backend.h"
 
 namespace hearth {
@@ -33,7 +34,7 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Loads config.json + safetensors from `dir` onto `backend`.
+  // Loads config.json + safetensors from the folder `dir`, or a .gguf file, onto `backend`.
   static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt,
                                              std::unique_ptr<Backend> backend);
   static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt);
@@ -85,7 +86,7 @@ class Model {
 
  private:
   Model() = default;
-  Status load_weights(const TensorStore& store);
+  Status load_weights(const TensorSource& store);
   // out[T, out] += scale * B (A x) for each (projection, out) pair that reads x (at most 3)
   // and that the active adapter has.
   // Whether the active adapter has layer `layer`'s projection p.
