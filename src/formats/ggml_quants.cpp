@@ -33,6 +33,13 @@ float half_at(const uint8_t* p) {
   return f16_to_f32(h);
 }
 
+// A product rounded to float before the add that follows, as ggml's quantizers state it (a
+// compiler may otherwise fuse the two into one FMA, rounding once, and some nibbles differ).
+float rounded(float x) {
+  volatile float v = x;
+  return v;
+}
+
 void put_half(uint8_t* p, float f) {
   const uint16_t h = f32_to_f16(f);
   std::memcpy(p, &h, 2);
@@ -222,10 +229,8 @@ void quantize_row_q4_0(const float* x, int64_t n, uint8_t* dst) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     put_half(out, d);
     for (int j = 0; j < 16; ++j) {
-      // Products rounded before the add (ggml computes them as separate statements).
-      const float x0 = v[j] * id, x1 = v[j + 16] * id;
-      const int lo = std::min(15, int(int8_t(x0 + 8.5f)));
-      const int hi = std::min(15, int(int8_t(x1 + 8.5f)));
+      const int lo = std::min(15, int(int8_t(rounded(v[j] * id) + 8.5f)));
+      const int hi = std::min(15, int(int8_t(rounded(v[j + 16] * id) + 8.5f)));
       out[2 + j] = uint8_t(lo | (hi << 4));
     }
   }
@@ -245,9 +250,8 @@ void quantize_row_q4_1(const float* x, int64_t n, uint8_t* dst) {
     put_half(out, d);
     put_half(out + 2, lo);
     for (int j = 0; j < 16; ++j) {
-      const float x0 = (v[j] - lo) * id, x1 = (v[j + 16] - lo) * id;
-      const int a = std::min(15, int(int8_t(x0 + 0.5f)));
-      const int c = std::min(15, int(int8_t(x1 + 0.5f)));
+      const int a = std::min(15, int(int8_t(rounded((v[j] - lo) * id) + 0.5f)));
+      const int c = std::min(15, int(int8_t(rounded((v[j + 16] - lo) * id) + 0.5f)));
       out[4 + j] = uint8_t(a | (c << 4));
     }
   }

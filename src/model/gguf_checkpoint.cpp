@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/thread_pool.h"
 #include "formats/ggml_quants.h"
@@ -15,7 +17,18 @@ namespace {
 
 constexpr const char* kGgufProj[kNumProj] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
 
-Json num(double v) { return Json::number(v, false); }
+// A number as config.json writes it: values stored as float32 in GGUF (1e-6 reads back as
+// 9.99999997e-07) get the shortest decimal that rounds to the same float.
+Json num(double v) {
+  if (double(float(v)) == v) {
+    char buf[32];
+    for (int prec = 1; prec <= 9; ++prec) {
+      std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+      if (std::strtof(buf, nullptr) == float(v)) return Json::number(std::strtod(buf, nullptr), false);
+    }
+  }
+  return Json::number(v, false);
+}
 Json integer(int64_t v) { return Json::number(double(v), true); }
 
 // Llama 3 rope scaling from llama.cpp's rope_freqs tensor (one divisor per frequency): the
