@@ -1,8 +1,9 @@
 // Matrix products with Q8_0 / Q4_0 weights: x [T, in] is quantized to Q8_0 blocks once, then
-// each task takes rows of W and, per row, unpacks a block once and takes its integer dot
-// products with up to 4 tokens (AVX2: sign / maddubs / madd; wasm simd128: i16 dot products).
-// The float accumulation is ref::matmul's (acc += float(dot) * (d_w * d_x), blocks in order),
-// so the results equal the scalar reference bit for bit.
+// each task takes rows of W and, per row, unpacks 8 blocks at a time and takes their integer dot
+// products with up to 4 tokens (AVX2: sign / maddubs / madd and a horizontal-add tree; wasm
+// simd128: i16 dot products). The scaled block sums go into 8 double lanes (block b into lane
+// b % 8) summed at the end as ref::matmul states, so the results equal the scalar reference bit
+// for bit.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -35,17 +36,37 @@ inline Block load_q4(const uint8_t* nib) {
   const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(15));
   return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
 }
-inline int32_t dot(Block w, const int8_t* xq) {
+// |w| (unsigned) times x with w's sign: pairs summed to i16, then to 8 lanes of i32.
+inline __m256i dot_lanes(Block w, const int8_t* xq) {
   const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
-  // |w| (unsigned) times x with w's sign: pairs summed to i16, then to i32.
-  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-  const __m256i p32 = _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p32), _mm256_extracti128_si256(p32, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
 }
-#elif defined(__wasm_simd128__)
+inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+
+// Block sums in 8 lanes and the lanes' double accumulators.
+struct Acc {
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();  // lanes 0..3, 4..7
+};
+// acc lane j += sum(w[j] * x[j]) * scale[j] for j < n (n <= 8; the other lanes get exact zeros).
+inline void accumulate(Acc& a, const Block* w, const int8_t* x, int n, const float* scale) {
+  __m256i p[8];
+  for (int j = 0; j < 8; ++j) p[j] = j < n ? dot_lanes(w[j], x + j * kB) : _mm256_setzero_si256();
+  // Pairwise sums until lane j holds block j's total.
+  const __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+  const __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
+  const __m256i s = _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+  const __m256 f = _mm256_loadu_ps(scale);
+  a.lo = _mm256_add_pd(a.lo, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(s)), _mm256_cvtps_pd(_mm256_castps256_ps128(f))));
+  a.hi = _mm256_add_pd(a.hi, _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(s, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1))));
+}
+// ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+inline double total(const Acc& a) {
+  const __m256d r = _mm256_add_pd(a.lo, a.hi);
+  const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(r), _mm256_extractf128_pd(r, 1));
+  return _mm_cvtsd_f64(s) + _mm_cvtsd_f64(_mm_unpackhi_pd(s, s));
+}
+#else
+#if defined(__wasm_simd128__)
 struct Block {
   v128_t w[4];  // 32 weights as i16x8 x 4
 };
@@ -90,21 +111,41 @@ inline int32_t dot(const Block& w, const int8_t* xq) {
   return s;
 }
 #endif
+inline float half_to_float(uint16_t h) { return f16_to_f32(h); }
 
-// Row o of W against tokens t0..t0+n-1 (n <= kTokens).
+struct Acc {
+  double l[8] = {};
+};
+inline void accumulate(Acc& a, const Block* w, const int8_t* x, int n, const float* scale) {
+  for (int j = 0; j < n; ++j) a.l[j] += double(dot(w[j], x + j * kB)) * double(scale[j]);
+}
+inline double total(const Acc& a) {
+  return ((a.l[0] + a.l[4]) + (a.l[2] + a.l[6])) + ((a.l[1] + a.l[5]) + (a.l[3] + a.l[7]));
+}
+#endif
+
+// Row o of W against tokens t0..t0+n-1 (n <= kTokens): each chunk of 8 blocks is unpacked once
+// and used for every token.
 template <bool kQ4>
-void row_tokens(const QMatrix& W, const QuantizedRows& xq, int64_t o, int64_t t0, int n, float* acc) {
+void row_tokens(const QMatrix& W, const QuantizedRows& xq, int64_t o, int64_t t0, int n, double* out) {
   const int64_t nb = W.blocks_per_row();
-  for (int k = 0; k < n; ++k) acc[k] = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t at = o * nb + b;
-    const Block w = kQ4 ? load_q4(W.nib.data() + at * (kB / 2)) : load_q8(W.q8.data() + at * kB);
-    const float dw = f16_to_f32(W.d16[size_t(at)]);
+  Acc acc[kTokens];
+  Block w[8];
+  float dw[8], scale[8];
+  for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+    const int m = int(std::min<int64_t>(8, nb - b0));
+    for (int j = 0; j < m; ++j) {
+      const int64_t at = o * nb + b0 + j;
+      w[j] = kQ4 ? load_q4(W.nib.data() + at * (kB / 2)) : load_q8(W.q8.data() + at * kB);
+      dw[j] = half_to_float(W.d16[size_t(at)]);
+    }
     for (int k = 0; k < n; ++k) {
-      const int64_t xb = (t0 + k) * nb + b;
-      acc[k] += float(dot(w, xq.q.data() + xb * kB)) * (dw * xq.d[size_t(xb)]);
+      const int64_t xb = (t0 + k) * nb + b0;
+      for (int j = 0; j < 8; ++j) scale[j] = j < m ? dw[j] * xq.d[size_t(xb + j)] : 0.0f;
+      accumulate(acc[k], w, xq.q.data() + xb * kB, m, scale);
     }
   }
+  for (int k = 0; k < n; ++k) out[k] = total(acc[k]);
 }
 
 }  // namespace
@@ -116,7 +157,7 @@ void matmul_blocks(const float* x, const QMatrix& W, const float* bias, float* o
   // Aim for >= ~32k multiply-adds per task.
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, W.cols * T));
   pool.parallel_for(W.rows, grain, [&](int64_t r0, int64_t r1) {
-    float acc[kTokens];
+    double acc[kTokens];
     for (int64_t o = r0; o < r1; ++o) {
       const float b = bias ? bias[o] : 0.0f;
       for (int64_t t = 0; t < T; t += kTokens) {
@@ -126,7 +167,7 @@ void matmul_blocks(const float* x, const QMatrix& W, const float* bias, float* o
         } else {
           row_tokens<false>(W, xq, o, t, n, acc);
         }
-        for (int k = 0; k < n; ++k) out[(t + k) * W.rows + o] = acc[k] + b;
+        for (int k = 0; k < n; ++k) out[(t + k) * W.rows + o] = float(acc[k]) + b;
       }
     }
   });

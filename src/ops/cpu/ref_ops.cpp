@@ -27,8 +27,8 @@ void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t d
 
 namespace {
 
-// Q8_0 / Q4_0 weights: x quantized to Q8_0 blocks; per block the exact integer dot product,
-// then acc += float(dot) * (d_w * d_x), blocks in order.
+// Q8_0 / Q4_0 weights: x quantized to Q8_0 blocks; per block the exact integer dot product
+// times (d_w * d_x) (exact in double), added to lane b % 8 of 8 double accumulators.
 void matmul_blocks(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T) {
   QuantizedRows xq;
   quantize_rows_q8_0(x, T, W.cols, xq);
@@ -36,7 +36,7 @@ void matmul_blocks(const float* x, const QMatrix& W, const float* bias, float* o
   std::vector<int8_t> wq(static_cast<size_t>(B));
   for (int64_t o = 0; o < W.rows; ++o) {
     for (int64_t t = 0; t < T; ++t) {
-      float acc = 0;
+      double lane[8] = {};
       for (int64_t b = 0; b < nb; ++b) {
         const int64_t at = o * nb + b;
         for (int64_t j = 0; j < B; ++j) {
@@ -49,9 +49,10 @@ void matmul_blocks(const float* x, const QMatrix& W, const float* bias, float* o
         }
         int32_t dot = 0;
         for (int64_t j = 0; j < B; ++j) dot += int32_t(wq[size_t(j)]) * int32_t(xq.q[size_t((t * nb + b) * B + j)]);
-        acc += float(dot) * (f16_to_f32(W.d16[size_t(at)]) * xq.d[size_t(t * nb + b)]);
+        lane[b % 8] += double(dot) * double(f16_to_f32(W.d16[size_t(at)]) * xq.d[size_t(t * nb + b)]);
       }
-      out[t * W.rows + o] = acc + (bias ? bias[o] : 0.0f);
+      const double acc = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+      out[t * W.rows + o] = float(acc) + (bias ? bias[o] : 0.0f);
     }
   }
 }
