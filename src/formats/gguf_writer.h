@@ -24,6 +24,12 @@ class GgufWriter {
  public:
   static constexpr uint64_t kAlignment = 32;
   void add(std::string key, GgufValue value) { kv_.emplace_back(std::move(key), std::move(value)); }
+  bool has(const std::string& key) const {
+    for (const auto& kv : kv_) {
+      if (kv.first == key) return true;
+    }
+    return false;
+  }
   void add_tensor(GgufTensorToWrite t) { tensors_.push_back(std::move(t)); }
   const std::vector<GgufTensorToWrite>& tensors() const { return tensors_; }
 

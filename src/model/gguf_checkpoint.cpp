@@ -248,13 +248,21 @@ Result<std::vector<float>> GgufTensorSource::load_f32(const std::string& name, s
   const uint64_t rb = uint64_t(cols / info->block * info->block_bytes);
   std::vector<float> out(size_t(t.numel()));
   std::vector<uint8_t> raw;
+  Entry plain = e;
+  plain.permuted = false;  // rows of a matrix, elements of a bias: reordered below
   for (int64_t r = 0; r < rows; r += slice_rows(rb)) {
     const int64_t n = std::min(slice_rows(rb), rows - r);
     raw.resize(size_t(uint64_t(n) * rb));
-    HEARTH_CHECK(read_rows(e, r, n, raw.data()));
+    HEARTH_CHECK(read_rows(plain, r, n, raw.data()));
     for (int64_t i = 0; i < n; ++i) dequantize_row(t.type, raw.data() + uint64_t(i) * rb, cols, out.data() + (r + i) * cols);
   }
-  return out;
+  if (!e.permuted) return out;
+  const int64_t hf_rows = expect[0], width = t.numel() / hf_rows;
+  std::vector<float> hf(out.size());
+  for (int64_t r = 0; r < hf_rows; ++r) {
+    std::copy_n(out.begin() + gguf_row(r, config_.head_dim) * width, width, hf.begin() + r * width);
+  }
+  return hf;
 }
 
 Result<QMatrix> GgufTensorSource::load_matrix(const std::string& name, int64_t rows, int64_t cols, WeightFormat fmt, bool table,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -115,8 +116,14 @@ std::optional<int64_t> token_id_of(const Json* v, const std::vector<std::string>
   return std::nullopt;
 }
 
+// Nothing when the folder has no tokenizer.json (the file then carries the model alone).
 Status add_tokenizer_metadata(GgufWriter& w, const std::string& dir, const ModelConfig& c) {
   const std::string tok_path = dir + "/tokenizer.json";
+  if (FILE* f = std::fopen(tok_path.c_str(), "rb")) {
+    std::fclose(f);
+  } else {
+    return {};
+  }
   HEARTH_ASSIGN(std::string text, read_text_file(tok_path));
   HEARTH_ASSIGN(Json tok, parse_json(text, tok_path));
   HEARTH_ASSIGN(auto kv, gguf_tokenizer_metadata(tok, tok_path));
@@ -252,9 +259,10 @@ Status convert_hf_to_gguf(const std::string& dir, const std::string& out_path, G
     const HfTensor& t = hf[i];
     HEARTH_ASSIGN(std::vector<float> x, ckpt.tensors->load_f32(t.name, t.shape));
     const int64_t cols = t.shape.back(), rows = int64_t(x.size()) / cols;
-    if (gguf_rows_permuted(c, t)) {  // GGUF row gguf_row(r) holds Hugging Face row r
+    if (gguf_rows_permuted(c, t)) {  // GGUF row gguf_row(r) holds Hugging Face row r (a bias: element r)
+      const int64_t n = t.shape[0], width = int64_t(x.size()) / n;
       std::vector<float> p(x.size());
-      for (int64_t r = 0; r < rows; ++r) std::memcpy(&p[size_t(gguf_row(r, c.head_dim) * cols)], &x[size_t(r * cols)], size_t(cols) * 4);
+      for (int64_t r = 0; r < n; ++r) std::memcpy(&p[size_t(gguf_row(r, c.head_dim) * width)], &x[size_t(r * width)], size_t(width) * 4);
       x.swap(p);
     }
     encode(w.tensors()[i].type, x.data(), rows, cols, out.data());
