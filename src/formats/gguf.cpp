@@ -266,7 +266,13 @@ namespace {
 Result<GgufTensor> read_tensor_info(Cursor& c, const std::string& path, uint64_t index) {
   GgufTensor t;
   HEARTH_ASSIGN(t.name, c.string("tensor name"));
-  const std::string what = path + ": tensor " + (t.name.empty() ? "#" + std::to_string(index) : t.name);
+  std::string what = path + ": tensor ";
+  if (t.name.empty()) {
+    what += "#";
+    what += std::to_string(index);
+  } else {
+    what += t.name;
+  }
   HEARTH_ASSIGN(uint32_t nd, c.pod<uint32_t>("tensor dimension count"));
   if (nd == 0 || nd > GgufFile::kMaxDims) return err(what, ": ", std::to_string(nd), " dimensions (expected 1 to ", GgufFile::kMaxDims, ")");
   uint64_t numel = 1;
@@ -307,8 +313,8 @@ Result<GgufFile> GgufFile::parse(std::shared_ptr<MappedFile> file) {
   HEARTH_ASSIGN(uint64_t n_tensors, c.pod<uint64_t>("tensor count"));
   HEARTH_ASSIGN(uint64_t n_kv, c.pod<uint64_t>("metadata count"));
   // A metadata pair takes at least 8 + 4 + 1 bytes, a tensor info at least 8 + 4 + 8 + 4 + 8.
-  if (n_kv > c.left() / 13) return err(path, ": metadata count ", std::to_string(n_kv), " is more than the file can hold");
-  if (n_tensors > c.left() / 32) return err(path, ": tensor count ", std::to_string(n_tensors), " is more than the file can hold");
+  if (n_kv > c.left() / 13) return err(path, ": metadata count ", std::to_string(n_kv), " cannot fit in the ", std::to_string(c.left()), " bytes left (truncated or corrupt file)");
+  if (n_tensors > c.left() / 32) return err(path, ": tensor count ", std::to_string(n_tensors), " cannot fit in the ", std::to_string(c.left()), " bytes left (truncated or corrupt file)");
   for (uint64_t i = 0; i < n_kv; ++i) {
     HEARTH_ASSIGN(std::string key, c.string("metadata key"));
     HEARTH_ASSIGN(uint32_t type, c.pod<uint32_t>("metadata value type"));
