@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <random>
 
 #include "core/dtype.h"
 #include "engine/engine.h"
@@ -16,6 +17,7 @@
 #include "model/gguf_checkpoint.h"
 #include "model/gguf_convert.h"
 #include "model/rope.h"
+#include "gguf_fuzz_entry.h"
 #include "random_data.h"
 #include "tokenizer/tokenizer.h"
 #include "test_util.h"
@@ -262,9 +264,10 @@ TEST(GgufModel, GgufToFolderAndBack) {
   EXPECT_EQ(raw, raw2);
 }
 
-// A GGUF of the qwen2-tiny shapes with edits applied to its metadata or tensors.
+// A GGUF of the qwen2-tiny shapes with edits applied to its metadata and tensor infos
+// (edit_tensor returns false to leave a tensor out). Tensor data is zeros.
 std::string tiny_gguf(const std::string& name, const std::function<void(GgufWriter&)>& edit_meta,
-                      const std::string& drop_tensor = "", GgmlType embed_type = GgmlType::F32) {
+                      const std::function<bool(GgufTensorToWrite&)>& edit_tensor = nullptr) {
   auto src = GgufFile::open(test::temp_dir("gguf_ref") + "/qwen2-tiny.gguf");
   EXPECT_TRUE(src.ok()) << src.message();
   GgufWriter w;
@@ -274,9 +277,8 @@ std::string tiny_gguf(const std::string& name, const std::function<void(GgufWrit
   }
   std::vector<std::vector<uint8_t>> data;
   for (const auto& t : src->tensors()) {
-    if (t.name == drop_tensor) continue;
     GgufTensorToWrite tw{t.name, t.type, t.ne};
-    if (t.name == "token_embd.weight") tw.type = embed_type;
+    if (edit_tensor && !edit_tensor(tw)) continue;
     w.add_tensor(tw);
     data.emplace_back(size_t(tw.nbytes()), 0);
   }
@@ -299,16 +301,56 @@ TEST(GgufModel, LoadErrorsNameTheFileAndWhatIsWrong) {
                     "architecture \"gpt2\" is not supported");
   expect_load_error(tiny_gguf("nokey", [](GgufWriter& w) { w.add("qwen2.block_count", GgufValue::of_string("4")); }),
                     "qwen2.block_count is a string, expected an integer");
-  expect_load_error(tiny_gguf("missing", [](GgufWriter&) {}, "blk.3.ffn_up.weight"), "blk.3.ffn_up.weight (model.layers.3.mlp.up_proj.weight) is missing");
-  expect_load_error(tiny_gguf("shape", [](GgufWriter& w) { w.add("qwen2.feed_forward_length", GgufValue::of_int(GgufType::U32, 512)); }),
-                    "expected shape [512, 256], file has [768, 256]");
-  expect_load_error(tiny_gguf("iq", [](GgufWriter&) {}, "", GgmlType::IQ2_XXS), "type IQ2_XXS is not supported");
+  const auto none = [](GgufWriter&) {};
+  expect_load_error(tiny_gguf("missing", none, [](GgufTensorToWrite& t) { return t.name != "blk.3.ffn_up.weight"; }),
+                    "blk.3.ffn_up.weight (model.layers.3.mlp.up_proj.weight) is missing");
+  expect_load_error(tiny_gguf("shape", none, [](GgufTensorToWrite& t) {
+                      if (t.name == "blk.2.attn_v.weight") t.ne = {256, 64};
+                      return true;
+                    }),
+                    "blk.2.attn_v.weight (model.layers.2.self_attn.v_proj.weight): expected shape [128, 256], file has [64, 256]");
+  expect_load_error(tiny_gguf("ff", [](GgufWriter& w) { w.add("qwen2.feed_forward_length", GgufValue::of_int(GgufType::U32, 1 << 30)); }),
+                    "qwen2.feed_forward_length 1073741824 does not match tensor blk.0.ffn_up.weight (768)");
+  expect_load_error(tiny_gguf("layers", [](GgufWriter& w) { w.add("qwen2.block_count", GgufValue::of_int(GgufType::U64, int64_t(1) << 40)); }),
+                    "block_count 1099511627776 does not fit");
+  expect_load_error(tiny_gguf("iq", none, [](GgufTensorToWrite& t) {
+                      if (t.name == "token_embd.weight") t.type = GgmlType::IQ2_XXS;
+                      return true;
+                    }),
+                    "type IQ2_XXS is not supported");
   auto tok = Tokenizer::load_for_model(tiny_gguf("bert", [](GgufWriter& w) {
     w.add("tokenizer.ggml.model", GgufValue::of_string("bert"));
     w.add("tokenizer.ggml.tokens", GgufValue::string_array({"a"}));
   }));
   ASSERT_FALSE(tok.ok());
   EXPECT_NE(tok.message().find("tokenizer.ggml.model \"bert\" is not supported"), std::string::npos) << tok.message();
+}
+
+// Random byte flips in the metadata and tensor infos of real model files, through everything a
+// load does short of the forward pass (gguf_fuzz_entry.h): errors, never crashes.
+TEST(GgufModel, MutatedModelFilesNeverCrash) {
+  const std::string tiny = test::temp_dir("gguf_ref") + "/qwen2-tiny.gguf";
+  ASSERT_TRUE(convert_hf_to_gguf(fixture("qwen2-tiny"), tiny, GgmlType::Q8_0).ok());
+  for (const auto& [path, iters] : {std::pair{tiny, 400}, {fixture("gguf/pycoder-6m-q4_0.gguf"), 60}}) {
+    const std::vector<uint8_t> base = file_bytes(path);
+    auto g = GgufFile::parse(MappedFile::from_bytes(base, path));
+    ASSERT_TRUE(g.ok());
+    ASSERT_EQ(test::exercise_gguf(base), path == tiny ? 3 : 7) << path;
+    const size_t header = size_t(g->data_offset());
+    std::mt19937 rng(99);
+    int config_ok = 0;
+    for (int i = 0; i < iters; ++i) {
+      std::vector<uint8_t> b = base;
+      const int flips = 1 + int(rng() % 3);
+      for (int k = 0; k < flips; ++k) {
+        // Half the flips land in the last 4 KiB of the header: the tensor infos.
+        const size_t at = (rng() % 2 && header > 4096) ? header - 1 - rng() % 4096 : rng() % header;
+        b[at] = uint8_t(rng());
+      }
+      config_ok += (test::exercise_gguf(b) & 2) != 0;
+    }
+    EXPECT_GT(config_ok, 0) << path << ": no mutation got as far as the config";
+  }
 }
 
 }  // namespace

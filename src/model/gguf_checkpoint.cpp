@@ -101,6 +101,28 @@ Result<Json> rope_scaling(const GgufFile& g, const std::string& a, double theta,
   return err(g.path(), ": ", a, ".rope.scaling.type \"", type, "\" is not supported (expected none, linear or yarn)");
 }
 
+// The sizes in the metadata must agree with the tensors (so nothing is sized from a number the
+// file's own data does not back).
+Status check_sizes_against_tensors(const GgufFile& g, const std::string& a, int64_t d, int64_t ff, int64_t layers,
+                                   int64_t heads, int64_t kv_heads, int64_t head_dim, int64_t rot_dim) {
+  auto rows_of = [&](const std::string& name) -> int64_t {
+    const GgufTensor* t = g.tensor(name);
+    return t && t->ne.size() == 2 ? t->ne[1] : -1;
+  };
+  auto mismatch = [&](const std::string& key, int64_t v, const std::string& tensor, int64_t have) {
+    return err(g.path(), ": ", key, " ", v, " does not match tensor ", tensor, " (", have, ")");
+  };
+  const int64_t embd_cols = g.tensor("token_embd.weight")->ne[0];
+  if (d != embd_cols) return mismatch(a + ".embedding_length", d, "token_embd.weight", embd_cols);
+  if (layers <= 0 || layers > int64_t(g.tensors().size())) return err(g.path(), ": ", a, ".block_count ", layers, " does not fit the file's ", g.tensors().size(), " tensors");
+  if (const int64_t r = rows_of("blk.0.ffn_up.weight"); r >= 0 && r != ff) return mismatch(a + ".feed_forward_length", ff, "blk.0.ffn_up.weight", r);
+  if (heads <= 0 || kv_heads <= 0 || head_dim <= 0) return err(g.path(), ": head counts and key_length must be positive");
+  if (const int64_t r = rows_of("blk.0.attn_q.weight"); r >= 0 && r != heads * head_dim) return mismatch(a + ".attention.head_count x key_length", heads * head_dim, "blk.0.attn_q.weight", r);
+  if (const int64_t r = rows_of("blk.0.attn_k.weight"); r >= 0 && r != kv_heads * head_dim) return mismatch(a + ".attention.head_count_kv x key_length", kv_heads * head_dim, "blk.0.attn_k.weight", r);
+  if (rot_dim <= 0 || rot_dim > head_dim) return err(g.path(), ": ", a, ".rope.dimension_count ", rot_dim, " must be in [1, ", head_dim, "]");
+  return {};
+}
+
 std::vector<int64_t> stop_ids(const GgufFile& g) {
   std::vector<int64_t> ids;
   for (const char* k : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"}) {
@@ -146,6 +168,7 @@ Result<Json> hf_config_from_gguf(const GgufFile& g) {
   HEARTH_ASSIGN(int64_t v_dim, g.get_int(a + ".attention.value_length", head_dim));
   if (v_dim != head_dim) return err(g.path(), ": key_length ", head_dim, " and value_length ", v_dim, " differ (not supported)");
   HEARTH_ASSIGN(int64_t rot_dim, g.get_int(a + ".rope.dimension_count", head_dim));
+  HEARTH_CHECK(check_sizes_against_tensors(g, a, d, ff, layers, heads, kv_heads, head_dim, rot_dim));
   Json::Object c = {
       {"model_type", Json::string(a)},
       {"architectures", Json::array({Json::string(a == "llama" ? "LlamaForCausalLM" : a == "qwen2" ? "Qwen2ForCausalLM" : "Qwen3ForCausalLM")})},
