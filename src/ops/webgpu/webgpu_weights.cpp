@@ -168,6 +168,7 @@ WeightId WebGpuBackend::upload_placed(const QMatrix& w, uint32_t buffer, uint64_
 }
 
 std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
+  for (auto& w : ws) if (is_block_format(w.format)) return std::vector<WeightId>(ws.size(), upload(std::move(w)));
   settle();
   // One arena block for all of them, each at a 256-byte boundary inside it.
   uint64_t total = 0;
@@ -187,6 +188,7 @@ std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
 }
 
 WeightId WebGpuBackend::upload(QMatrix w) {
+  if (is_block_format(w.format)) { fail(err("WebGPU: ", weight_format_name(w.format), " weights (from a GGUF file) have no WebGPU kernels; load this model on the CPU backend")); return WeightId{}; }
   settle();
   uint32_t buffer = 0;
   uint64_t offset = 0;
