@@ -1,6 +1,8 @@
 // hearth convert -m SRC -o OUT [--type f32|f16|bf16|q8_0|q4_0] [--dtype auto|f32|f16|bf16]
+// hearth convert -m ADAPTER_DIR --base MODEL -o OUT.gguf
 // A Hugging Face folder SRC becomes the GGUF file OUT (--type, default f16); a GGUF file SRC
-// becomes the Hugging Face folder OUT (--dtype for model.safetensors, default auto).
+// becomes the Hugging Face folder OUT (--dtype for model.safetensors, default auto); a LoRA
+// adapter folder (PEFT or MLX-LM) becomes a llama.cpp GGUF adapter for the model MODEL.
 #include <chrono>
 #include <cstdio>
 
@@ -8,11 +10,13 @@
 #include "cli/commands.h"
 #include "formats/gguf.h"
 #include "model/gguf_convert.h"
+#include "model/gguf_lora.h"
+#include "model/tensor_source.h"
 
 namespace hearth::cli {
 
 int cmd_convert(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, {"--model", "--out", "--type", "--dtype"}, {}, {{"-m", "--model"}, {"-o", "--out"}});
+  auto args = Args::parse(argc, argv, {"--model", "--out", "--type", "--dtype", "--base"}, {}, {{"-m", "--model"}, {"-o", "--out"}});
   if (!args.ok()) return fail(args.message());
   auto src = args->required("--model");
   if (!src.ok()) return fail(src.message());
@@ -20,7 +24,13 @@ int cmd_convert(int argc, char** argv) {
   if (!out.ok()) return fail(out.message());
   const auto t0 = std::chrono::steady_clock::now();
   Status st;
-  if (is_gguf_file(*src)) {
+  if (auto base = args->str("--base")) {
+    auto ckpt = open_checkpoint(*base);
+    if (!ckpt.ok()) return fail(ckpt.message());
+    auto adapter = load_lora_adapter(*src, ckpt->config);
+    if (!adapter.ok()) return fail(adapter.message());
+    st = write_gguf_lora(*adapter, ckpt->config, *out);
+  } else if (is_gguf_file(*src)) {
     if (args->has("--type")) return fail("--type is for writing GGUF; a GGUF source is written as a folder (use --dtype)");
     st = convert_gguf_to_hf(*src, *out, args->str("--dtype").value_or("auto"));
   } else {

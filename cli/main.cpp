@@ -21,6 +21,7 @@ void usage() {
                "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n"
                "  convert    -m DIR -o FILE.gguf [--type f32|f16|bf16|q8_0|q4_0]\n"
                "  convert    -m FILE.gguf -o DIR [--dtype auto|f32|f16|bf16]\n"
+               "  convert    -m ADAPTER_DIR --base MODEL -o ADAPTER.gguf      (LoRA, llama.cpp's format)\n"
                "DIR (a Hugging Face folder) may be a .gguf file wherever a model is taken.\n");
 }
 

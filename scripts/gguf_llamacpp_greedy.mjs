@@ -7,7 +7,9 @@ import {getLlama} from "node-llama-cpp";
 const [model, idsArg, nArg] = process.argv.slice(2);
 const llama = await getLlama({gpu: false, build: "never", logLevel: "error"});
 const m = await llama.loadModel({modelPath: model});
-const ctx = await m.createContext({contextSize: 512, flashAttention: false, threads: 2});
+// KV cache f32 and flash attention off, as for the fixtures' llama.cpp figures.
+const ctx = await m.createContext({contextSize: 512, flashAttention: false, threads: 2,
+                                   experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32"});
 const seq = ctx.getSequence();
 const n = Number(nArg || 16);
 const out = [];

@@ -16,6 +16,7 @@
 #include "formats/gguf_writer.h"
 #include "model/gguf_checkpoint.h"
 #include "model/gguf_convert.h"
+#include "model/gguf_lora.h"
 #include "model/rope.h"
 #include "gguf_fuzz_entry.h"
 #include "random_data.h"
@@ -324,6 +325,96 @@ TEST(GgufModel, LoadErrorsNameTheFileAndWhatIsWrong) {
   }));
   ASSERT_FALSE(tok.ok());
   EXPECT_NE(tok.message().find("tokenizer.ggml.model \"bert\" is not supported"), std::string::npos) << tok.message();
+}
+
+// PEFT adapters as llama.cpp GGUF adapters (written, read back and applied): the reference
+// greedy ids of the adapter cases, on the base model loaded from GGUF too; a Llama adapter
+// through GGUF gives the same logits as the PEFT folder (lora_b rows of q/k reordered).
+TEST(GgufModel, LoraAdaptersThroughGguf) {
+  const std::string dir = test::temp_dir("gguf_lora");
+  auto base = Model::load(fixture("qwen2-tiny"), LoadOptions{});
+  ASSERT_TRUE(base.ok());
+  for (const char* name : {"lora-all", "lora-qv"}) {
+    auto a = load_lora_adapter(fixture(std::string("qwen2-tiny/") + name), (*base)->config());
+    ASSERT_TRUE(a.ok()) << a.message();
+    ASSERT_TRUE(write_gguf_lora(*a, (*base)->config(), dir + "/" + name + ".gguf").ok());
+  }
+  const std::string model_gguf = dir + "/qwen2-tiny.gguf";
+  ASSERT_TRUE(convert_hf_to_gguf(fixture("qwen2-tiny"), model_gguf, GgmlType::BF16).ok());
+  auto e = Engine::load(model_gguf, LoadOptions{});
+  ASSERT_TRUE(e.ok()) << e.message();
+  ASSERT_TRUE((*e)->load_adapter("lora-all", dir + "/lora-all.gguf").ok());
+  ASSERT_TRUE((*e)->load_adapter("lora-qv", dir + "/lora-qv.gguf").ok());
+  auto ref = read_json_file(fixture("qwen2-tiny/reference.json"));
+  int checked = 0;
+  for (const auto& c : ref->find("cases")->as_array()) {
+    if (c.find("adapter")->is_null()) continue;
+    GenerateRequest req;
+    req.prompt = test::ids_of(*c.find("prompt"));
+    const std::vector<int32_t> want = test::ids_of(*c.find("greedy"));
+    req.max_new_tokens = int64_t(want.size());
+    req.sampling.temperature = 0;
+    req.stop_ids = {-1};
+    req.adapter = c.find("adapter")->as_string();
+    auto r = (*e)->generate(req);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->ids, want) << req.adapter;
+    ++checked;
+  }
+  EXPECT_GE(checked, 4);
+  // Llama: a random adapter on all projections, PEFT folder against its GGUF form.
+  const std::string llama = make_llama_folder();
+  auto cfg = read_model_config(llama);
+  ASSERT_TRUE(cfg.ok());
+  LoraAdapter ad;
+  ad.dir = "random";
+  ad.layers.resize(size_t(cfg->n_layers));
+  uint32_t seed = 50;
+  for (auto& layer : ad.layers) {
+    for (int p = 0; p < kNumProj; ++p) {
+      LoraPair pair;
+      pair.rank = 4;
+      pair.in = proj_in(*cfg, Proj(p));
+      pair.out = proj_out(*cfg, Proj(p));
+      pair.scale = p == 2 ? 0.5f : 2.0f;  // unequal scales: B written pre-scaled, alpha 0
+      pair.A = test::randn(size_t(pair.rank * pair.in), seed++, 0.1f);
+      pair.B = test::randn(size_t(pair.out * pair.rank), seed++, 0.1f);
+      layer[p] = pair;
+    }
+  }
+  ASSERT_TRUE(write_gguf_lora(ad, *cfg, dir + "/llama-lora.gguf").ok());
+  {  // lora_b of q in llama.cpp's row order: GGUF row 2i + j of a head is row j * 32 + i, scaled
+    auto g = GgufFile::open(dir + "/llama-lora.gguf");
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(*g->get_float("adapter.lora.alpha"), 0.0);
+    const GgufTensor* t = g->tensor("blk.0.attn_q.weight.lora_b");
+    ASSERT_NE(t, nullptr);
+    std::vector<float> b(size_t(t->numel()));
+    ASSERT_TRUE(g->read(*t, 0, b.size() * 4, b.data()).ok());
+    const LoraPair& q = *ad.layers[0][0];
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t i = 0; i < 32; ++i)
+        for (int64_t j = 0; j < 2; ++j)
+          for (int64_t k = 0; k < 4; ++k) ASSERT_EQ(b[size_t((h * 64 + 2 * i + j) * 4 + k)], q.B[size_t((h * 64 + j * 32 + i) * 4 + k)] * 2.0f);
+  }
+  auto back = load_lora_adapter(dir + "/llama-lora.gguf", *cfg);
+  ASSERT_TRUE(back.ok()) << back.message();
+  auto m = Model::load(llama, LoadOptions{});
+  ASSERT_TRUE(m.ok());
+  ASSERT_TRUE((*m)->add_adapter("peft", ad).ok());
+  ASSERT_TRUE((*m)->add_adapter("gguf", *back).ok());
+  const std::vector<int32_t> ids = {5, 9, 2, 77, 31};
+  std::vector<float> la, lb;
+  ASSERT_TRUE((*m)->set_adapter("peft").ok());
+  ASSERT_TRUE((*m)->forward(ids, nullptr, &la).ok());
+  (*m)->reset();
+  ASSERT_TRUE((*m)->set_adapter("gguf").ok());
+  ASSERT_TRUE((*m)->forward(ids, nullptr, &lb).ok());
+  EXPECT_LT(test::max_abs_diff(la.data(), lb.data(), la.size()), 1e-5f);
+  // An adapter of another architecture is refused with the file's name.
+  auto wrong = load_lora_adapter(dir + "/llama-lora.gguf", (*base)->config());
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.message().find("adapter for architecture llama, the model is qwen2"), std::string::npos) << wrong.message();
 }
 
 // Random byte flips in the metadata and tensor infos of real model files, through everything a
