@@ -1,5 +1,6 @@
 // GGUF tokenizer metadata -> tokenizer.json (see gguf_vocab.h).
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 
 #include "tokenizer/gguf_vocab.h"
@@ -43,9 +44,12 @@ Status gpt2_pipeline(const GgufFile& g, const std::string& pre, Json::Object& ro
 
 // Merges of a sentencepiece vocabulary from its scores: every split of a normal token into two
 // vocabulary tokens, ranked by the token's score (highest first), then by the ids of the halves.
+// Tokens longer than kMaxMergeToken bytes (none in real vocabularies) get no merges, which keeps
+// a hostile file from asking for quadratic work.
+constexpr size_t kMaxMergeToken = 1024;
 Json::Array merges_from_scores(const std::vector<std::string>& tokens, const std::vector<double>& scores,
                                const std::vector<int64_t>& types) {
-  std::unordered_map<std::string, int64_t> id;
+  std::unordered_map<std::string_view, int64_t> id;
   for (size_t i = 0; i < tokens.size(); ++i) id.emplace(tokens[i], int64_t(i));
   struct M {
     double score;
@@ -53,8 +57,8 @@ Json::Array merges_from_scores(const std::vector<std::string>& tokens, const std
   };
   std::vector<M> ms;
   for (size_t t = 0; t < tokens.size(); ++t) {
-    if (!types.empty() && types[t] != kTokenNormal) continue;
-    const std::string& s = tokens[t];
+    if ((!types.empty() && types[t] != kTokenNormal) || tokens[t].size() > kMaxMergeToken) continue;
+    const std::string_view s = tokens[t];
     for (size_t k = 0; k < s.size();) {
       const size_t n = unicode::valid_sequence_length(s, k);
       k += n ? n : 1;
