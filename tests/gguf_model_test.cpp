@@ -420,7 +420,7 @@ TEST(GgufModel, LoraAdaptersThroughGguf) {
 // Random byte flips in the metadata and tensor infos of real model files, through everything a
 // load does short of the forward pass (gguf_fuzz_entry.h): errors, never crashes.
 TEST(GgufModel, MutatedModelFilesNeverCrash) {
-  const std::string tiny = test::temp_dir("gguf_ref") + "/qwen2-tiny.gguf";
+  const std::string tiny = test::temp_dir("gguf_ref") + "/qwen2-tiny-q8_0.gguf";
   ASSERT_TRUE(convert_hf_to_gguf(fixture("qwen2-tiny"), tiny, GgmlType::Q8_0).ok());
   for (const auto& [path, iters] : {std::pair{tiny, 400}, {fixture("gguf/pycoder-6m-q4_0.gguf"), 60}}) {
     const std::vector<uint8_t> base = file_bytes(path);
