@@ -41,7 +41,11 @@ inline __m256i dot_lanes(Block w, const int8_t* xq) {
   const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq));
   return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
 }
+#if defined(__F16C__)
 inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+#else
+inline float half_to_float(uint16_t h) { return f16_to_f32(h); }
+#endif
 
 // Block sums in 8 lanes and the lanes' double accumulators.
 struct Acc {
