@@ -79,6 +79,17 @@ TEST(GgufTokenizerTemplate, ChatTemplateAndSpecialTokensComeAlong) {
   EXPECT_EQ(*a->render(msgs), *b->render(msgs));
 }
 
+TEST(GgufTokenizerTemplate, NoTokenizerMetadataGivesAnEmptyTokenizer) {
+  GgufWriter w;
+  w.add("general.architecture", GgufValue::of_string("qwen2"));
+  const std::string path = test::temp_dir("gguf_tok") + "/none.gguf";
+  const auto bytes = w.serialize({});
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), long(bytes.size()));
+  auto t = Tokenizer::load_for_model(path);
+  ASSERT_TRUE(t.ok()) << t.message();
+  EXPECT_FALSE(t->loaded());
+}
+
 TEST(GgufTokenizerTemplate, BadMetadataIsAnError) {
   auto check = [](const std::function<void(GgufWriter&)>& fill, const std::string& needle) {
     GgufWriter w;
@@ -91,7 +102,7 @@ TEST(GgufTokenizerTemplate, BadMetadataIsAnError) {
     EXPECT_NE(t.message().find(needle), std::string::npos) << t.message();
     EXPECT_NE(t.message().find(path), std::string::npos) << t.message();
   };
-  check([](GgufWriter&) {}, "tokenizer.ggml.model is missing");
+  check([](GgufWriter& w) { w.add("tokenizer.ggml.tokens", GgufValue::string_array({"a"})); }, "tokenizer.ggml.model is missing");
   check([](GgufWriter& w) {
     w.add("tokenizer.ggml.model", GgufValue::of_string("gpt2"));
     w.add("tokenizer.ggml.tokens", GgufValue::string_array({"a", "b", "ab"}));

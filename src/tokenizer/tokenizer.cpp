@@ -239,6 +239,7 @@ Result<Tokenizer> Tokenizer::load_for_model(const std::string& path) {
   if (is_gguf_file(path)) {
     HEARTH_ASSIGN(auto file, MappedFile::open(path, /*force_ranges=*/true));  // the metadata only
     HEARTH_ASSIGN(GgufFile g, GgufFile::parse(std::move(file)));
+    if (!g.find("tokenizer.ggml.model") && !g.find("tokenizer.ggml.tokens")) return Tokenizer();  // a model without one
     HEARTH_ASSIGN(Json root, tokenizer_json_from_gguf(g));
     return load_parsed(root, path + " (tokenizer metadata)");
   }

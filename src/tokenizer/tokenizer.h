@@ -41,7 +41,7 @@ class Tokenizer {
   // The same from a parsed tokenizer.json object.
   static Result<Tokenizer> load_parsed(const Json& root, const std::string& what);
   // The tokenizer of a model path: a .gguf file's tokenizer metadata, or a folder's
-  // tokenizer.json; an empty tokenizer (loaded() false) for a folder without one.
+  // tokenizer.json; an empty tokenizer (loaded() false) for a file or folder without one.
   static Result<Tokenizer> load_for_model(const std::string& path);
 
   bool loaded() const { return d_ != nullptr; }
