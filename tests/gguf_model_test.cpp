@@ -70,10 +70,12 @@ TEST(GgufModel, PerplexityEqualsLlamaCpp) {
   EXPECT_NEAR(ppl_of(fixture("gguf/pycoder-6m-q4_0.gguf"), 32), 8.8541, 8.8541 * 5e-4);
 }
 
-// A quick check for every build: Q8_0 costs little over fp32 on the first 4 windows.
+// A quick check for every build: Q8_0 costs little over fp32 on the first 4 windows. (Over so
+// few windows the activations' Q8_0 rounding, which float differences between builds flip here
+// and there, moves the figure by up to ~0.1 %: 8.4263 natively, 8.4193 in wasm, fp32 8.4280.)
 TEST(GgufModel, FourWindowsQ8_0CloseToFp32) {
   const double f32 = ppl_of(fixture("pycoder-6m"), 4), q8 = ppl_of(fixture("gguf/pycoder-6m-q8_0.gguf"), 4);
-  EXPECT_NEAR(q8, f32, f32 * 1e-3);
+  EXPECT_NEAR(q8, f32, f32 * 2e-3);
 }
 
 TEST(GgufModel, Q8_0GivesTheReferenceGreedyIds) {
