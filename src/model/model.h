@@ -25,7 +25,7 @@ const char* model_dtype_name(ModelDType d);
 Result<ModelDType> parse_model_dtype(const std::string& s);
 
 struct LoadOptions {
-  ModelDType dtype = ModelDType::F32;
+  ModelDType dtype = ModelDType::F32;  // GGUF: for its F32 / F16 / BF16 tensors (gguf_checkpoint.h)
   int64_t max_ctx = 0;        // 0 = min(max_position_embeddings, 4096)
   int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
   int threads = 0;            // CPU threads; 0 = all cores
