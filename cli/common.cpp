@@ -22,11 +22,7 @@ Result<std::unique_ptr<Session>> open_session(const Args& args) {
   opt.quant_search = !args.has("--no-quant-search");
   HEARTH_ASSIGN(opt.max_prefill_t, args.integer("--max-prefill", 512, 1, 1 << 16));
   HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
-  std::string tok_path = s->dir + "/tokenizer.json";
-  if (FILE* f = std::fopen(tok_path.c_str(), "rb")) {
-    std::fclose(f);
-    HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_file(tok_path));
-  }
+  HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_for_model(s->dir));
   return s;
 }
 
@@ -55,7 +51,7 @@ Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams p) {
 namespace hearth::cli {
 
 Result<ChatTemplate> load_chat_template(const Session& s) {
-  return ChatTemplate::from_tokenizer_config_file(s.dir + "/tokenizer_config.json");
+  return ChatTemplate::for_model(s.dir);
 }
 
 Result<std::string> format_single_chat(const Session& s, const std::string& user,

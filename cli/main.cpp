@@ -18,7 +18,11 @@ void usage() {
                "  perplexity -m DIR --windows FILE [--dtype D]\n"
                "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D] [--lora-rank R]\n"
                "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n"
-               "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n");
+               "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n"
+               "  convert    -m DIR -o FILE.gguf [--type f32|f16|bf16|q8_0|q4_0]\n"
+               "  convert    -m FILE.gguf -o DIR [--dtype auto|f32|f16|bf16]\n"
+               "  convert    -m ADAPTER_DIR --base MODEL -o ADAPTER.gguf      (LoRA, llama.cpp's format)\n"
+               "DIR (a Hugging Face folder) may be a .gguf file wherever a model is taken.\n");
 }
 
 }  // namespace
@@ -37,6 +41,7 @@ int main(int argc, char** argv) {
   if (cmd == "bench") return hearth::cli::cmd_bench(n, rest);
   if (cmd == "tokenize") return hearth::cli::cmd_tokenize(n, rest);
   if (cmd == "random-checkpoint") return hearth::cli::cmd_random_checkpoint(n, rest);
+  if (cmd == "convert") return hearth::cli::cmd_convert(n, rest);
   std::fprintf(stderr, "hearth: unknown command \"%s\" (hearth --help lists them)\n", cmd.c_str());
   return 2;
 }

@@ -4,6 +4,8 @@
 #include "engine/chat_template.h"
 
 #include "engine/chat_jinja.h"
+#include "formats/gguf.h"
+#include "tokenizer/gguf_vocab.h"
 
 namespace hearth {
 
@@ -51,6 +53,14 @@ PromptDelta prompt_delta(std::string_view cached_text, std::string prompt) {
 Result<ChatTemplate> ChatTemplate::from_tokenizer_config_file(const std::string& path) {
   HEARTH_ASSIGN(Json config, read_json_file(path));
   return from_tokenizer_config(config, dir_of(path), path);
+}
+
+Result<ChatTemplate> ChatTemplate::for_model(const std::string& path) {
+  if (!is_gguf_file(path)) return from_tokenizer_config_file(path + "/tokenizer_config.json");
+  HEARTH_ASSIGN(auto file, MappedFile::open(path, /*force_ranges=*/true));  // the metadata only
+  HEARTH_ASSIGN(GgufFile g, GgufFile::parse(std::move(file)));
+  HEARTH_ASSIGN(Json config, tokenizer_config_from_gguf(g));
+  return from_tokenizer_config(config, "", path + " (tokenizer metadata)");
 }
 
 Result<ChatTemplate> ChatTemplate::from_tokenizer_config(const Json& config, const std::string& dir,

@@ -88,6 +88,9 @@ class ChatTemplate {
 
   // Reads tokenizer_config.json (and chat_template.jinja next to it, if the config has none).
   static Result<ChatTemplate> from_tokenizer_config_file(const std::string& path);
+  // The template of a model path: a .gguf file's tokenizer.chat_template (with its special
+  // tokens), or the folder's tokenizer_config.json.
+  static Result<ChatTemplate> for_model(const std::string& path);
   // Same from a parsed config; `dir` is where to look for chat_template.jinja ("" = nowhere),
   // `what` names the source in errors.
   static Result<ChatTemplate> from_tokenizer_config(const Json& config, const std::string& dir,

@@ -8,7 +8,9 @@
 #include <regex>
 
 #include "formats/json.h"
+#include "formats/gguf.h"
 #include "formats/safetensors.h"
+#include "model/gguf_lora.h"
 
 namespace hearth {
 
@@ -83,6 +85,7 @@ Status check_shape(const TensorInfo& t, int64_t d0, int64_t d1) {
 }  // namespace
 
 Result<LoraAdapter> load_lora_adapter(const std::string& dir, const ModelConfig& cfg) {
+  if (is_gguf_file(dir)) return read_gguf_lora(dir, cfg);
   const std::string cfg_path = dir + "/adapter_config.json";
   HEARTH_ASSIGN(Json ac, read_json_file(cfg_path));
   if (!ac.is_object()) return err(cfg_path, ": expected a JSON object");

@@ -36,8 +36,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
 Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& opt,
                                            std::unique_ptr<Backend> backend) {
   auto t0 = std::chrono::steady_clock::now();
-  HEARTH_ASSIGN(ModelConfig cfg, read_model_config(dir));
-  HEARTH_ASSIGN(TensorStore store, TensorStore::open_dir(dir));
+  HEARTH_ASSIGN(Checkpoint ckpt, open_checkpoint(dir));
+  const ModelConfig& cfg = ckpt.config;
   std::unique_ptr<Model> m(new Model());
   m->cfg_ = cfg;
   m->opt_ = opt;
@@ -46,7 +46,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
   m->max_ctx_ = opt.max_ctx > 0 ? opt.max_ctx : std::min<int64_t>(cfg.max_position_embeddings, 4096);
   m->rope_ = make_rope_table(cfg);
-  HEARTH_CHECK(m->load_weights(store));
+  HEARTH_CHECK(m->load_weights(*ckpt.tensors));
+  HEARTH_CHECK(m->be_->status());
   const int64_t P = std::min(opt.max_prefill_t, m->max_ctx_);
   m->opt_.max_prefill_t = P;
   Backend& be = *m->be_;
@@ -67,7 +68,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   return m;
 }
 
-Status Model::load_weights(const TensorStore& store) {
+Status Model::load_weights(const TensorSource& store) {
   const ModelConfig& c = cfg_;
   Backend& be = *be_;
   ThreadPool pool(opt_.threads);
@@ -79,9 +80,9 @@ Status Model::load_weights(const TensorStore& store) {
   const WeightFormat table_fmt = layer_fmt == WeightFormat::Int4 ? WeightFormat::Int8 : layer_fmt;
 
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, WeightFormat f) -> Result<WeightId> {
-    const int64_t shape[2] = {rows, cols};
-    HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
-    return be.upload(quantize_matrix(w, rows, cols, f, &pool, opt_.quant_search));
+    const bool table = name == hf_tensor_name(TensorRole::Embed) || name == hf_tensor_name(TensorRole::LmHead);
+    HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, f, table, &pool, opt_.quant_search));
+    return be.upload(std::move(w));
   };
   // Matrices that read one x (q, k, v; gate, up) go up as a group, which the backend places in
   // one buffer: a GPU backend then takes their products in one dispatch. Placed one by one,
@@ -90,9 +91,8 @@ Status Model::load_weights(const TensorStore& store) {
                    std::initializer_list<WeightId*> out) -> Status {
     std::vector<QMatrix> ws;
     for (const auto& [name, rows] : names) {
-      const int64_t shape[2] = {rows, cols};
-      HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
-      ws.push_back(quantize_matrix(w, rows, cols, layer_fmt, &pool, opt_.quant_search));
+      HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, layer_fmt, false, &pool, opt_.quant_search));
+      ws.push_back(std::move(w));
     }
     const std::vector<WeightId> ids = be.upload_group(std::move(ws));
     size_t i = 0;
@@ -113,7 +113,7 @@ Status Model::load_weights(const TensorStore& store) {
     lm_head_ = embed_;
   } else {
     const std::string head = hf_tensor_name(R::LmHead);
-    if (!store.find(head)) return err("tensor ", head, ": missing from the checkpoint (config.json has tie_word_embeddings false)");
+    if (!store.has(head)) return err("tensor ", head, ": missing from the checkpoint (config.json has tie_word_embeddings false)");
     HEARTH_ASSIGN(lm_head_, matrix(head, c.vocab_size, c.hidden_size, table_fmt));
   }
   HEARTH_ASSIGN(final_norm_, vec(hf_tensor_name(R::FinalNorm), c.hidden_size));

@@ -14,6 +14,7 @@
 #include "formats/config.h"
 #include "formats/safetensors.h"
 #include "model/lora.h"
+#include "model/tensor_source.h"
 #include "ops/backend.h"
 
 namespace hearth {
@@ -24,7 +25,7 @@ const char* model_dtype_name(ModelDType d);
 Result<ModelDType> parse_model_dtype(const std::string& s);
 
 struct LoadOptions {
-  ModelDType dtype = ModelDType::F32;
+  ModelDType dtype = ModelDType::F32;  // GGUF: for its F32 / F16 / BF16 tensors (gguf_checkpoint.h)
   int64_t max_ctx = 0;        // 0 = min(max_position_embeddings, 4096)
   int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
   int threads = 0;            // CPU threads; 0 = all cores
@@ -33,7 +34,7 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Loads config.json + safetensors from `dir` onto `backend`.
+  // Loads config.json + safetensors from the folder `dir`, or a .gguf file, onto `backend`.
   static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt,
                                              std::unique_ptr<Backend> backend);
   static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt);
@@ -85,7 +86,7 @@ class Model {
 
  private:
   Model() = default;
-  Status load_weights(const TensorStore& store);
+  Status load_weights(const TensorSource& store);
   void upload_lora_b(size_t adapter, float mult);
   // The decoder layers for T new tokens (x_ holds their embeddings) as a plan of fused steps
   // (ops/plan.h), and with `logits` the final norm and LM head of the last of them (into

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/dtype.h"
+#include "ops/block_formats.h"
 #include "core/thread_pool.h"
 #include "ops/backend_types.h"
 #include "ops/qmatrix.h"
@@ -17,12 +18,15 @@ const char* weight_format_name(WeightFormat f) {
     case WeightFormat::F16: return "f16";
     case WeightFormat::Int8: return "int8";
     case WeightFormat::Int4: return "int4";
+    case WeightFormat::Q8_0: return "q8_0";
+    case WeightFormat::Q4_0: return "q4_0";
   }
   return "?";
 }
 
 size_t QMatrix::bytes() const {
-  return f32.size() * 4 + f16.size() * 2 + q8.size() + q4.size() * 4 + scale.size() * 4 + minv.size() * 4;
+  return f32.size() * 4 + f16.size() * 2 + q8.size() + q4.size() * 4 + scale.size() * 4 + minv.size() * 4 +
+         nib.size() + d16.size() * 2;
 }
 
 void QMatrix::dequant_row(int64_t r, float* out) const {
@@ -48,6 +52,10 @@ void QMatrix::dequant_row(int64_t r, float* out) const {
       }
       return;
     }
+    case WeightFormat::Q8_0:
+    case WeightFormat::Q4_0:
+      dequant_block_row(*this, r, out);
+      return;
   }
 }
 
@@ -141,6 +149,10 @@ QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, We
       });
       break;
     }
+    case WeightFormat::Q8_0:
+    case WeightFormat::Q4_0:
+      quantize_block_matrix(w, m, pool);
+      break;
   }
   return m;
 }

@@ -6,6 +6,9 @@
 #include <cstring>
 #include <vector>
 
+#include "core/dtype.h"
+#include "ops/block_formats.h"
+
 namespace hearth::ref {
 
 void embed(const QMatrix& E, std::span<const int32_t> ids, float* out) {
@@ -22,7 +25,42 @@ void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t d
   }
 }
 
+namespace {
+
+// Q8_0 / Q4_0 weights: x quantized to Q8_0 blocks; per block the exact integer dot product
+// times (d_w * d_x) (exact in double), added to lane b % 8 of 8 double accumulators.
+void matmul_blocks(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T) {
+  QuantizedRows xq;
+  quantize_rows_q8_0(x, T, W.cols, xq);
+  const int64_t nb = W.blocks_per_row(), B = QMatrix::kBlock;
+  std::vector<int8_t> wq(static_cast<size_t>(B));
+  for (int64_t o = 0; o < W.rows; ++o) {
+    for (int64_t t = 0; t < T; ++t) {
+      double lane[8] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const int64_t at = o * nb + b;
+        for (int64_t j = 0; j < B; ++j) {
+          if (W.format == WeightFormat::Q8_0) {
+            wq[size_t(j)] = W.q8[size_t(at * B + j)];
+          } else {
+            const uint8_t byte = W.nib[size_t(at * B / 2 + j % 16)];
+            wq[size_t(j)] = int8_t((j < 16 ? byte & 15 : byte >> 4) - 8);
+          }
+        }
+        int32_t dot = 0;
+        for (int64_t j = 0; j < B; ++j) dot += int32_t(wq[size_t(j)]) * int32_t(xq.q[size_t((t * nb + b) * B + j)]);
+        lane[b % 8] += double(dot) * double(f16_to_f32(W.d16[size_t(at)]) * xq.d[size_t(t * nb + b)]);
+      }
+      const double acc = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+      out[t * W.rows + o] = float(acc) + (bias ? bias[o] : 0.0f);
+    }
+  }
+}
+
+}  // namespace
+
 void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T) {
+  if (is_block_format(W.format)) return matmul_blocks(x, W, bias, out, T);
   std::vector<float> row(size_t(W.cols));
   for (int64_t o = 0; o < W.rows; ++o) {
     W.dequant_row(o, row.data());

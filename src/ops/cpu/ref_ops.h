@@ -24,7 +24,11 @@ int32_t sample_device(std::span<const float> logits, const SamplingParams& s, fl
 void embed(const QMatrix& E, std::span<const int32_t> ids, float* out);
 // x, out: [rows, d]
 void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t d, float eps);
-// x: [T, in], W: [out, in], out: [T, out]
+// x: [T, in], W: [out, in], out: [T, out]. Q8_0 / Q4_0 weights: each row of x is quantized to
+// Q8_0 blocks (ggml's reference quantizer); each block's integer dot product times the float
+// d_w * d_x (exact in double) is added to lane b % 8 of 8 double accumulators, and
+// out = float(((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))) + bias: the arithmetic of ggml's
+// Q8_0 x Q8_0 and Q4_0 x Q8_0 dot products, summed in double in the order SIMD lanes take.
 void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T);
 // x: [T, n_heads, head_dim] in place
 void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table);

@@ -48,6 +48,7 @@ void pack_row(const QMatrix& w, int64_t r, uint32_t stride, uint32_t* out) {
     case WeightFormat::Int4:
       std::memcpy(out, w.q4.data() + r * w.words_per_row(), size_t(w.words_per_row()) * 4);
       break;
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
   }
 }
 
@@ -67,6 +68,7 @@ void unpack_row(const uint32_t* in, int64_t r, QMatrix& w) {
     case WeightFormat::Int4:
       std::memcpy(w.q4.data() + r * w.words_per_row(), in, size_t(w.words_per_row()) * 4);
       break;
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
   }
 }
 
@@ -78,6 +80,7 @@ uint32_t WebGpuBackend::units_per_row(WeightFormat f, int64_t cols) {
     case WeightFormat::F16: return uint32_t((cols + 7) / 8);
     case WeightFormat::Int8: return uint32_t((cols + 15) / 16);
     case WeightFormat::Int4: return uint32_t((cols + QMatrix::kGroup - 1) / QMatrix::kGroup * 4);
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
   }
   return 0;
 }
@@ -241,7 +244,22 @@ void WebGpuBackend::fill(const Weight& W, const QMatrix& w) {
   }
 }
 
+namespace {
+// GGUF's block formats have no WebGPU kernels yet.
+Status block_format_refused(WeightFormat f) {
+  if (!is_block_format(f)) return {};
+  return err("WebGPU: ", weight_format_name(f),
+             " weights (from a GGUF file) have no WebGPU kernels; load this model on the CPU backend");
+}
+}  // namespace
+
 std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
+  for (const auto& w : ws) {
+    if (Status st = block_format_refused(w.format); !st.ok()) {
+      fail(st.error());
+      return std::vector<WeightId>(ws.size());
+    }
+  }
   std::vector<Shape> shapes;
   for (const auto& w : ws) shapes.push_back(Shape{w.format, w.rows, w.cols});
   const std::vector<WeightId> ids = place_group(shapes);
@@ -250,6 +268,10 @@ std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
 }
 
 WeightId WebGpuBackend::upload(QMatrix w) {
+  if (Status st = block_format_refused(w.format); !st.ok()) {
+    fail(st.error());
+    return WeightId{};
+  }
   const WeightId id = place_alone(Shape{w.format, w.rows, w.cols});
   fill(*weights_[id.id], w);
   return id;
@@ -272,6 +294,7 @@ Result<QMatrix> WebGpuBackend::download(WeightId id) {
       m.scale.resize(size_t(m.rows * m.groups()));
       m.minv.resize(size_t(m.rows * m.groups()));
       break;
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
   }
   std::vector<uint32_t> words;
   for (const Chunk& c : W->chunks) {
