@@ -23,7 +23,7 @@ constexpr int kMR = 6, kNV = 2;  // 6 x 16: 12 accumulators of 16 ymm registers
 constexpr int kMR = 4, kNV = 1;  // wasm simd128: a v8f is two registers
 #endif
 constexpr int kNR = 8 * kNV;
-constexpr int64_t kKC = 256, kMC = kMR * 16, kNC = 2048;
+constexpr int64_t kKC = 64, kMC = kMR * 16, kNC = 2048;
 
 // c[0..mr, 0..nr) (+)= alpha * (ap . bp) over kc; ap: [kc][kMR], bp: [kc][kNR].
 void kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int mr, int nr, float alpha,
