@@ -18,7 +18,15 @@ void usage() {
                "  perplexity -m DIR --windows FILE [--dtype D]\n"
                "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D] [--lora-rank R]\n"
                "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n"
-               "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n");
+               "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n"
+               "  train      -m DIR --data FILE --steps N --batch B --seq T --lr LR [--min-lr X] [--warmup W]\n"
+               "             [--beta1 B1] [--beta2 B2] [--eps E] [--weight-decay WD] [--grad-clip C] [--accum K]\n"
+               "             [--threads T] [--seed S] [--init] [--save-dtype f32|bf16] --out DIR [--log LOG.jsonl]\n"
+               "             [--save-grads-step0 FILE]\n"
+               "  finetune   -m DIR --data FILE [--dtype f32|int8|int4] --rank R --alpha A --targets q_proj,...\n"
+               "             [--adapter-init DIR] [train's optimizer and data options] --out DIR [--log LOG.jsonl]\n"
+               "  bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T]\n"
+               "             | -m DIR [--dtype D] [--rank R] [--targets ...] [--tokens 18,512]\n");
 }
 
 }  // namespace
@@ -37,6 +45,9 @@ int main(int argc, char** argv) {
   if (cmd == "bench") return hearth::cli::cmd_bench(n, rest);
   if (cmd == "tokenize") return hearth::cli::cmd_tokenize(n, rest);
   if (cmd == "random-checkpoint") return hearth::cli::cmd_random_checkpoint(n, rest);
+  if (cmd == "train") return hearth::cli::cmd_train(n, rest);
+  if (cmd == "finetune") return hearth::cli::cmd_finetune(n, rest);
+  if (cmd == "bench-train") return hearth::cli::cmd_bench_train(n, rest);
   std::fprintf(stderr, "hearth: unknown command \"%s\" (hearth --help lists them)\n", cmd.c_str());
   return 2;
 }

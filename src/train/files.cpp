@@ -39,6 +39,12 @@ Status make_dirs(const std::string& path) {
   return {};
 }
 
+Status make_parent_dirs(const std::string& file) {
+  const size_t slash = file.rfind('/');
+  if (slash == std::string::npos || slash == 0) return {};
+  return make_dirs(file.substr(0, slash));
+}
+
 namespace {
 Status walk(const std::string& dir, std::vector<std::string>* out, int depth) {
   if (depth > 16) return err(dir, ": folders nested too deeply");

@@ -15,6 +15,8 @@ bool file_exists(const std::string& path);
 bool same_dir(const std::string& a, const std::string& b);
 // mkdir -p
 Status make_dirs(const std::string& path);
+// mkdir -p of the folder a file is to be written in.
+Status make_parent_dirs(const std::string& file);
 // The regular, non-hidden files of a folder and its subfolders, sorted by path.
 Result<std::vector<std::string>> list_files(const std::string& dir);
 Status copy_file(const std::string& from, const std::string& to);

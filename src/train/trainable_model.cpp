@@ -33,6 +33,10 @@ Result<TrainableModel> TrainableModel::load(Backend& be, const std::string& dir)
 
 Result<TrainableModel> TrainableModel::init(Backend& be, const std::string& dir, uint64_t seed) {
   HEARTH_ASSIGN(ModelConfig cfg, read_model_config(dir));
+  return init(be, cfg, seed, dir);
+}
+
+Result<TrainableModel> TrainableModel::init(Backend& be, const ModelConfig& cfg, uint64_t seed, const std::string& dir) {
   Rng rng(seed);
   return build(be, dir, cfg, [&](const HfTensor& t) -> Result<std::vector<float>> {
     int64_t n = 1;
@@ -103,6 +107,7 @@ Status write_tensors(Backend& be, const std::string& path, const std::vector<con
 }
 
 Status TrainableModel::save(Backend& be, const std::string& out_dir, DType dtype) const {
+  if (dir_.empty()) return err("this model was made from a config alone: there is no config.json to save with it");
   HEARTH_CHECK(make_dirs(out_dir));
   if (same_dir(out_dir, dir_)) return err("--out ", out_dir, " is the model folder itself; write the trained model elsewhere");
   HEARTH_CHECK(copy_file(dir_ + "/config.json", out_dir + "/config.json"));

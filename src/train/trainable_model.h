@@ -23,6 +23,9 @@ class TrainableModel {
   // config.json of `dir` only: matrices and embeddings ~ normal(0, 0.02), norms 1, biases 0,
   // drawn from `seed` in hf_tensors() order.
   static Result<TrainableModel> init(Backend& be, const std::string& dir, uint64_t seed);
+  // The same from a config (source_dir: where save() copies config.json and tokenizer files
+  // from; empty: save() writes no config).
+  static Result<TrainableModel> init(Backend& be, const ModelConfig& cfg, uint64_t seed, const std::string& source_dir = "");
 
   const ModelConfig& config() const { return cfg_; }
   const std::string& source_dir() const { return dir_; }
