@@ -124,7 +124,9 @@ TEST(TrainKernels, RmsNormBackward) {
 
 TEST(TrainKernels, Attention) {
   struct { int64_t n_seq, T, H, KV, D, window; } cases[] = {{2, 5, 3, 1, 4, 0}, {1, 5, 3, 3, 6, 0}, {3, 33, 6, 2, 16, 0},
-                                                             {2, 40, 4, 2, 32, 9}, {1, 64, 8, 8, 64, 0}};
+                                                             {2, 40, 4, 2, 32, 9}, {1, 64, 8, 8, 64, 0},
+                                                             // 16 or more (sequence, KV head) pairs: the one-pass backward
+                                                             {4, 20, 8, 4, 16, 0}, {8, 9, 2, 2, 8, 3}};
   for (const auto& c : cases) {
     AttentionShape s{c.H, c.KV, c.D, c.window, 1.0f / std::sqrt(float(c.D))};
     const size_t nq = size_t(c.n_seq * c.T * c.H * c.D), nk = size_t(c.n_seq * c.T * c.KV * c.D), nl = size_t(c.n_seq * c.T * c.H);

@@ -1,13 +1,16 @@
 // Causal GQA attention for training on the CPU: the forward keeps each row's log-sum-exp; the
-// backward recomputes the probabilities from it in two passes that need no atomics: one task per
-// (query, head) for dq (and delta = dout . out), one per (key, KV head) for dk and dv, which
-// walks the queries that see that key. Memory beyond the outputs: delta, [n_seq * T, H].
+// backward recomputes the probabilities from it (no [T, T] matrix is kept; a task holds one row
+// of scores). With many (sequence, KV head) pairs, one task per pair computes dq, dk and dv of
+// its heads; with few, two passes that need no atomics: one task per (query, head) for dq (and
+// delta = dout . out, kept: [n_seq * T, H]), one per (key, KV head) for dk and dv, which walks
+// the queries that see that key.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "ops/cpu/simd.h"
 #include "ops/cpu/train_kernels.h"
+#include "ops/cpu/vec_math.h"
 
 namespace hearth::cpu {
 
@@ -41,59 +44,106 @@ void attention_train(const float* q, const float* k, const float* v, float* out,
                      const AttentionShape& s, ThreadPool& pool) {
   const int64_t H = s.n_heads, KV = s.n_kv_heads, D = s.head_dim, group = H / KV;
   pool.parallel_for(n_seq * T * H, 4, [&](int64_t b, int64_t e) {
-    std::vector<float> p;
+    std::vector<float> sc(static_cast<size_t>(T)), p(static_cast<size_t>(T));
     for (int64_t task = b; task < e; ++task) {
       const int64_t row = task / H, h = task % H, kvh = h / group;
       const int64_t seq = row / T, t = row % T, first = first_key(t, s), n = t - first + 1;
-      const float* qh = q + (row * H + h) * D;
-      const float* kb = k + (seq * T * KV + kvh) * D;  // key j at kb + j * KV * D
-      const float* vb = v + (seq * T * KV + kvh) * D;
-      p.resize(size_t(n));
+      const float* qh = q + task * D;
+      const float* kb = k + ((seq * T + first) * KV + kvh) * D;  // key first + j at kb + j * KV * D
+      const float* vb = v + ((seq * T + first) * KV + kvh) * D;
       float mx = -INFINITY;
       for (int64_t j = 0; j < n; ++j) {
-        p[size_t(j)] = dot(qh, kb + (first + j) * KV * D, D) * s.scale;
-        mx = std::max(mx, p[size_t(j)]);
+        sc[size_t(j)] = dot(qh, kb + j * KV * D, D) * s.scale;
+        mx = std::max(mx, sc[size_t(j)]);
       }
-      float sum = 0;
-      for (int64_t j = 0; j < n; ++j) sum += std::exp(p[size_t(j)] - mx);
-      const float l = mx + std::log(sum);
-      lse[row * H + h] = l;
-      float* oh = out + (row * H + h) * D;
+      const float sum = exp_shifted(sc.data(), mx, p.data(), n);
+      lse[task] = mx + std::log(sum);
+      const float inv = 1.0f / sum;
+      float* oh = out + task * D;
       std::fill(oh, oh + D, 0.0f);
-      for (int64_t j = 0; j < n; ++j) axpy(std::exp(p[size_t(j)] - l), vb + (first + j) * KV * D, oh, D);
+      for (int64_t j = 0; j < n; ++j) axpy(p[size_t(j)] * inv, vb + j * KV * D, oh, D);
     }
   });
 }
+
+namespace {
+
+// One query row of one head: p_j = exp(scale q.k_j - lse) and ds_j = p_j (dout . v_j - delta)
+// over its keys j = first.. (ds written to `ds`, p to `p`); dq = scale sum_j ds_j k_j. Returns
+// nothing else: the callers add the dk, dv terms they own.
+struct Keys {
+  const float* k;  // key `first` of this sequence and KV head; consecutive keys KV * D apart
+  const float* v;
+  int64_t stride, n;
+};
+void query_row(const float* qh, const float* doh, float delta, float lse, const Keys& keys, float scale, int64_t D,
+               float* sc, float* p, float* ds, float* dqh) {
+  for (int64_t j = 0; j < keys.n; ++j) sc[j] = dot(qh, keys.k + j * keys.stride, D) * scale;
+  exp_shifted(sc, lse, p, keys.n);
+  std::fill(dqh, dqh + D, 0.0f);
+  for (int64_t j = 0; j < keys.n; ++j) {
+    ds[j] = p[j] * (dot(doh, keys.v + j * keys.stride, D) - delta);
+    axpy(scale * ds[j], keys.k + j * keys.stride, dqh, D);
+  }
+}
+
+// Sequences x KV heads at least this many: one task per (sequence, KV head) does everything
+// (one exp and two dot products per score); fewer: two passes with more parallel tasks. The
+// choice depends on the shapes only, so results do not depend on the thread count.
+constexpr int64_t kFusedMinTasks = 16;
+
+}  // namespace
 
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, int64_t n_seq, int64_t T,
                         const AttentionShape& s, ThreadPool& pool) {
   const int64_t H = s.n_heads, KV = s.n_kv_heads, D = s.head_dim, group = H / KV;
+  if (n_seq * KV >= kFusedMinTasks) {
+    pool.parallel_for(n_seq * KV, 1, [&](int64_t b, int64_t e) {
+      std::vector<float> sc(static_cast<size_t>(T)), p(static_cast<size_t>(T)), ds(static_cast<size_t>(T));
+      for (int64_t task = b; task < e; ++task) {
+        const int64_t seq = task / KV, kvh = task % KV;
+        for (int64_t j = 0; j < T; ++j) {
+          std::fill(dk + ((seq * T + j) * KV + kvh) * D, dk + ((seq * T + j) * KV + kvh + 1) * D, 0.0f);
+          std::fill(dv + ((seq * T + j) * KV + kvh) * D, dv + ((seq * T + j) * KV + kvh + 1) * D, 0.0f);
+        }
+        for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+          for (int64_t t = 0; t < T; ++t) {
+            const int64_t qi = (seq * T + t) * H + h, first = first_key(t, s);
+            const int64_t kr = ((seq * T + first) * KV + kvh) * D;
+            const Keys keys{k + kr, v + kr, KV * D, t - first + 1};
+            const float* qh = q + qi * D;
+            const float* doh = dout + qi * D;
+            query_row(qh, doh, dot(doh, out + qi * D, D), lse[qi], keys, s.scale, D, sc.data(), p.data(), ds.data(), dq + qi * D);
+            for (int64_t j = 0; j < keys.n; ++j) {
+              axpy(s.scale * ds[size_t(j)], qh, dk + kr + j * KV * D, D);
+              axpy(p[size_t(j)], doh, dv + kr + j * KV * D, D);
+            }
+          }
+        }
+      }
+    });
+    return;
+  }
   std::vector<float> delta(size_t(n_seq * T * H));
   // dq (and delta) per (query row, head).
   pool.parallel_for(n_seq * T * H, 4, [&](int64_t b, int64_t e) {
+    std::vector<float> sc(static_cast<size_t>(T)), p(static_cast<size_t>(T)), ds(static_cast<size_t>(T));
     for (int64_t task = b; task < e; ++task) {
       const int64_t row = task / H, h = task % H, kvh = h / group;
-      const int64_t seq = row / T, t = row % T;
-      const float* qh = q + task * D;
-      const float* doh = dout + task * D;
-      const float dl = dot(doh, out + task * D, D);
-      delta[size_t(task)] = dl;
-      float* dqh = dq + task * D;
-      std::fill(dqh, dqh + D, 0.0f);
-      for (int64_t j = first_key(t, s); j <= t; ++j) {
-        const int64_t kr = ((seq * T + j) * KV + kvh) * D;
-        const float p = std::exp(dot(qh, k + kr, D) * s.scale - lse[task]);
-        const float ds = p * (dot(doh, v + kr, D) - dl);
-        axpy(s.scale * ds, k + kr, dqh, D);
-      }
+      const int64_t seq = row / T, t = row % T, first = first_key(t, s);
+      const int64_t kr = ((seq * T + first) * KV + kvh) * D;
+      delta[size_t(task)] = dot(dout + task * D, out + task * D, D);
+      query_row(q + task * D, dout + task * D, delta[size_t(task)], lse[task], Keys{k + kr, v + kr, KV * D, t - first + 1},
+                s.scale, D, sc.data(), p.data(), ds.data(), dq + task * D);
     }
   });
   // dk, dv per (key row, KV head): the queries t >= j (within the window) of every head of the group.
   pool.parallel_for(n_seq * T * KV, 2, [&](int64_t b, int64_t e) {
+    std::vector<float> x(static_cast<size_t>(T)), p(static_cast<size_t>(T));
     for (int64_t task = b; task < e; ++task) {
       const int64_t row = task / KV, kvh = task % KV;
-      const int64_t seq = row / T, j = row % T;
+      const int64_t seq = row / T, j = row % T, n = last_query(j, T, s) - j + 1;
       const float* kj = k + task * D;
       const float* vj = v + task * D;
       float* dkj = dk + task * D;
@@ -101,14 +151,15 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
       std::fill(dkj, dkj + D, 0.0f);
       std::fill(dvj, dvj + D, 0.0f);
       for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-        for (int64_t t = j; t <= last_query(j, T, s); ++t) {
-          const int64_t qi = (seq * T + t) * H + h;
-          const float* qh = q + qi * D;
+        const int64_t q0 = (seq * T + j) * H + h;  // query t = j + i at q0 + i * H
+        for (int64_t i = 0; i < n; ++i) x[size_t(i)] = dot(q + (q0 + i * H) * D, kj, D) * s.scale - lse[q0 + i * H];
+        exp_shifted(x.data(), 0.0f, p.data(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t qi = q0 + i * H;
           const float* doh = dout + qi * D;
-          const float p = std::exp(dot(qh, kj, D) * s.scale - lse[qi]);
-          const float ds = p * (dot(doh, vj, D) - delta[size_t(qi)]);
-          axpy(p, doh, dvj, D);
-          axpy(s.scale * ds, qh, dkj, D);
+          const float ds = p[size_t(i)] * (dot(doh, vj, D) - delta[size_t(qi)]);
+          axpy(p[size_t(i)], doh, dvj, D);
+          axpy(s.scale * ds, q + qi * D, dkj, D);
         }
       }
     }

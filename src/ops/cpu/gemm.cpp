@@ -1,6 +1,6 @@
-// The packed matrix product of gemm.h. C is computed in tiles of MR x NR by a kernel that keeps
-// the tile in registers: for each k one row of the B panel (NR floats) is loaded and each of the
-// MR values of the A panel is broadcast against it. K is split into blocks of KC (each block's
+// The matrix product of gemm.h. C is computed in tiles of MR x NR by a kernel that keeps the
+// tile in registers: for each k one row of a packed B panel (NR floats) is loaded and each of
+// the MR values of A (read in place, through its strides) is broadcast against it. K is split into blocks of KC (each block's
 // panels stay in cache) and N into blocks of NC; tasks take blocks of MC rows of A (and parts
 // of N when there are few row blocks). Sums run over k in order within a K block and over K
 // blocks in order, so a thread count changes no result.
@@ -25,9 +25,12 @@ constexpr int kMR = 4, kNV = 1;  // wasm simd128: a v8f is two registers
 constexpr int kNR = 8 * kNV;
 constexpr int64_t kKC = 64, kMC = kMR * 16, kNC = 2048;
 
-// c[0..mr, 0..nr) (+)= alpha * (ap . bp) over kc; ap: [kc][kMR], bp: [kc][kNR].
-void kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int mr, int nr, float alpha,
-            bool overwrite) {
+// c[0..mr, 0..nr) (+)= alpha * (A . bp) over kc, where row r of A is read from a + r * rs with
+// consecutive k cs apart (A is not packed: either stride works), and bp: [kc][kNR].
+void kernel(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* bp, float* c, int64_t ldc, int mr, int nr,
+            float alpha, bool overwrite) {
+  const float* rows[kMR];
+  for (int r = 0; r < kMR; ++r) rows[r] = a + (r < mr ? r : 0) * rs;  // rows past mr read row 0 and are not stored
   v8f acc[kMR][kNV];
   for (int r = 0; r < kMR; ++r)
     for (int j = 0; j < kNV; ++j) acc[r][j] = zero();
@@ -35,8 +38,8 @@ void kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
     v8f b[kNV];
     for (int j = 0; j < kNV; ++j) b[j] = load(bp + k * kNR + 8 * j);
     for (int r = 0; r < kMR; ++r) {
-      const v8f a = splat(ap[k * kMR + r]);
-      for (int j = 0; j < kNV; ++j) acc[r][j] += a * b[j];
+      const v8f av = splat(rows[r][k * cs]);
+      for (int j = 0; j < kNV; ++j) acc[r][j] += av * b[j];
     }
   }
   const v8f av = splat(alpha);
@@ -57,22 +60,6 @@ void kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc,
     for (int q = 0; q < nr; ++q) {
       float& dst = c[r * ldc + q];
       dst = overwrite ? tile[r][q] : dst + tile[r][q];
-    }
-  }
-}
-
-// Packs rows [m0, m0 + mc) x k [k0, k0 + kc) of A into panels of kMR rows: [panel][k][r].
-void pack_a(const MatView& A, int64_t M, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* out) {
-  for (int64_t p0 = 0; p0 < mc; p0 += kMR) {
-    float* panel = out + p0 * kc;
-    for (int r = 0; r < kMR; ++r) {
-      const int64_t m = m0 + p0 + r;
-      if (m >= M || p0 + r >= mc) {
-        for (int64_t k = 0; k < kc; ++k) panel[k * kMR + r] = 0.0f;
-        continue;
-      }
-      const float* src = A.p + m * A.row_stride + k0 * A.col_stride;
-      for (int64_t k = 0; k < kc; ++k) panel[k * kMR + r] = src[k * A.col_stride];
     }
   }
 }
@@ -123,21 +110,18 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView A, MatView B, float* C, int64
       const int64_t chunks = std::clamp<int64_t>((2 * pool.size() + mblocks - 1) / mblocks, 1, panels);
       const int64_t per_chunk = (panels + chunks - 1) / chunks;
       pool.parallel_for(mblocks * chunks, 1, [&](int64_t b, int64_t e) {
-        thread_local std::vector<float> apack;
-        apack.resize(size_t(kMC * kKC));
         for (int64_t task = b; task < e; ++task) {
           const int64_t mb = task / chunks, ch = task % chunks;
           const int64_t m0 = mb * kMC, mc = std::min(kMC, M - m0);
           const int64_t p_begin = ch * per_chunk, p_end = std::min(panels, p_begin + per_chunk);
           if (p_begin >= p_end) continue;
-          pack_a(A, M, m0, (mc + kMR - 1) / kMR * kMR, k0, kc, apack.data());
           for (int64_t p = p_begin; p < p_end; ++p) {
             const int64_t n = n0 + p * kNR;
             const int nr = int(std::min<int64_t>(kNR, N - n));
             for (int64_t r0 = 0; r0 < mc; r0 += kMR) {
               const int mr = int(std::min<int64_t>(kMR, mc - r0));
-              kernel(kc, apack.data() + r0 * kc, bpack.data() + p * kc * kNR, C + (m0 + r0) * ldc + n, ldc, mr, nr,
-                     alpha, overwrite);
+              kernel(kc, A.p + (m0 + r0) * A.row_stride + k0 * A.col_stride, A.row_stride, A.col_stride,
+                     bpack.data() + p * kc * kNR, C + (m0 + r0) * ldc + n, ldc, mr, nr, alpha, overwrite);
             }
           }
         }
