@@ -204,16 +204,26 @@ TEST(TrainKernels, OptimizerAndNorm) {
   }, want, 1e-6f, "adamw, sum_squares");
 }
 
-TEST(TrainKernels, RopeBackwardInvertsRope) {
-  RopeTable table;
-  table.rot_dim = 16;
-  for (int64_t i = 0; i < 8; ++i) table.inv_freq.push_back(std::pow(10000.0f, -float(2 * i) / 16.0f));
-  auto x = randn(size_t(9 * 3 * 20), 29);
-  Device d(2);
-  Buf b = d.put(x);
-  d.be->rope(b, 9, 3, 20, 5, table);
-  d.be->rope_backward(b, 9, 3, 20, 5, table);  // a rotation's transpose is its inverse
-  EXPECT_LT(rel_err(d.get(b, x.size()), x), 1e-6f);
+TEST(TrainKernels, RopeOfEachSequence) {
+  for (float scaling : {1.0f, 1.25f}) {
+    RopeTable table;
+    table.rot_dim = 16;  // of head_dim 20: 4 dims pass through
+    for (int64_t i = 0; i < 8; ++i) table.inv_freq.push_back(std::pow(10000.0f, -float(2 * i) / 16.0f));
+    table.attention_scaling = scaling;
+    const int64_t n_seq = 3, T = 9, H = 3, D = 20;
+    auto x = randn(size_t(n_seq * T * H * D), 29);
+    Outputs want{x, x};
+    for (int64_t s = 0; s < n_seq; ++s) {
+      ref::rope(want[0].data() + s * T * H * D, T, H, D, 0, table);
+      ref::rope_backward(want[1].data() + s * T * H * D, T, H, D, 0, table);
+    }
+    check([&](Device& d) {
+      Buf f = d.put(x), b = d.put(x);
+      d.be->rope_seqs(f, n_seq, T, H, D, table, false);
+      d.be->rope_seqs(b, n_seq, T, H, D, table, true);
+      return Outputs{d.get(f, x.size()), d.get(b, x.size())};
+    }, want, 1e-6f, "rope_seqs");
+  }
 }
 
 // A backend with the inference ops only.

@@ -232,7 +232,7 @@ TEST(TrainFixture, LoraQwen2TinyMatchesPyTorchAndHotSwaps) {
                        1e-3, false, 16, 1e-2);
 
   // The trained adapter goes into the same loaded model and generates at once.
-  ASSERT_TRUE(model.add_adapter("trained", lora->to_adapter(model.backend())).ok());
+  ASSERT_TRUE(engine->add_adapter("trained", lora->to_adapter(model.backend())).ok());
   const Json& with = *ref.json.find("greedy_with_final");
   const std::vector<int32_t> want = test::ids_of(*with.find("ids"));
   EXPECT_EQ(greedy(*engine, test::ids_of(*with.find("prompt")), int64_t(want.size()), "trained"), want);

@@ -153,10 +153,11 @@ class Backend {
   // summed over rows (skipped when dw.id == 0: a frozen norm). x, dy, dx: [rows, d]; w, dw: [d]
   virtual void rmsnorm_backward(Buf x, Buf w, Buf dy, Buf dx, Buf dw, int64_t rows, int64_t d, float eps,
                                 bool accumulate) { no_training_op("rmsnorm_backward"); }
-  // In place on dx: [T, n_heads, head_dim]: the transpose of rope() at positions pos0.. (the
-  // inverse rotation, times attention_scaling).
-  virtual void rope_backward(Buf dx, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0,
-                             const RopeTable& table) { no_training_op("rope_backward"); }
+  // In place on x: [n_seq * T, n_heads, head_dim]: rope() of each sequence at positions
+  // 0..T-1, or with `inverse` its transpose (the inverse rotation, times attention_scaling), for
+  // the backward.
+  virtual void rope_seqs(Buf x, int64_t n_seq, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table,
+                         bool inverse) { no_training_op("rope_seqs"); }
   // Causal (and windowed) attention over n_seq independent sequences of T tokens each, at
   // positions 0..T-1. q, out: [n_seq * T, n_heads, head_dim]; k, v: [n_seq * T, n_kv_heads,
   // head_dim]; lse: [n_seq * T, n_heads] the log-sum-exp of each row's scaled scores, kept for

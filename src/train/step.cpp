@@ -48,6 +48,7 @@ TrainStep::TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64
   final_x_ = alloc(R * d);
   final_h_ = alloc(R * d);
   loss_ = alloc(R);
+  loss_sum_ = alloc(R);
   head_chunk_ = std::clamp<int64_t>(kLogitFloats / cfg.vocab_size, 1, R);
   logits_ = alloc(head_chunk_ * cfg.vocab_size);
   grads_.dx = alloc(R * d);
@@ -84,17 +85,6 @@ void TrainStep::project(size_t layer, Proj p, Buf x, Buf out, int64_t rows) {
   }
 }
 
-void TrainStep::rope_rows(Buf x, int64_t n_seq, int64_t heads, bool backward) {
-  const int64_t T = seq_, stride = T * heads * cfg_.head_dim;
-  for (int64_t s = 0; s < n_seq; ++s) {
-    if (backward) {
-      be_.rope_backward(x.at(s * stride), T, heads, cfg_.head_dim, 0, rope_);
-    } else {
-      be_.rope(x.at(s * stride), T, heads, cfg_.head_dim, 0, rope_);
-    }
-  }
-}
-
 void TrainStep::forward(std::span<const int32_t> inputs, int64_t n_seq) {
   const ModelConfig& c = cfg_;
   const int64_t R = n_seq * seq_, d = c.hidden_size, I = c.intermediate_size;
@@ -117,8 +107,8 @@ void TrainStep::forward(std::span<const int32_t> inputs, int64_t n_seq) {
       be_.rmsnorm(a.q_lin, L.q_norm.value, a.q, R * c.n_heads, c.head_dim, eps);
       be_.rmsnorm(a.k_lin, L.k_norm.value, a.k, R * c.n_kv_heads, c.head_dim, eps);
     }
-    rope_rows(a.q, n_seq, c.n_heads, false);
-    rope_rows(a.k, n_seq, c.n_kv_heads, false);
+    be_.rope_seqs(a.q, n_seq, seq_, c.n_heads, c.head_dim, rope_, false);
+    be_.rope_seqs(a.k, n_seq, seq_, c.n_kv_heads, c.head_dim, rope_, false);
     const AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[l], 1.0f / std::sqrt(float(c.head_dim))};
     be_.attention_train(a.q, a.k, a.v, a.attn, a.lse, n_seq, seq_, s);
     project(l, Proj::O, a.attn, scratch, R);
@@ -160,19 +150,13 @@ void TrainStep::loss_and_head_backward(std::span<const int32_t> targets, int64_t
   }
 }
 
-Result<double> TrainStep::forward_backward(std::span<const int32_t> tokens, int64_t n_seq, float grad_scale) {
-  return run(tokens, n_seq, grad_scale, true);
-}
-
-Result<double> TrainStep::loss(std::span<const int32_t> tokens, int64_t n_seq) { return run(tokens, n_seq, 0.0f, false); }
-
-Result<double> TrainStep::run(std::span<const int32_t> tokens, int64_t n_seq, float grad_scale, bool backward) {
+Status TrainStep::split(std::span<const int32_t> tokens, int64_t n_seq, std::vector<int32_t>* inputs,
+                        std::vector<int32_t>* targets) const {
   if (n_seq <= 0 || n_seq > max_seqs_) return err("a micro-batch of ", n_seq, " sequences: expected 1 to ", max_seqs_);
   if (int64_t(tokens.size()) != n_seq * (seq_ + 1)) {
     return err("a micro-batch of ", n_seq, " sequences needs ", n_seq * (seq_ + 1), " tokens, got ", tokens.size());
   }
   const int64_t V = cfg_.vocab_size;
-  std::vector<int32_t> inputs, targets;
   for (int64_t s = 0; s < n_seq; ++s) {
     const int32_t* row = tokens.data() + s * (seq_ + 1);
     for (int64_t t = 0; t <= seq_; ++t) {
@@ -180,15 +164,46 @@ Result<double> TrainStep::run(std::span<const int32_t> tokens, int64_t n_seq, fl
         return err("token id ", row[t], " (sequence ", s, ", position ", t, ") is outside the vocabulary [0, ", V, ")");
       }
     }
-    inputs.insert(inputs.end(), row, row + seq_);
-    targets.insert(targets.end(), row + 1, row + seq_ + 1);
+    inputs->insert(inputs->end(), row, row + seq_);
+    targets->insert(targets->end(), row + 1, row + seq_ + 1);
   }
+  return {};
+}
+
+Status TrainStep::accumulate(std::span<const int32_t> tokens, int64_t n_seq, float grad_scale) {
+  std::vector<int32_t> inputs, targets;
+  HEARTH_CHECK(split(tokens, n_seq, &inputs, &targets));
   const int64_t R = n_seq * seq_;
   forward(inputs, n_seq);
-  loss_and_head_backward(targets, R, grad_scale, backward);
+  loss_and_head_backward(targets, R, grad_scale, true);
+  be_.add(loss_sum_, loss_, R);
+  backward(inputs, n_seq);
+  return {};
+}
+
+Result<double> TrainStep::take_loss_sum() {
+  std::vector<float> losses(static_cast<size_t>(max_seqs_ * seq_));
+  be_.read(loss_sum_, losses);
+  be_.fill(loss_sum_, max_seqs_ * seq_, 0.0f);
+  HEARTH_CHECK(be_.status());
+  double sum = 0;
+  for (float l : losses) sum += double(l);
+  return sum;
+}
+
+Result<double> TrainStep::forward_backward(std::span<const int32_t> tokens, int64_t n_seq, float grad_scale) {
+  HEARTH_CHECK(accumulate(tokens, n_seq, grad_scale));
+  return take_loss_sum();
+}
+
+Result<double> TrainStep::loss(std::span<const int32_t> tokens, int64_t n_seq) {
+  std::vector<int32_t> inputs, targets;
+  HEARTH_CHECK(split(tokens, n_seq, &inputs, &targets));
+  const int64_t R = n_seq * seq_;
+  forward(inputs, n_seq);
+  loss_and_head_backward(targets, R, 0.0f, false);
   std::vector<float> losses(static_cast<size_t>(R));
   be_.read(loss_, losses);
-  if (backward) this->backward(inputs, n_seq);
   HEARTH_CHECK(be_.status());
   double sum = 0;
   for (float l : losses) sum += double(l);

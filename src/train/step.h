@@ -22,10 +22,15 @@ class TrainStep {
   TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq);
 
   // tokens: [n_seq, seq + 1] (inputs row[:-1], targets row[1:]; a negative target is ignored).
-  // Adds the gradients of grad_scale * (sum of the cross-entropies) to the trained tensors and
-  // returns that sum (unscaled) in f64. Checks the backend's status at the end.
+  // Adds the gradients of grad_scale * (sum of the cross-entropies) to the trained tensors, and
+  // the cross-entropies to a running sum kept on the backend (no read-back).
+  Status accumulate(std::span<const int32_t> tokens, int64_t n_seq, float grad_scale);
+  // The running sum of cross-entropies since the last call (one read-back), in f64; resets it.
+  // Checks the backend's status.
+  Result<double> take_loss_sum();
+  // accumulate() then take_loss_sum().
   Result<double> forward_backward(std::span<const int32_t> tokens, int64_t n_seq, float grad_scale);
-  // The same sum of cross-entropies without the backward (gradients untouched).
+  // The sum of cross-entropies without the backward (gradients and the running sum untouched).
   Result<double> loss(std::span<const int32_t> tokens, int64_t n_seq);
   // Logits of every position of one sequence of at most seq tokens: [ids.size(), vocab].
   Status logits(std::span<const int32_t> ids, std::vector<float>* out);
@@ -47,14 +52,14 @@ class TrainStep {
   // The loss of every row (loss_) and the gradient of the final norm's output (grads_.dh),
   // chunk by chunk through the head.
   void loss_and_head_backward(std::span<const int32_t> targets, int64_t rows, float grad_scale, bool backward);
-  // Splits [n_seq, seq + 1] tokens into inputs and targets, checking ids; then forward and loss.
-  Result<double> run(std::span<const int32_t> tokens, int64_t n_seq, float grad_scale, bool backward);
+  // Splits [n_seq, seq + 1] tokens into inputs and targets, checking the ids.
+  Status split(std::span<const int32_t> tokens, int64_t n_seq, std::vector<int32_t>* inputs,
+               std::vector<int32_t>* targets) const;
   void backward(std::span<const int32_t> inputs, int64_t n_seq);
   // One projection: out = W x (+ b) (+ s B (A x)); x: [rows, in], out: [rows, out].
   void project(size_t layer, Proj p, Buf x, Buf out, int64_t rows);
   // Its backward: gradients of W, b, A, B as trained; dx (+)= dy W (+ s (dy B) A) when need_dx.
   void project_backward(size_t layer, Proj p, Buf x, Buf dy, Buf dx, int64_t rows, bool accumulate, bool need_dx);
-  void rope_rows(Buf x, int64_t n_seq, int64_t heads, bool backward);
   void head_logits(Buf h, Buf logits, int64_t rows);
 
   Backend& be_;
@@ -63,7 +68,7 @@ class TrainStep {
   RopeTable rope_;
   int64_t max_seqs_, seq_, head_chunk_;
   std::vector<LayerActs> acts_;
-  Buf final_x_, final_h_, loss_, logits_;
+  Buf final_x_, final_h_, loss_, loss_sum_, logits_;  // loss_, loss_sum_: [rows] per-row cross-entropies
   struct Grads {
     Buf dx, dh, d_act, d_attn, dq, dk, dv, dk_lin, lora_dt;
   } grads_;

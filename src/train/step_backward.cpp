@@ -54,8 +54,8 @@ void TrainStep::backward(std::span<const int32_t> inputs, int64_t n_seq) {
     project_backward(l, Proj::O, a.attn, g.dx, g.d_attn, R, false, true);
     const AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[l], 1.0f / std::sqrt(float(c.head_dim))};
     be_.attention_backward(a.q, a.k, a.v, a.attn, a.lse, g.d_attn, g.dq, g.dk, g.dv, n_seq, seq_, s);
-    rope_rows(g.dq, n_seq, c.n_heads, true);
-    rope_rows(g.dk, n_seq, c.n_kv_heads, true);
+    be_.rope_seqs(g.dq, n_seq, seq_, c.n_heads, c.head_dim, rope_, true);
+    be_.rope_seqs(g.dk, n_seq, seq_, c.n_kv_heads, c.head_dim, rope_, true);
     Buf dq = g.dq, dk = g.dk;
     if (c.qk_norm) {
       be_.rmsnorm_backward(a.q_lin, L.q_norm.value, g.dq, g.d_attn, L.q_norm.grad, R * c.n_heads, c.head_dim, eps, false);

@@ -33,11 +33,10 @@ Result<StepRecord> Trainer::step(const std::vector<std::vector<int32_t>>& micro_
   }
   if (targets == 0) return err("step ", steps_done_, ": no targets to train on");
   adamw_.zero_grads();
-  double loss_sum = 0;
   for (const auto& mb : micro_batches) {
-    HEARTH_ASSIGN(double s, step_.forward_backward(mb, int64_t(mb.size()) / row, float(1.0 / double(targets))));
-    loss_sum += s;
+    HEARTH_CHECK(step_.accumulate(mb, int64_t(mb.size()) / row, float(1.0 / double(targets))));
   }
+  HEARTH_ASSIGN(const double loss_sum, step_.take_loss_sum());
   StepRecord r;
   r.step = steps_done_;
   r.loss = loss_sum / double(targets);

@@ -95,8 +95,9 @@ class CpuBackend final : public Backend {
                         bool accumulate) override {
     cpu::rmsnorm_backward(p(x), p(w), p(dy), p(dx), dw.id ? p(dw) : nullptr, rows, d, eps, accumulate, pool_);
   }
-  void rope_backward(Buf dx, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) override {
-    ref::rope_backward(p(dx), T, n_heads, head_dim, pos0, table);
+  void rope_seqs(Buf x, int64_t n_seq, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table,
+                 bool inverse) override {
+    cpu::rope_seqs(p(x), n_seq, T, n_heads, head_dim, table, inverse, pool_);
   }
   void attention_train(Buf q, Buf k, Buf v, Buf out, Buf lse, int64_t n_seq, int64_t T, const AttentionShape& s) override {
     cpu::attention_train(p(q), p(k), p(v), p(out), p(lse), n_seq, T, s, pool_);

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/ref_ops.h"
 #include "ops/cpu/simd.h"
+#include "ops/cpu/vec_math.h"
 
 namespace hearth::cpu {
 
@@ -109,10 +111,40 @@ void rmsnorm_backward(const float* x, const float* w, const float* dy, float* dx
     for (int64_t i = 0; i < d; ++i) dw[i] += partial[size_t(blk * d + i)];
 }
 
+void rope_seqs(float* x, int64_t n_seq, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table,
+               bool inverse, ThreadPool& pool) {
+  const int64_t half = table.rot_dim / 2;
+  std::vector<float> cs(static_cast<size_t>(T * half)), sn(static_cast<size_t>(T * half));  // [T, half]
+  for (int64_t t = 0; t < T; ++t) ref::rope_cos_sin(table, t, cs.data() + t * half, sn.data() + t * half);
+  const float sign = inverse ? -1.0f : 1.0f;  // the transpose rotates by -angle
+  pool.parallel_for(n_seq * T, 16, [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; ++row) {
+      const float* c = cs.data() + (row % T) * half;
+      const float* s = sn.data() + (row % T) * half;
+      for (int64_t h = 0; h < n_heads; ++h) {
+        float* v = x + (row * n_heads + h) * head_dim;
+        for (int64_t i = 0; i < half; ++i) {
+          const float a = v[i], bb = v[i + half], si = sign * s[i];
+          v[i] = a * c[i] - bb * si;
+          v[i + half] = bb * c[i] + a * si;
+        }
+      }
+    }
+  });
+}
+
 void swiglu_backward(const float* gate, const float* up, const float* dout, float* dgate, float* dup, int64_t n,
                      ThreadPool& pool) {
   pool.parallel_for(n, kElementGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
+    int64_t i = b;
+    const v8f one = splat(1.0f);
+    for (; i + 8 <= e; i += 8) {
+      const v8f g = load(gate + i), u = load(up + i), d = load(dout + i);
+      const v8f sig = one / (one + exp8(-g));
+      store(dgate + i, d * u * (sig * (one + g * (one - sig))));
+      store(dup + i, d * (g * sig));
+    }
+    for (; i < e; ++i) {
       const float g = gate[i], u = up[i], d = dout[i];
       const float sig = 1.0f / (1.0f + std::exp(-g));
       dgate[i] = d * u * (sig * (1.0f + g * (1.0f - sig)));
@@ -149,12 +181,7 @@ void cross_entropy(const float* logits, std::span<const int32_t> targets, float*
       }
       const float mx = *std::max_element(l, l + V);
       const float picked = l[target];
-      float sum = 0.0f;
-      for (int64_t i = 0; i < V; ++i) {
-        const float ex = std::exp(l[i] - mx);
-        dl[i] = ex;
-        sum += ex;
-      }
+      const float sum = exp_shifted(l, mx, dl, V);  // dl may be l: each block is read before it is written
       loss[r] = mx + std::log(sum) - picked;
       const float k = grad_scale / sum;
       for (int64_t i = 0; i < V; ++i) dl[i] *= k;

@@ -23,6 +23,9 @@ void linear_dw(const float* dy, const float* x, float* dW, int64_t T, int64_t in
 void bias_grad(const float* dy, float* db, int64_t T, int64_t n, ThreadPool& pool);
 void rmsnorm_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, int64_t rows, int64_t d,
                       float eps, bool accumulate, ThreadPool& pool);
+// x: [n_seq * T, n_heads, head_dim]; positions 0..T-1 in each sequence
+void rope_seqs(float* x, int64_t n_seq, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table,
+               bool inverse, ThreadPool& pool);
 void attention_train(const float* q, const float* k, const float* v, float* out, float* lse, int64_t n_seq, int64_t T,
                      const AttentionShape& s, ThreadPool& pool);
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
