@@ -85,12 +85,12 @@ TEST(TrainKernels, LinearProducts) {
   }
 }
 
-TEST(TrainKernels, MatmulDxThroughFrozenWeights) {
-  const int64_t T = 11, rows = 33, cols = 300;
+// dx = dy dequant(W) for every format, through an uploaded matrix.
+void matmul_dx_case(int64_t T, int64_t rows, int64_t cols) {
   auto w = randn(size_t(rows * cols), 8), dy = randn(size_t(T * rows), 9), base = randn(size_t(T * cols), 10);
   for (auto f : {WeightFormat::F32, WeightFormat::F16, WeightFormat::Int8, WeightFormat::Int4}) {
+    QMatrix q = quantize_matrix(w, rows, cols, f, nullptr, false);
     for (bool acc : {false, true}) {
-      QMatrix q = quantize_matrix(w, rows, cols, f, nullptr);
       Outputs want{base};
       ref::matmul_dx(dy.data(), q, want[0].data(), T, acc);
       check([&](Device& d) {
@@ -98,9 +98,14 @@ TEST(TrainKernels, MatmulDxThroughFrozenWeights) {
         Buf bdy = d.put(dy), dx = d.put(base);
         d.be->matmul_dx(bdy, id, dx, T, acc);
         return Outputs{d.get(dx, base.size())};
-      }, want, 2e-5f, weight_format_name(f));
+      }, want, 2e-5f, std::string(weight_format_name(f)) + " rows " + std::to_string(rows));
     }
   }
+}
+
+TEST(TrainKernels, MatmulDxThroughFrozenWeights) {
+  matmul_dx_case(11, 33, 300);
+  matmul_dx_case(3, 1200, 1000);  // rows dequantized in 2 blocks
 }
 
 TEST(TrainKernels, RmsNormBackward) {

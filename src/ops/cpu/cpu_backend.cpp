@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/backend.h"
+#include "ops/cpu/gemm.h"
 #include "ops/cpu/kernels.h"
 #include "ops/cpu/ref_ops.h"
 #include "ops/cpu/ref_train.h"
@@ -77,15 +78,22 @@ class CpuBackend final : public Backend {
   }
   void matmul_dx(Buf dy, WeightId W, Buf dx, int64_t T, bool accumulate) override {
     const QMatrix& w = *weights_[W.id];
-    const float* dense = w.f32.data();
-    if (w.format != WeightFormat::F32) {  // dequantized for this product only: the base stays as loaded
-      scratch_.resize(size_t(w.rows * w.cols));
-      pool_.parallel_for(w.rows, 16, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) w.dequant_row(r, scratch_.data() + r * w.cols);
-      });
-      dense = scratch_.data();
+    if (w.format == WeightFormat::F32) {
+      cpu::linear_dx(p(dy), w.f32.data(), p(dx), T, w.cols, w.rows, 1.0f, accumulate, pool_);
+      return;
     }
-    cpu::linear_dx(p(dy), dense, p(dx), T, w.cols, w.rows, 1.0f, accumulate, pool_);
+    // Rows of W dequantized a block at a time (the base stays as loaded; a large vocabulary's
+    // head never needs a whole f32 copy): dx (+)= dy[:, block] W[block, :], block after block.
+    const int64_t block = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, w.cols));
+    for (int64_t r0 = 0; r0 < w.rows; r0 += block) {
+      const int64_t n = std::min(block, w.rows - r0);
+      scratch_.resize(size_t(n * w.cols));
+      pool_.parallel_for(n, 16, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) w.dequant_row(r0 + r, scratch_.data() + r * w.cols);
+      });
+      cpu::gemm(T, w.cols, n, cpu::MatView{p(dy) + r0, w.rows, 1}, cpu::MatView{scratch_.data(), w.cols, 1}, p(dx), w.cols,
+                1.0f, accumulate || r0 > 0, pool_);
+    }
   }
   void linear_dw(Buf dy, Buf x, Buf dW, int64_t T, int64_t in, int64_t n_out, float scale) override {
     cpu::linear_dw(p(dy), p(x), p(dW), T, in, n_out, scale, pool_);

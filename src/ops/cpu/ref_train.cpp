@@ -26,25 +26,26 @@ void linear(const F* x, const F* W, const F* bias, F* out, int64_t T, int64_t in
 
 template <class F>
 void linear_dx(const F* dy, const F* W, F* dx, int64_t T, int64_t in, int64_t n_out, float scale, bool accumulate) {
+  std::vector<F> acc(static_cast<size_t>(in));  // each element summed over o in order
   for (int64_t t = 0; t < T; ++t) {
+    std::fill(acc.begin(), acc.end(), F(0));
+    for (int64_t o = 0; o < n_out; ++o)
+      for (int64_t i = 0; i < in; ++i) acc[size_t(i)] += dy[t * n_out + o] * W[o * in + i];
     for (int64_t i = 0; i < in; ++i) {
-      F acc = 0;
-      for (int64_t o = 0; o < n_out; ++o) acc += dy[t * n_out + o] * W[o * in + i];
-      acc *= F(scale);
       F& dst = dx[t * in + i];
-      dst = accumulate ? dst + acc : acc;
+      dst = accumulate ? dst + acc[size_t(i)] * F(scale) : acc[size_t(i)] * F(scale);
     }
   }
 }
 
 template <class F>
 void linear_dw(const F* dy, const F* x, F* dW, int64_t T, int64_t in, int64_t n_out, float scale) {
+  std::vector<F> acc(static_cast<size_t>(in));  // each element summed over t in order
   for (int64_t o = 0; o < n_out; ++o) {
-    for (int64_t i = 0; i < in; ++i) {
-      F acc = 0;
-      for (int64_t t = 0; t < T; ++t) acc += dy[t * n_out + o] * x[t * in + i];
-      dW[o * in + i] += acc * F(scale);
-    }
+    std::fill(acc.begin(), acc.end(), F(0));
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < in; ++i) acc[size_t(i)] += dy[t * n_out + o] * x[t * in + i];
+    for (int64_t i = 0; i < in; ++i) dW[o * in + i] += acc[size_t(i)] * F(scale);
   }
 }
 
