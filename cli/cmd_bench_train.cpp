@@ -1,6 +1,6 @@
-// hearth bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T]
+// hearth bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T] [--recompute]
 // hearth bench-train -m BASE_DIR [--dtype f32|int8|int4] [--rank R] [--targets q_proj,...]
-//   [--tokens 18,512] [--steps N] [--threads T]
+//   [--tokens 18,512] [--steps N] [--threads T] [--recompute]
 // Training throughput on random tokens: milliseconds per optimizer step (median over --steps
 // after one warm-up step; also the process CPU time per step, which a busy machine does not
 // inflate), tokens per second, and the bytes of weights, gradients, optimizer
@@ -95,7 +95,7 @@ int bench_presets(const Args& args, int64_t steps, const std::vector<int>& threa
       auto be = make_cpu_backend(threads);
       auto model = TrainableModel::init(*be, *cfg, 1);
       if (!model.ok()) return fail(model.message());
-      TrainStep step(*be, *cfg, model->network(), p.batch, p.ctx);
+      TrainStep step(*be, *cfg, model->network(), p.batch, p.ctx, args.has("--recompute"));
       auto t = time_steps(*be, model->params(), step, p.batch, steps, cfg->vocab_size);
       if (!t.ok()) return fail(t.message());
       const int64_t n = model->params().numel();
@@ -130,7 +130,7 @@ int bench_lora(const Args& args, int64_t steps, const std::vector<int>& thread_c
     if (!lora.ok()) return fail(lora.message());
     for (int32_t T : lengths) {
       if (T < 1) return fail("--tokens: lengths must be positive");
-      TrainStep step(m.backend(), m.config(), lora->network(m), 1, T);
+      TrainStep step(m.backend(), m.config(), lora->network(m), 1, T, args.has("--recompute"));
       auto t = time_steps(m.backend(), lora->params(), step, 1, steps, m.config().vocab_size);
       if (!t.ok()) return fail(t.message());
       std::printf("LoRA rank %lld on %s (%s)  %4d tokens/step  %-16s %9.1f ms/step %8.1f trained tok/s  (cpu %.1f ms/step)  "
@@ -149,7 +149,7 @@ int bench_lora(const Args& args, int64_t steps, const std::vector<int>& thread_c
 
 int cmd_bench_train(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--preset", "--steps", "--threads", "--model", "--dtype", "--rank", "--targets", "--tokens"},
-                          {}, {{"-m", "--model"}});
+                          {"--recompute"}, {{"-m", "--model"}});
   if (!args.ok()) return fail(args.message());
   int64_t steps = 0, threads = 0;
   HEARTH_ASSIGN_OR_FAIL(steps, args->integer("--steps", 5, 1, 100000));

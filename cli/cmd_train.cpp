@@ -1,7 +1,7 @@
 // hearth train -m MODEL_DIR --data FILE --steps N --batch B --seq T --lr LR [--min-lr X]
 //   [--warmup W] [--beta1 .9] [--beta2 .95] [--eps 1e-8] [--weight-decay .1] [--grad-clip 1]
-//   [--accum K] [--threads N] [--seed S] [--init] [--save-dtype f32|bf16] --out OUT_DIR
-//   [--log LOG.jsonl] [--save-grads-step0 FILE]
+//   [--accum K] [--threads N] [--seed S] [--init] [--recompute] [--save-dtype f32|bf16]
+//   --out OUT_DIR [--log LOG.jsonl] [--save-grads-step0 FILE]
 // hearth finetune -m BASE_DIR --data FILE [--dtype f32|int8|int4] --rank R --alpha A
 //   --targets q_proj,k_proj,... [--rslora] [--adapter-init DIR] (train's optimizer and data
 //   options) --out ADAPTER_DIR [--log LOG.jsonl]
@@ -10,6 +10,7 @@
 // trains LoRA pairs on the frozen base (loaded as --dtype) and writes a PEFT adapter. A step
 // takes --accum micro-batches of --batch rows of --seq + 1 tokens. Each step prints a line and
 // appends {"step", "loss", "grad_norm" (before clipping), "lr", "tokens_per_s", ...} to --log.
+// --recompute keeps only each layer's input and recomputes its activations in the backward.
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -38,6 +39,7 @@ struct RunOptions {
   int64_t batch = 0, seq = 0, accum = 1;
   int threads = 0;
   uint64_t seed = 0;
+  bool recompute = false;  // --recompute: keep layer inputs only, recompute activations in the backward
 };
 
 std::set<std::string> run_value_options() {
@@ -60,6 +62,7 @@ Result<RunOptions> run_options(const Args& a, double default_lr) {
   HEARTH_ASSIGN(o.data, a.required("--data"));
   HEARTH_ASSIGN(o.out, a.required("--out"));
   o.log = a.str("--log").value_or("");
+  o.recompute = a.has("--recompute");
   // --seq, --batch and --steps default to what a [S, B, seq + 1] token file holds.
   const std::vector<int64_t> shape = token_file_shape(o.data);
   const bool rows3 = shape.size() == 3, rows2 = shape.size() == 2;
@@ -131,7 +134,7 @@ Status run_steps(Backend& be, ParamSet& params, TrainStep& step, TokenData& data
 int cmd_train(int argc, char** argv) {
   std::set<std::string> values = run_value_options();
   values.insert({"--save-dtype", "--save-grads-step0"});
-  auto args = Args::parse(argc, argv, values, {"--init"}, {{"-m", "--model"}, {"-o", "--out"}});
+  auto args = Args::parse(argc, argv, values, {"--init", "--recompute"}, {{"-m", "--model"}, {"-o", "--out"}});
   if (!args.ok()) return fail(args.message());
   RunOptions o;
   HEARTH_ASSIGN_OR_FAIL(o, run_options(*args, 1e-3));
@@ -148,7 +151,7 @@ int cmd_train(int argc, char** argv) {
   std::printf("training %lld parameters of %s on %s (%s)\n", (long long)model->params().numel(), o.model_dir.c_str(),
               data->description().c_str(), be->name().c_str());
   std::fflush(stdout);
-  TrainStep step(*be, cfg, model->network(), o.batch, o.seq);
+  TrainStep step(*be, cfg, model->network(), o.batch, o.seq, o.recompute);
   const std::string grads_path = args->str("--save-grads-step0").value_or("");
   Status st = run_steps(*be, model->params(), step, *data, o, [&](int64_t s) -> Status {
     if (s != 0 || grads_path.empty()) return {};
@@ -167,7 +170,8 @@ int cmd_train(int argc, char** argv) {
 int cmd_finetune(int argc, char** argv) {
   std::set<std::string> values = run_value_options();
   values.insert({"--dtype", "--rank", "--alpha", "--targets", "--adapter-init"});
-  auto args = Args::parse(argc, argv, values, {"--rslora", "--no-quant-search"}, {{"-m", "--model"}, {"-o", "--out"}});
+  auto args = Args::parse(argc, argv, values, {"--rslora", "--no-quant-search", "--recompute"},
+                          {{"-m", "--model"}, {"-o", "--out"}});
   if (!args.ok()) return fail(args.message());
   RunOptions o;
   HEARTH_ASSIGN_OR_FAIL(o, run_options(*args, 2e-4));
@@ -217,7 +221,7 @@ int cmd_finetune(int argc, char** argv) {
   std::printf("fine-tuning %lld LoRA parameters (rank %lld) on %s as %s, on %s (%s)\n", (long long)lora->params().numel(),
               (long long)lora->spec().rank, o.model_dir.c_str(), model_dtype_name(lo.dtype), data->description().c_str(),
               be.name().c_str());
-  TrainStep step(be, m.config(), lora->network(m), o.batch, o.seq);
+  TrainStep step(be, m.config(), lora->network(m), o.batch, o.seq, o.recompute);
   Status st = run_steps(be, lora->params(), step, *data, o, [](int64_t) { return Status(); });
   if (!st.ok()) return fail(st.message());
   st = lora->save_peft(be, o.out, o.model_dir);

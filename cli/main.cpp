@@ -21,11 +21,11 @@ void usage() {
                "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n"
                "  train      -m DIR --data FILE --steps N --batch B --seq T --lr LR [--min-lr X] [--warmup W]\n"
                "             [--beta1 B1] [--beta2 B2] [--eps E] [--weight-decay WD] [--grad-clip C] [--accum K]\n"
-               "             [--threads T] [--seed S] [--init] [--save-dtype f32|bf16] --out DIR [--log LOG.jsonl]\n"
-               "             [--save-grads-step0 FILE]\n"
+               "             [--threads T] [--seed S] [--init] [--recompute] [--save-dtype f32|bf16] --out DIR\n"
+               "             [--log LOG.jsonl] [--save-grads-step0 FILE]\n"
                "  finetune   -m DIR --data FILE [--dtype f32|int8|int4] --rank R --alpha A --targets q_proj,...\n"
                "             [--adapter-init DIR] [train's optimizer and data options] --out DIR [--log LOG.jsonl]\n"
-               "  bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T]\n"
+               "  bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T] [--recompute]\n"
                "             | -m DIR [--dtype D] [--rank R] [--targets ...] [--tokens 18,512]\n");
 }
 

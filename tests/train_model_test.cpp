@@ -135,7 +135,7 @@ TEST(TrainModel, LoraGradientsThroughEveryFrozenFormat) {
     auto lora = LoraTraining::create((*model)->backend(), cfg, spec, 5);
     ASSERT_TRUE(lora.ok()) << lora.message();
     jitter((*model)->backend(), lora->params(), 6);
-    TrainStep step((*model)->backend(), cfg, lora->network(**model), 2, 5);
+    TrainStep step((*model)->backend(), cfg, lora->network(**model), 2, 5, dt == ModelDType::Int8);  // int8: recompute
     check_gradients((*model)->backend(), lora->params(), step, random_tokens(2, 5, cfg.vocab_size, 10), 2);
   }
 }
@@ -189,6 +189,18 @@ TEST(TrainModel, LoraInitIsPeftsKaimingUniform) {
   }
   EXPECT_EQ(lora->params().params()[0].name, "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
   EXPECT_EQ(lora->params().params()[3].name, "base_model.model.model.layers.0.mlp.down_proj.lora_B.weight");
+}
+
+TEST(TrainModel, LoraTargets) {
+  auto t = parse_lora_targets("v_proj,q_proj,v_proj");
+  ASSERT_TRUE(t.ok()) << t.message();
+  EXPECT_EQ(*t, (std::vector<Proj>{Proj::Q, Proj::V}));
+  auto all = parse_lora_targets("all-linear");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), size_t(kNumProj));
+  auto bad = parse_lora_targets("q_proj,,k_proj");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("\"\" is not one of"), std::string::npos) << bad.message();
 }
 
 TEST(TrainData, TokenFileRowsInOrderThenAgain) {

@@ -135,12 +135,12 @@ struct GptRun {
 };
 
 // Runs `steps` steps of gpt-qwen2 (the batch split into `accum` micro-batches) on `threads` threads.
-GptRun run_gpt(int threads, int64_t steps, int64_t accum) {
+GptRun run_gpt(int threads, int64_t steps, int64_t accum, bool recompute = false) {
   const Reference ref = read_reference("train/gpt-qwen2");
   auto be = make_cpu_backend(threads);
   auto model = TrainableModel::load(*be, fixture("train/gpt-qwen2"));
   EXPECT_TRUE(model.ok()) << model.message();
-  TrainStep step(*be, model->config(), model->network(), ref.batch / accum, ref.seq);
+  TrainStep step(*be, model->config(), model->network(), ref.batch / accum, ref.seq, recompute);
   Trainer trainer(*be, model->params(), step, ref.optim);
   TokenData data = batches("train/gpt-qwen2", ref.seq, model->config().vocab_size);
   GptRun run;
@@ -177,11 +177,15 @@ TEST(TrainFixture, AccumulationEqualsTheWholeBatch) {
   EXPECT_LT(test::max_abs_diff(parts.grads0.data(), whole.grads0.data(), whole.grads0.size()), 1e-5f * largest);
 }
 
-TEST(TrainFixture, RunsAreBitIdenticalForAnyThreadCount) {
-  const GptRun a = run_gpt(1, 2, 2), b = run_gpt(3, 2, 2), c = run_gpt(3, 2, 2);
+TEST(TrainFixture, RunsAreBitIdenticalForAnyThreadCountAndWithRecompute) {
+  const GptRun a = run_gpt(1, 2, 2), b = run_gpt(3, 2, 2), c = run_gpt(3, 2, 2), r = run_gpt(2, 2, 2, true);
   EXPECT_EQ(a.losses, b.losses);
   EXPECT_EQ(a.weights, b.weights);
   EXPECT_EQ(b.weights, c.weights);
+  // Recomputing each layer's activations before its backward changes no bit.
+  EXPECT_EQ(r.losses, a.losses);
+  EXPECT_EQ(r.grads0, a.grads0);
+  EXPECT_EQ(r.weights, a.weights);
 }
 
 std::unique_ptr<Engine> load_qwen2_tiny(ModelDType dtype) {

@@ -41,8 +41,13 @@ Result<std::vector<Proj>> parse_lora_targets(const std::string& text) {
     size_t end = text.find(',', start);
     if (end == std::string::npos) end = text.size();
     const std::string name = text.substr(start, end - start);
+    if (name == "all-linear") {  // PEFT's name for every projection
+      for (bool& b : seen) b = true;
+      start = end + 1;
+      continue;
+    }
     const auto p = proj_from_short(name);
-    if (!p) return err("--targets: \"", name, "\" is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+    if (!p) return err("--targets: \"", name, "\" is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, all-linear");
     seen[int(*p)] = true;
     start = end + 1;
   }

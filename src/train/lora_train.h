@@ -25,7 +25,8 @@ struct LoraSpec {
   float scale() const;
 };
 
-// "q_proj,k_proj,v_proj" -> projections (each at most once); errors name the option.
+// "q_proj,k_proj,v_proj" -> projections in Proj order (each once; "all-linear": all seven);
+// errors name the option.
 Result<std::vector<Proj>> parse_lora_targets(const std::string& text);
 
 class LoraTraining {

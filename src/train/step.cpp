@@ -14,36 +14,19 @@ namespace {
 constexpr int64_t kLogitFloats = int64_t(1) << 24;
 }  // namespace
 
-TrainStep::TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq)
-    : be_(be), cfg_(cfg), net_(std::move(net)), rope_(make_rope_table(cfg)), max_seqs_(max_seqs), seq_(seq) {
+TrainStep::TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq, bool recompute)
+    : be_(be), cfg_(cfg), net_(std::move(net)), rope_(make_rope_table(cfg)), max_seqs_(max_seqs), seq_(seq),
+      recompute_(recompute) {
   const int64_t R = max_seqs * seq, d = cfg.hidden_size, qd = cfg.q_dim(), kvd = cfg.kv_dim();
-  const int64_t I = cfg.intermediate_size, H = cfg.n_heads;
-  int64_t max_rank = 0;
+  const int64_t I = cfg.intermediate_size;
   acts_.resize(net_.layers.size());
+  // With recompute, every layer's activations share one set of buffers (sized for the largest
+  // LoRA ranks); only the layer inputs are kept apart.
+  LayerActs shared;
+  if (recompute) shared = alloc_layer(acts_.size());
   for (size_t l = 0; l < acts_.size(); ++l) {
-    LayerActs& a = acts_[l];
-    a.x_in = alloc(R * d);
-    a.h1 = alloc(R * d);
-    if (cfg.qk_norm) {
-      a.q_lin = alloc(R * qd);
-      a.k_lin = alloc(R * kvd);
-    }
-    a.q = alloc(R * qd);
-    a.k = alloc(R * kvd);
-    a.v = alloc(R * kvd);
-    a.attn = alloc(R * qd);
-    a.lse = alloc(R * H);
-    a.x_mid = alloc(R * d);
-    a.h2 = alloc(R * d);
-    a.gate = alloc(R * I);
-    a.up = alloc(R * I);
-    a.act = alloc(R * I);
-    for (int p = 0; p < kNumProj; ++p) {
-      if (const auto& lora = net_.layers[l].lora[p]) {
-        a.lora_t[p] = alloc(R * lora->rank);
-        max_rank = std::max(max_rank, lora->rank);
-      }
-    }
+    acts_[l] = recompute ? shared : alloc_layer(l);
+    acts_[l].x_in = alloc(R * d);
   }
   final_x_ = alloc(R * d);
   final_h_ = alloc(R * d);
@@ -59,7 +42,41 @@ TrainStep::TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64
   grads_.dk = alloc(R * kvd);
   grads_.dv = alloc(R * kvd);
   if (cfg.qk_norm) grads_.dk_lin = alloc(R * kvd);
+  int64_t max_rank = 0;
+  for (const LayerRefs& L : net_.layers)
+    for (const auto& lora : L.lora)
+      if (lora) max_rank = std::max(max_rank, lora->rank);
   if (max_rank > 0) grads_.lora_dt = alloc(R * max_rank);
+}
+
+TrainStep::LayerActs TrainStep::alloc_layer(size_t layer) {
+  const ModelConfig& c = cfg_;
+  const int64_t R = max_seqs_ * seq_, d = c.hidden_size, qd = c.q_dim(), kvd = c.kv_dim(), I = c.intermediate_size;
+  LayerActs a;
+  a.h1 = alloc(R * d);
+  if (c.qk_norm) {
+    a.q_lin = alloc(R * qd);
+    a.k_lin = alloc(R * kvd);
+  }
+  a.q = alloc(R * qd);
+  a.k = alloc(R * kvd);
+  a.v = alloc(R * kvd);
+  a.attn = alloc(R * qd);
+  a.lse = alloc(R * c.n_heads);
+  a.x_mid = alloc(R * d);
+  a.h2 = alloc(R * d);
+  a.gate = alloc(R * I);
+  a.up = alloc(R * I);
+  a.act = alloc(R * I);
+  for (int p = 0; p < kNumProj; ++p) {
+    int64_t rank = 0;  // this layer's, or with layer == n_layers the largest of any layer
+    for (size_t l = 0; l < net_.layers.size(); ++l) {
+      const auto& lora = net_.layers[l].lora[p];
+      if (lora && (l == layer || layer == net_.layers.size())) rank = std::max(rank, lora->rank);
+    }
+    if (rank > 0) a.lora_t[p] = alloc(R * rank);
+  }
+  return a;
 }
 
 Buf TrainStep::alloc(int64_t n) {
@@ -86,43 +103,47 @@ void TrainStep::project(size_t layer, Proj p, Buf x, Buf out, int64_t rows) {
 }
 
 void TrainStep::forward(std::span<const int32_t> inputs, int64_t n_seq) {
-  const ModelConfig& c = cfg_;
-  const int64_t R = n_seq * seq_, d = c.hidden_size, I = c.intermediate_size;
-  const float eps = float(c.rms_norm_eps);
+  const int64_t R = n_seq * seq_, d = cfg_.hidden_size;
+  const float eps = float(cfg_.rms_norm_eps);
   if (net_.embed.frozen.id) {
     be_.embed(net_.embed.frozen, inputs, acts_.empty() ? final_x_ : acts_[0].x_in);
   } else {
     be_.embed_rows(net_.embed.value, inputs, acts_.empty() ? final_x_ : acts_[0].x_in, d);
   }
-  const Buf scratch = grads_.dh;  // a projection's output before it joins the residual stream
-  for (size_t l = 0; l < acts_.size(); ++l) {
-    const LayerRefs& L = net_.layers[l];
-    LayerActs& a = acts_[l];
-    const Buf x_out = l + 1 < acts_.size() ? acts_[l + 1].x_in : final_x_;
-    be_.rmsnorm(a.x_in, L.attn_norm.value, a.h1, R, d, eps);
-    project(l, Proj::Q, a.h1, c.qk_norm ? a.q_lin : a.q, R);
-    project(l, Proj::K, a.h1, c.qk_norm ? a.k_lin : a.k, R);
-    project(l, Proj::V, a.h1, a.v, R);
-    if (c.qk_norm) {
-      be_.rmsnorm(a.q_lin, L.q_norm.value, a.q, R * c.n_heads, c.head_dim, eps);
-      be_.rmsnorm(a.k_lin, L.k_norm.value, a.k, R * c.n_kv_heads, c.head_dim, eps);
-    }
-    be_.rope_seqs(a.q, n_seq, seq_, c.n_heads, c.head_dim, rope_, false);
-    be_.rope_seqs(a.k, n_seq, seq_, c.n_kv_heads, c.head_dim, rope_, false);
-    const AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[l], 1.0f / std::sqrt(float(c.head_dim))};
-    be_.attention_train(a.q, a.k, a.v, a.attn, a.lse, n_seq, seq_, s);
-    project(l, Proj::O, a.attn, scratch, R);
-    be_.copy(a.x_in, a.x_mid, R * d);
-    be_.add(a.x_mid, scratch, R * d);
-    be_.rmsnorm(a.x_mid, L.mlp_norm.value, a.h2, R, d, eps);
-    project(l, Proj::Gate, a.h2, a.gate, R);
-    project(l, Proj::Up, a.h2, a.up, R);
-    be_.swiglu(a.gate, a.up, a.act, R * I);
-    project(l, Proj::Down, a.act, scratch, R);
-    be_.copy(a.x_mid, x_out, R * d);
-    be_.add(x_out, scratch, R * d);
-  }
+  for (size_t l = 0; l < acts_.size(); ++l) forward_layer(l, n_seq);
   be_.rmsnorm(final_x_, net_.final_norm.value, final_h_, R, d, eps);
+}
+
+void TrainStep::forward_layer(size_t l, int64_t n_seq) {
+  const ModelConfig& c = cfg_;
+  const int64_t R = n_seq * seq_, d = c.hidden_size, I = c.intermediate_size;
+  const float eps = float(c.rms_norm_eps);
+  const Buf scratch = grads_.dh;  // a projection's output before it joins the residual stream
+  const LayerRefs& L = net_.layers[l];
+  LayerActs& a = acts_[l];
+  const Buf x_out = l + 1 < acts_.size() ? acts_[l + 1].x_in : final_x_;
+  be_.rmsnorm(a.x_in, L.attn_norm.value, a.h1, R, d, eps);
+  project(l, Proj::Q, a.h1, c.qk_norm ? a.q_lin : a.q, R);
+  project(l, Proj::K, a.h1, c.qk_norm ? a.k_lin : a.k, R);
+  project(l, Proj::V, a.h1, a.v, R);
+  if (c.qk_norm) {
+    be_.rmsnorm(a.q_lin, L.q_norm.value, a.q, R * c.n_heads, c.head_dim, eps);
+    be_.rmsnorm(a.k_lin, L.k_norm.value, a.k, R * c.n_kv_heads, c.head_dim, eps);
+  }
+  be_.rope_seqs(a.q, n_seq, seq_, c.n_heads, c.head_dim, rope_, false);
+  be_.rope_seqs(a.k, n_seq, seq_, c.n_kv_heads, c.head_dim, rope_, false);
+  const AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[l], 1.0f / std::sqrt(float(c.head_dim))};
+  be_.attention_train(a.q, a.k, a.v, a.attn, a.lse, n_seq, seq_, s);
+  project(l, Proj::O, a.attn, scratch, R);
+  be_.copy(a.x_in, a.x_mid, R * d);
+  be_.add(a.x_mid, scratch, R * d);
+  be_.rmsnorm(a.x_mid, L.mlp_norm.value, a.h2, R, d, eps);
+  project(l, Proj::Gate, a.h2, a.gate, R);
+  project(l, Proj::Up, a.h2, a.up, R);
+  be_.swiglu(a.gate, a.up, a.act, R * I);
+  project(l, Proj::Down, a.act, scratch, R);
+  be_.copy(a.x_mid, x_out, R * d);
+  be_.add(x_out, scratch, R * d);
 }
 
 void TrainStep::head_logits(Buf h, Buf logits, int64_t rows) {

@@ -18,8 +18,10 @@ namespace hearth::train {
 
 class TrainStep {
  public:
-  // Buffers for micro-batches of up to max_seqs sequences of seq tokens.
-  TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq);
+  // Buffers for micro-batches of up to max_seqs sequences of seq tokens. recompute: keep only
+  // each layer's input and recompute the layer's forward before its backward (one more forward
+  // pass per step; activation memory of one layer instead of all).
+  TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq, bool recompute = false);
 
   // tokens: [n_seq, seq + 1] (inputs row[:-1], targets row[1:]; a negative target is ignored).
   // Adds the gradients of grad_scale * (sum of the cross-entropies) to the trained tensors, and
@@ -47,8 +49,13 @@ class TrainStep {
     std::array<Buf, kNumProj> lora_t;  // [rows, rank]: A x
   };
   Buf alloc(int64_t n);
+  // A layer's activation buffers (all but x_in) for max_seqs * seq rows.
+  LayerActs alloc_layer(size_t layer);
   // The forward pass over rows = n_seq * seq tokens; fills acts_ and final_x_ / final_h_.
   void forward(std::span<const int32_t> inputs, int64_t n_seq);
+  // Layer l from acts_[l].x_in: its activations, and its output into the next layer's x_in (or
+  // final_x_).
+  void forward_layer(size_t l, int64_t n_seq);
   // The loss of every row (loss_) and the gradient of the final norm's output (grads_.dh),
   // chunk by chunk through the head.
   void loss_and_head_backward(std::span<const int32_t> targets, int64_t rows, float grad_scale, bool backward);
@@ -67,6 +74,7 @@ class TrainStep {
   NetworkRefs net_;
   RopeTable rope_;
   int64_t max_seqs_, seq_, head_chunk_;
+  bool recompute_;
   std::vector<LayerActs> acts_;
   Buf final_x_, final_h_, loss_, loss_sum_, logits_;  // loss_, loss_sum_: [rows] per-row cross-entropies
   struct Grads {

@@ -42,6 +42,8 @@ void TrainStep::backward(std::span<const int32_t> inputs, int64_t n_seq) {
   for (size_t l = acts_.size(); l-- > 0;) {
     const LayerRefs& L = net_.layers[l];
     LayerActs& a = acts_[l];
+    // Its activations again (they share buffers with the other layers'); writes the same output.
+    if (recompute_) forward_layer(l, n_seq);
     // The gradient of the layer's input is needed unless nothing below it is trained.
     const bool need_dx = l > 0 || embed_trained;
     // MLP: x_out = x_mid + down(silu(gate(h2)) * up(h2)), h2 = norm2(x_mid).
