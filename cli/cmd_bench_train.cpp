@@ -18,6 +18,7 @@
 #include "cli/common.h"
 #include "core/thread_pool.h"
 #include "model/model.h"
+#include "train/files.h"
 #include "train/lora_train.h"
 #include "train/rng.h"
 #include "train/trainable_model.h"
@@ -130,6 +131,11 @@ int bench_lora(const Args& args, int64_t steps, const std::vector<int>& thread_c
     if (!lora.ok()) return fail(lora.message());
     for (int32_t T : lengths) {
       if (T < 1) return fail("--tokens: lengths must be positive");
+      const double need = double(TrainStep::activation_bytes_for(m.backend(), m.config(), lora->network(m), 1, T, args.has("--recompute")));
+      if (memory_limit_bytes() > 0 && need > 0.8 * memory_limit_bytes()) {
+        return fail("--tokens " + std::to_string(T) + ": a step would need " + std::to_string(int64_t(need / 1e9)) +
+                    " GB of activations, more than this machine has");
+      }
       TrainStep step(m.backend(), m.config(), lora->network(m), 1, T, args.has("--recompute"));
       auto t = time_steps(m.backend(), lora->params(), step, 1, steps, m.config().vocab_size);
       if (!t.ok()) return fail(t.message());

@@ -98,6 +98,19 @@ Result<Tokenizer> folder_tokenizer(const std::string& dir) {
   return Tokenizer::load_file(dir + "/tokenizer.json");
 }
 
+// Refuses a micro-batch whose activations cannot fit in memory, before anything is allocated.
+Status check_memory(Backend& be, const ModelConfig& cfg, const NetworkRefs& net, const RunOptions& o) {
+  const double need = double(TrainStep::activation_bytes_for(be, cfg, net, o.batch, o.seq, o.recompute));
+  const double cap = memory_limit_bytes();
+  if (cap > 0 && need > 0.8 * cap) {
+    char gb[64];
+    std::snprintf(gb, sizeof gb, "%.1f GB of activations, more than this machine has (%.1f GB)", need / 1e9, cap / 1e9);
+    return err("a micro-batch of ", o.batch, " x ", o.seq, " tokens needs ", gb,
+               ": lower --batch or --seq (--accum K keeps the tokens per step), or add --recompute");
+  }
+  return {};
+}
+
 std::optional<int32_t> eos_of(const ModelConfig& c) {
   if (c.eos_token_ids.empty()) return std::nullopt;
   return int32_t(c.eos_token_ids[0]);
@@ -148,6 +161,7 @@ int cmd_train(int argc, char** argv) {
   HEARTH_ASSIGN_OR_FAIL(tok, folder_tokenizer(o.model_dir));
   auto data = TokenData::open(o.data, o.seq, cfg.vocab_size, tok, eos_of(cfg), o.seed);
   if (!data.ok()) return fail(data.message());
+  if (Status st = check_memory(*be, cfg, model->network(), o); !st.ok()) return fail(st.message());
   std::printf("training %lld parameters of %s on %s (%s)\n", (long long)model->params().numel(), o.model_dir.c_str(),
               data->description().c_str(), be->name().c_str());
   std::fflush(stdout);
@@ -218,6 +232,7 @@ int cmd_finetune(int argc, char** argv) {
   HEARTH_ASSIGN_OR_FAIL(tok, folder_tokenizer(o.model_dir));
   auto data = TokenData::open(o.data, o.seq, m.config().vocab_size, tok, eos_of(m.config()), o.seed);
   if (!data.ok()) return fail(data.message());
+  if (Status st = check_memory(be, m.config(), lora->network(m), o); !st.ok()) return fail(st.message());
   std::printf("fine-tuning %lld LoRA parameters (rank %lld) on %s as %s, on %s (%s)\n", (long long)lora->params().numel(),
               (long long)lora->spec().rank, o.model_dir.c_str(), model_dtype_name(lo.dtype), data->description().c_str(),
               be.name().c_str());

@@ -138,6 +138,7 @@ check_error "min-lr above lr" '--min-lr must be in' "$HEARTH" train -m "$G" --da
 check_error "text data without a tokenizer" 'no tokenizer.json' "$HEARTH" train -m "$G" --data "$TMP/text/a.py" --steps 1 --batch 1 --seq 4 --out "$TMP/x"
 check_error "adapter-init of another rank" 'differs from the rank' "$HEARTH" finetune -m "$FIX/qwen2-tiny" --data "$L/batches.safetensors" --adapter-init "$L/init" --rank 4 --out "$TMP/x"
 check_error "unknown option" 'unknown option "--bogus"' "$HEARTH" train --bogus
+check_error "a batch that cannot fit" 'GB of activations' "$HEARTH" train -m "$G" --data "$G/batches.safetensors" --batch 1000000 --seq 64 --steps 1 --out "$TMP/x"
 
 out=$("$HEARTH" bench-train --preset d96 --steps 1 --threads 1 2>&1)
 [[ "$out" == *"ms/step"*"tok/s"*"activations"* ]] && pass "bench-train prints ms/step, tok/s and memory" || failed "bench-train: $out"

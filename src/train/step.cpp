@@ -14,9 +14,10 @@ namespace {
 constexpr int64_t kLogitFloats = int64_t(1) << 24;
 }  // namespace
 
-TrainStep::TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq, bool recompute)
+TrainStep::TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq, bool recompute,
+                     bool dry_run)
     : be_(be), cfg_(cfg), net_(std::move(net)), rope_(make_rope_table(cfg)), max_seqs_(max_seqs), seq_(seq),
-      recompute_(recompute) {
+      recompute_(recompute), dry_run_(dry_run) {
   const int64_t R = max_seqs * seq, d = cfg.hidden_size, qd = cfg.q_dim(), kvd = cfg.kv_dim();
   const int64_t I = cfg.intermediate_size;
   acts_.resize(net_.layers.size());
@@ -81,7 +82,12 @@ TrainStep::LayerActs TrainStep::alloc_layer(size_t layer) {
 
 Buf TrainStep::alloc(int64_t n) {
   act_floats_ += n;
-  return be_.alloc(n);
+  return dry_run_ ? Buf{} : be_.alloc(n);
+}
+
+int64_t TrainStep::activation_bytes_for(Backend& be, const ModelConfig& cfg, const NetworkRefs& net, int64_t max_seqs,
+                                        int64_t seq, bool recompute) {
+  return TrainStep(be, cfg, net, max_seqs, seq, recompute, true).activation_bytes();
 }
 
 void TrainStep::project(size_t layer, Proj p, Buf x, Buf out, int64_t rows) {

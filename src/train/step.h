@@ -21,7 +21,9 @@ class TrainStep {
   // Buffers for micro-batches of up to max_seqs sequences of seq tokens. recompute: keep only
   // each layer's input and recompute the layer's forward before its backward (one more forward
   // pass per step; activation memory of one layer instead of all).
-  TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq, bool recompute = false);
+  // dry_run: count the buffers, allocate none (activation_bytes_for).
+  TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq, bool recompute = false,
+            bool dry_run = false);
 
   // tokens: [n_seq, seq + 1] (inputs row[:-1], targets row[1:]; a negative target is ignored).
   // Adds the gradients of grad_scale * (sum of the cross-entropies) to the trained tensors, and
@@ -39,6 +41,10 @@ class TrainStep {
 
   // Bytes this step keeps on the backend for activations and activation gradients.
   int64_t activation_bytes() const { return act_floats_ * 4; }
+  // What a step of these shapes would keep, without allocating anything on `be` (to refuse a
+  // batch that cannot fit before trying).
+  static int64_t activation_bytes_for(Backend& be, const ModelConfig& cfg, const NetworkRefs& net, int64_t max_seqs,
+                                      int64_t seq, bool recompute);
   const NetworkRefs& network() const { return net_; }
   int64_t seq() const { return seq_; }
   int64_t max_seqs() const { return max_seqs_; }
@@ -81,6 +87,7 @@ class TrainStep {
     Buf dx, dh, d_act, d_attn, dq, dk, dv, dk_lin, lora_dt;
   } grads_;
   int64_t act_floats_ = 0;
+  bool dry_run_ = false;  // alloc() only counts
 };
 
 }  // namespace hearth::train
