@@ -143,7 +143,7 @@ int bench_lora(const Args& args, int64_t steps, const std::vector<int>& thread_c
       if (!t.ok()) return fail(t.message());
       std::printf("LoRA rank %lld on %s (%s)  %4d tokens/step  %-16s %9.1f ms/step %8.1f trained tok/s  (best %.1f ms, cpu %.1f ms/step)  "
                   "adapter %.2f MB  "
-                  "grads %.2f MB  adamw %.2f MB  activations %.1f MB  base on backend %.1f MB\n",
+                  "grads %.2f MB  adamw %.2f MB  activations %.1f MB  backend in all %.1f MB\n",
                   (long long)spec.rank, args.str("--model")->c_str(), model_dtype_name(lo.dtype), T, m.backend().name().c_str(),
                   t->ms, t->tokens_per_s, t->best_ms, t->cpu_ms, mb(4 * lora->params().numel()), mb(4 * lora->params().numel()),
                   mb(8 * lora->params().numel()), mb(step.activation_bytes()), mb(int64_t(m.backend().bytes_used())));
