@@ -1,9 +1,12 @@
 // The matrix product of gemm.h. C is computed in tiles of MR x NR by a kernel that keeps the
 // tile in registers: for each k one row of a packed B panel (NR floats) is loaded and each of
-// the MR values of A (read in place, through its strides) is broadcast against it. K is split into blocks of KC (each block's
-// panels stay in cache) and N into blocks of NC; tasks take blocks of MC rows of A (and parts
-// of N when there are few row blocks). Sums run over k in order within a K block and over K
-// blocks in order, so a thread count changes no result.
+// the MR values of A (read in place, through its strides) is broadcast against it. K is split
+// into blocks of KC = 64 whose partial sums are added to C in order: shorter sequential sums
+// round less (the fixture's 16-step PyTorch pretraining run is matched within 5e-4 of each
+// tensor's largest weight with blocks of 32 to 128, within 1.7e-3 with 256). N is split into
+// blocks of NC; tasks take blocks of MC rows of A (and parts of N when there are few row
+// blocks). Sums run over k in order within a K block and over K blocks in order, so a thread
+// count changes no result.
 #include "ops/cpu/gemm.h"
 
 #include <algorithm>
