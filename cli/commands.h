@@ -10,5 +10,8 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_chat(int argc, char** argv);
 int cmd_random_checkpoint(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_finetune(int argc, char** argv);
+int cmd_bench_train(int argc, char** argv);
 
 }  // namespace hearth::cli

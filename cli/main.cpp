@@ -22,6 +22,14 @@ void usage() {
                "  convert    -m DIR -o FILE.gguf [--type f32|f16|bf16|q8_0|q4_0]\n"
                "  convert    -m FILE.gguf -o DIR [--dtype auto|f32|f16|bf16]\n"
                "  convert    -m ADAPTER_DIR --base MODEL -o ADAPTER.gguf      (LoRA, llama.cpp's format)\n"
+               "  train      -m DIR --data FILE --steps N --batch B --seq T --lr LR [--min-lr X] [--warmup W]\n"
+               "             [--beta1 B1] [--beta2 B2] [--eps E] [--weight-decay WD] [--grad-clip C] [--accum K]\n"
+               "             [--threads T] [--seed S] [--init] [--recompute] [--save-dtype f32|bf16] --out DIR\n"
+               "             [--log LOG.jsonl] [--save-grads-step0 FILE]\n"
+               "  finetune   -m DIR --data FILE [--dtype f32|int8|int4] --rank R --alpha A --targets q_proj,...\n"
+               "             [--adapter-init DIR] [train's optimizer and data options] --out DIR [--log LOG.jsonl]\n"
+               "  bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T] [--recompute]\n"
+               "             | -m DIR [--dtype D] [--rank R] [--targets ...] [--tokens 18,512]\n"
                "DIR (a Hugging Face folder) may be a .gguf file wherever a model is taken.\n");
 }
 
@@ -42,6 +50,9 @@ int main(int argc, char** argv) {
   if (cmd == "tokenize") return hearth::cli::cmd_tokenize(n, rest);
   if (cmd == "random-checkpoint") return hearth::cli::cmd_random_checkpoint(n, rest);
   if (cmd == "convert") return hearth::cli::cmd_convert(n, rest);
+  if (cmd == "train") return hearth::cli::cmd_train(n, rest);
+  if (cmd == "finetune") return hearth::cli::cmd_finetune(n, rest);
+  if (cmd == "bench-train") return hearth::cli::cmd_bench_train(n, rest);
   std::fprintf(stderr, "hearth: unknown command \"%s\" (hearth --help lists them)\n", cmd.c_str());
   return 2;
 }

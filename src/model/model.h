@@ -60,6 +60,20 @@ class Model {
   const std::string& active_adapter() const;
   std::vector<std::string> adapter_names() const;
 
+  // The loaded weights as backend handles, for training an adapter on the frozen base
+  // (src/train reads them and never writes). Defined in model_weights.cpp.
+  struct FrozenLayer {
+    Buf attn_norm, mlp_norm, q_norm, k_norm;  // q_norm, k_norm: id 0 without qk_norm
+    WeightId weight[kNumProj];
+    Buf bias[kNumProj];  // id 0 when absent
+  };
+  struct FrozenWeights {
+    WeightId embed, lm_head;  // one id with tied embeddings
+    Buf final_norm;
+    std::vector<FrozenLayer> layers;
+  };
+  FrozenWeights frozen_weights() const;
+
   // Decode on the backend, for backends with supports_device_greedy(): start_device_batch
   // records k steps — feed a token at position n_past(), pick the next one on the backend (the
   // argmax, or with `sampling` on backends with supports_device_sampling() the device sampler,

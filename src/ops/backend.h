@@ -21,6 +21,20 @@ namespace hearth {
 
 class ThreadPool;
 
+// One AdamW update with PyTorch's semantics (torch.optim.AdamW), the scalars computed by the
+// caller in double and rounded to f32 as PyTorch does. Per element, in f32:
+//   g = grad * grad_scale                       (global-norm clipping; 1 when not clipped)
+//   param = param * decay                       (decay = 1 - lr * weight_decay)
+//   m = m * beta1 + one_minus_beta1 * g
+//   v = v * beta2 + one_minus_beta2 * g * g
+//   param = param + (-step_size * m) / (sqrt(v) / bias2_sqrt + eps)
+// with step_size = lr / (1 - beta1^step) and bias2_sqrt = sqrt(1 - beta2^step), step from 1.
+struct AdamWStep {
+  float grad_scale = 1.0f, decay = 1.0f;
+  float beta1 = 0.9f, one_minus_beta1 = 0.1f, beta2 = 0.999f, one_minus_beta2 = 0.001f;
+  float step_size = 0.0f, bias2_sqrt = 1.0f, eps = 1e-8f;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -109,6 +123,71 @@ class Backend {
   virtual uint32_t read_start(Buf src, int64_t n) { return 0; }
   virtual Status read_finish(uint32_t ticket, std::span<float> dst) { return err(name(), ": no read_start"); }
 
+  // ---- Training: the forward ops the training step adds, every backward op, the loss and the
+  // optimizer (src/train runs them). All f32. Trainable matrices live in Bufs, row-major
+  // [n_out, in] like PyTorch's Linear; frozen ones are uploaded weights (any WeightFormat).
+  // "(+)=" means: added to what the output holds when `accumulate`, else written. A backend
+  // without an op records an error in status(). Scalar semantics: ops/cpu/ref_train.h.
+
+  // out[t, o] (+)= scale * (sum_i x[t, i] W[o, i] + bias[o]); x: [T, in], W: [n_out, in],
+  // bias: [n_out] or null, out: [T, n_out]
+  virtual void linear(Buf x, Buf W, const Buf* bias, Buf out, int64_t T, int64_t in, int64_t n_out, float scale,
+                      bool accumulate) { no_training_op("linear"); }
+  // dx[t, i] (+)= scale * sum_o dy[t, o] W[o, i]; dy: [T, n_out], W: [n_out, in], dx: [T, in]
+  virtual void linear_dx(Buf dy, Buf W, Buf dx, int64_t T, int64_t in, int64_t n_out, float scale,
+                         bool accumulate) { no_training_op("linear_dx"); }
+  // The same through a frozen uploaded matrix: dx[t, i] (+)= sum_o dy[t, o] dequant(W)[o, i]
+  virtual void matmul_dx(Buf dy, WeightId W, Buf dx, int64_t T, bool accumulate) { no_training_op("matmul_dx"); }
+  // dW[o, i] += scale * sum_t dy[t, o] x[t, i]; dy: [T, n_out], x: [T, in], dW: [n_out, in]
+  virtual void linear_dw(Buf dy, Buf x, Buf dW, int64_t T, int64_t in, int64_t n_out, float scale) {
+    no_training_op("linear_dw");
+  }
+  // db[o] += sum_t dy[t, o]; dy: [T, n], db: [n]
+  virtual void bias_grad(Buf dy, Buf db, int64_t T, int64_t n) { no_training_op("bias_grad"); }
+  // The backward of rmsnorm(x, w): dx (+)= d out / d x applied to dy, and dw += its gradient
+  // summed over rows (skipped when dw.id == 0: a frozen norm). x, dy, dx: [rows, d]; w, dw: [d]
+  virtual void rmsnorm_backward(Buf x, Buf w, Buf dy, Buf dx, Buf dw, int64_t rows, int64_t d, float eps,
+                                bool accumulate) { no_training_op("rmsnorm_backward"); }
+  // In place on x: [n_seq * T, n_heads, head_dim]: rope() of each sequence at positions
+  // 0..T-1, or with `inverse` its transpose (the inverse rotation, times attention_scaling), for
+  // the backward.
+  virtual void rope_seqs(Buf x, int64_t n_seq, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table,
+                         bool inverse) { no_training_op("rope_seqs"); }
+  // Causal (and windowed) attention over n_seq independent sequences of T tokens each, at
+  // positions 0..T-1. q, out: [n_seq * T, n_heads, head_dim]; k, v: [n_seq * T, n_kv_heads,
+  // head_dim]; lse: [n_seq * T, n_heads] the log-sum-exp of each row's scaled scores, kept for
+  // the backward (no [T, T] matrix is kept).
+  virtual void attention_train(Buf q, Buf k, Buf v, Buf out, Buf lse, int64_t n_seq, int64_t T,
+                               const AttentionShape& s) { no_training_op("attention_train"); }
+  // Its backward: the probabilities recomputed from q, k and lse. Writes dq: [n_seq * T,
+  // n_heads, head_dim], dk, dv: [n_seq * T, n_kv_heads, head_dim] from dout (shaped as out).
+  virtual void attention_backward(Buf q, Buf k, Buf v, Buf out, Buf lse, Buf dout, Buf dq, Buf dk, Buf dv,
+                                  int64_t n_seq, int64_t T, const AttentionShape& s) {
+    no_training_op("attention_backward");
+  }
+  // out = silu(gate) * up backward: dgate = dout * up * silu'(gate), dup = dout * silu(gate);
+  // all [n]. dgate and dup may be gate and up (in place).
+  virtual void swiglu_backward(Buf gate, Buf up, Buf dout, Buf dgate, Buf dup, int64_t n) {
+    no_training_op("swiglu_backward");
+  }
+  // out[t, :] = E[ids[t], :]; E: [vocab, d] in a Buf, out: [T, d]
+  virtual void embed_rows(Buf E, std::span<const int32_t> ids, Buf out, int64_t d) { no_training_op("embed_rows"); }
+  // dE[ids[t], :] += dy[t, :]; dy: [T, d], dE: [vocab, d]
+  virtual void embed_backward(std::span<const int32_t> ids, Buf dy, Buf dE, int64_t d) {
+    no_training_op("embed_backward");
+  }
+  // Cross-entropy of each row of logits: [rows, V] against targets[rows] (a negative target is
+  // ignored: loss 0, gradient 0). loss: [rows] = logsumexp(row) - row[target]; dlogits: [rows, V]
+  // = (softmax(row) - onehot(target)) * grad_scale, and may be logits itself.
+  virtual void cross_entropy(Buf logits, std::span<const int32_t> targets, Buf loss, Buf dlogits, int64_t rows,
+                             int64_t V, float grad_scale) { no_training_op("cross_entropy"); }
+  // One AdamW step on n elements (see AdamWStep); param, grad, m, v: [n].
+  virtual void adamw(Buf param, Buf grad, Buf m, Buf v, int64_t n, const AdamWStep& s) { no_training_op("adamw"); }
+  // out[0] = sum_i x[i]^2 over n elements (accumulated in f64, then rounded to f32).
+  virtual void sum_squares(Buf x, int64_t n, Buf out) { no_training_op("sum_squares"); }
+  // x[0..n) = value
+  virtual void fill(Buf x, int64_t n, float value) { no_training_op("fill"); }
+
  protected:
   // The parts of one step, by the semantics plan.h states.
   void run_products(const ProductStage& s);
@@ -117,6 +196,7 @@ class Backend {
   void fail(const Error& e) {
     if (status_.ok()) status_ = e;
   }
+  void no_training_op(const char* op) { fail(err(name(), " has no training kernel for ", op)); }
 
  private:
   Status status_;

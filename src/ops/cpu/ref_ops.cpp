@@ -15,12 +15,13 @@ void embed(const QMatrix& E, std::span<const int32_t> ids, float* out) {
   for (size_t t = 0; t < ids.size(); ++t) E.dequant_row(ids[t], out + int64_t(t) * E.cols);
 }
 
-void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t d, float eps) {
+template <class F>
+void rmsnorm(const F* x, const F* w, F* out, int64_t rows, int64_t d, float eps) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * d;
-    float ss = 0;
+    const F* xr = x + r * d;
+    F ss = 0;
     for (int64_t i = 0; i < d; ++i) ss += xr[i] * xr[i];
-    float inv = 1.0f / std::sqrt(ss / float(d) + eps);
+    F inv = F(1) / std::sqrt(ss / F(d) + F(eps));
     for (int64_t i = 0; i < d; ++i) out[r * d + i] = w[i] * (xr[i] * inv);
   }
 }
@@ -81,17 +82,18 @@ void rope_cos_sin(const RopeTable& table, int64_t pos, float* cos_out, float* si
   }
 }
 
-void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) {
+template <class F>
+void rope(F* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) {
   const int64_t half = table.rot_dim / 2;
   std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
   for (int64_t t = 0; t < T; ++t) {
     rope_cos_sin(table, pos0 + t, c.data(), s.data());
     for (int64_t h = 0; h < n_heads; ++h) {
-      float* v = x + (t * n_heads + h) * head_dim;
+      F* v = x + (t * n_heads + h) * head_dim;
       for (int64_t i = 0; i < half; ++i) {
-        float a = v[i], b = v[i + half];
-        v[i] = a * c[size_t(i)] - b * s[size_t(i)];
-        v[i + half] = b * c[size_t(i)] + a * s[size_t(i)];
+        F a = v[i], b = v[i + half];
+        v[i] = a * F(c[size_t(i)]) - b * F(s[size_t(i)]);
+        v[i + half] = b * F(c[size_t(i)]) + a * F(s[size_t(i)]);
       }
     }
   }
@@ -128,9 +130,18 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
   }
 }
 
-void swiglu(const float* gate, const float* up, float* out, int64_t n) {
+template <class F>
+void swiglu(const F* gate, const F* up, F* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
 }
+
+#define HEARTH_REF_OPS_INSTANTIATE(F)                                                          \
+  template void rmsnorm<F>(const F*, const F*, F*, int64_t, int64_t, float);                 \
+  template void rope<F>(F*, int64_t, int64_t, int64_t, int64_t, const RopeTable&);            \
+  template void swiglu<F>(const F*, const F*, F*, int64_t);
+HEARTH_REF_OPS_INSTANTIATE(float)
+HEARTH_REF_OPS_INSTANTIATE(double)
+#undef HEARTH_REF_OPS_INSTANTIATE
 
 void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
