@@ -64,6 +64,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
     l.k_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
     l.v_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
   }
+  if (opt.progress) opt.progress(LoadProgress{"ready", 1, 1});
   m->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }
@@ -79,10 +80,19 @@ Status Model::load_weights(const TensorSource& store) {
   // Embeddings and LM head stay int8 when the layers are int4.
   const WeightFormat table_fmt = layer_fmt == WeightFormat::Int4 ? WeightFormat::Int8 : layer_fmt;
 
+  // Progress counts matrices: embeddings (+ head) and seven per layer.
+  const int64_t n_matrices = 1 + (c.tie_word_embeddings ? 0 : 1) + 7 * c.n_layers;
+  int64_t matrices_done = 0;
+  auto report = [&](int64_t n) {
+    matrices_done += n;
+    if (opt_.progress) opt_.progress(LoadProgress{"read", matrices_done, n_matrices});
+  };
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, WeightFormat f) -> Result<WeightId> {
     const bool table = name == hf_tensor_name(TensorRole::Embed) || name == hf_tensor_name(TensorRole::LmHead);
     HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, f, table, &pool, opt_.quant_search));
-    return be.upload(std::move(w));
+    WeightId id = be.upload(std::move(w));
+    report(1);
+    return id;
   };
   // Matrices that read one x (q, k, v; gate, up) go up as a group, which the backend places in
   // one buffer: a GPU backend then takes their products in one dispatch. Placed one by one,
@@ -95,6 +105,7 @@ Status Model::load_weights(const TensorSource& store) {
       ws.push_back(std::move(w));
     }
     const std::vector<WeightId> ids = be.upload_group(std::move(ws));
+    report(int64_t(ids.size()));
     size_t i = 0;
     for (WeightId* o : out) *o = ids[i++];
     return {};
@@ -108,6 +119,7 @@ Status Model::load_weights(const TensorSource& store) {
   };
 
   using R = TensorRole;
+  report(0);
   HEARTH_ASSIGN(embed_, matrix(hf_tensor_name(R::Embed), c.vocab_size, c.hidden_size, table_fmt));
   if (c.tie_word_embeddings) {
     lm_head_ = embed_;

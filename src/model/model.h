@@ -3,6 +3,7 @@
 // incremental decode.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -24,12 +25,20 @@ enum class ModelDType { F32, F16, Int8, Int4 };
 const char* model_dtype_name(ModelDType d);
 Result<ModelDType> parse_model_dtype(const std::string& s);
 
+// Where a load stands: `phase` is "read" (tensors parsed and converted), "quantize", "upload" or
+// "ready"; `done` of `total` units (tensors) of that phase.
+struct LoadProgress {
+  const char* phase = "";
+  int64_t done = 0, total = 0;
+};
+
 struct LoadOptions {
   ModelDType dtype = ModelDType::F32;  // GGUF: for its F32 / F16 / BF16 tensors (gguf_checkpoint.h)
   int64_t max_ctx = 0;        // 0 = min(max_position_embeddings, 4096)
   int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
   int threads = 0;            // CPU threads; 0 = all cores
   bool quant_search = true;   // int4: search clipped ranges per group (slower load, better quality)
+  std::function<void(const LoadProgress&)> progress;  // called as tensors load (may be empty)
 };
 
 class Model {
