@@ -136,7 +136,7 @@ void train_products_cases(Ctx& c) {
 
 void train_norm_cases(Ctx& c) {
   OpErrors e{c};
-  const int64_t shapes[][2] = {{5, 12}, {300, 96}, {77, 6}, {1030, 33}};
+  const int64_t shapes[][2] = {{5, 12}, {300, 96}, {77, 6}, {1030, 33}, {9, 300}};
   for (const auto& sh : shapes) {
     const int64_t rows = sh[0], d = sh[1];
     auto x = randn(size_t(rows * d), 11), w = randn(size_t(d), 12), dy = randn(size_t(rows * d), 13);
@@ -217,7 +217,8 @@ void train_attention_cases(Ctx& c) {
 
 void train_loss_cases(Ctx& c) {
   OpErrors e{c};
-  for (const auto& sh : {std::array<int64_t, 2>{70, 515}, std::array<int64_t, 2>{3, 2}, std::array<int64_t, 2>{9, 1500}}) {
+  for (const auto& sh : {std::array<int64_t, 2>{70, 515}, std::array<int64_t, 2>{3, 2}, std::array<int64_t, 2>{9, 1500},
+                        std::array<int64_t, 2>{4, 3000}}) {
     const int64_t rows = sh[0], V = sh[1];
     auto logits = randn(size_t(rows * V), 22, 4.0f);
     std::vector<int32_t> targets;

@@ -24,6 +24,9 @@ namespace {
 constexpr int64_t kTile = 64;            // matmul_train.wgsl's tile of C
 constexpr int64_t kColsumRows = 256;     // rows of one colsum.wgsl block
 constexpr int64_t kSumSquaresPerWg = 4096;  // elements a sum_squares.wgsl workgroup adds
+// Rows up to this long (rmsnorm) or 8 times this (cross-entropy) are one invocation's work: no
+// barriers (costly where WebGPU runs on a CPU), and rows enough to fill a GPU in training.
+constexpr int64_t kRowThreadMax = 256;
 }  // namespace
 
 void WebGpuBackend::elementwise_grid(int64_t n, DispatchDesc& d) const {
@@ -104,7 +107,7 @@ void WebGpuBackend::colsum(Buf x, const Buf* y, const Buf* s, Buf out, int64_t r
     dd.operands = {{"x", gpu(x)}, {"y", y ? gpu(*y) : 0u}, {"s", s ? gpu(*s) : 0u},
                    {"part", blocks > 1 ? gpu(part) : 0u, true}, {"out", gpu(out), true}};
     dd.set_params(p);
-    dd.x = u32(ceil_div(d, final ? 256 : 64));
+    dd.x = u32(ceil_div(d, 64));
     dd.y = final ? 1u : u32(blocks);
     rec_.dispatch(dd);
   }
@@ -121,12 +124,15 @@ void WebGpuBackend::rmsnorm_backward(Buf x, Buf w, Buf dy, Buf dx, Buf dw, int64
   // Scratch: 1 / rms of each row, then the column sums' blocks.
   ensure_scratch(train_scratch_, train_scratch_cap_, rows + colsum_floats(rows, d));
   const Buf inv = train_scratch_, part = train_scratch_.at(rows);
+  // Short rows: an invocation per row; long ones: a workgroup per row.
+  const bool row_thread = d <= kRowThreadMax;
   DispatchDesc dd;
-  dd.shader = {"rmsnorm_backward", true, "", false, cu("WG", d <= 256 ? 64 : 256) + cb("INV", dw.id != 0)};
+  dd.shader = {"rmsnorm_backward", true, "", false,
+               cu("WG", row_thread ? 64 : 256) + cb("INV", dw.id != 0) + cb("ROW_THREAD", row_thread)};
   dd.operands = {{"x", gpu(x)}, {"w", gpu(w)}, {"dy", gpu(dy)}, {"dx", gpu(dx), true}, {"inv", dw.id ? gpu(inv) : 0u, true}};
   dd.set_params(webgpu::RmsnormBackwardParams{u32(x.offset), u32(w.offset), u32(dy.offset), u32(dx.offset),
                                               u32(inv.offset), u32(rows), u32(d), eps, accumulate ? 1u : 0u});
-  rec_.grid(uint64_t(rows), &dd.x, &dd.y);
+  rec_.grid(uint64_t(row_thread ? ceil_div(rows, 64) : rows), &dd.x, &dd.y);
   rec_.dispatch(dd);
   // dw += sum over rows of dy * x * inv
   if (dw.id) colsum(dy, &x, &inv, dw, rows, d, part);
@@ -195,8 +201,10 @@ void WebGpuBackend::embed_backward(std::span<const int32_t> ids, Buf dy, Buf dE,
 void WebGpuBackend::cross_entropy(Buf logits, std::span<const int32_t> targets, Buf loss, Buf dlogits, int64_t rows,
                                   int64_t V, float grad_scale) {
   if (rows <= 0) return;
+  // Small vocabularies: an invocation per row; large ones: a workgroup per row.
+  const bool row_thread = V <= 8 * kRowThreadMax;
   DispatchDesc d;
-  d.shader = {"cross_entropy", true, "", false, cu("WG", 256)};
+  d.shader = {"cross_entropy", true, "", false, cu("WG", row_thread ? 64 : 256) + cb("ROW_THREAD", row_thread)};
   d.operands = {{"logits", gpu(logits)}, {"loss", gpu(loss), true}, {"dl", gpu(dlogits), true}};
   d.set_params(webgpu::CrossEntropyParams{u32(logits.offset), u32(loss.offset), u32(dlogits.offset), u32(rows), u32(V),
                                           grad_scale});
@@ -204,7 +212,7 @@ void WebGpuBackend::cross_entropy(Buf logits, std::span<const int32_t> targets, 
     const int32_t t = targets[size_t(r)];
     d.params.push_back(t < 0 ? 0xffffffffu : u32(t));  // ignored targets: never < V
   }
-  rec_.grid(uint64_t(rows), &d.x, &d.y);
+  rec_.grid(uint64_t(row_thread ? ceil_div(rows, 64) : rows), &d.x, &d.y);
   rec_.dispatch(d);
 }
 

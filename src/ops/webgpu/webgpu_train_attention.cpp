@@ -21,7 +21,7 @@ using webgpu::u32;
 
 namespace {
 
-constexpr int64_t kBackwardWg = 128;
+constexpr int64_t kBackwardWg = 64;
 
 struct Tiles {
   int64_t bq = 0, bk = 0;

@@ -4,9 +4,12 @@
 // buffers), or with BW, B(k, n) = row k, column n of the uploaded weight w (any format, through
 // weights_<format>.wgsl). Linear: x W^T (A = x, B = W^T); its input gradient: dy W; its weight
 // gradient: dy^T x; the input gradient through a frozen weight: dy dequant(W) (BW).
-// One workgroup of 256 invocations computes a 64 x 64 tile of C, each invocation 4 rows by 4
-// columns; A and B are staged in workgroup memory TK = 16 values of k at a time (8 KiB), each
-// value used 64 times. Each output is one sum over k in increasing order.
+// One workgroup of 64 invocations computes a 64 x 64 tile of C, each invocation 8 rows by 8
+// columns (two interleaved groups of 4 each way, so that neighbouring invocations read
+// neighbouring workgroup memory); A and B are staged in workgroup memory TK = 16 values of k at
+// a time (8 KiB), each value used 64 times. Few invocations and few barriers per output: the
+// same tile costs less where barriers are expensive (CPU implementations of WebGPU). Each
+// output is one sum over k in increasing order.
 // Consts: A_K (A is contiguous along k: the staging loads walk k), B_N (B contiguous along n),
 // BW, BIAS, ACC (C = C + the result). Grid: x = column tiles, y = row tiles.
 
@@ -54,52 +57,72 @@ fn b_vec4(k: u32, n: u32) -> vec4<f32> {
   return vec4<f32>(b_at(k, n), b_at(k, n + 1u), b_at(k, n + 2u), b_at(k, n + 3u));
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let n0 = wid.x * TN;
   let m0 = wid.y * TM;
-  let tx = lid % 16u;  // columns 4 tx ..
-  let ty = lid / 16u;  // rows 4 ty ..
-  var acc: array<vec4<f32>, 4>;  // acc[i]: row 4 ty + i, columns 4 tx .. 4 tx + 3
+  let tx = lid % 8u;  // columns 4 tx .. and 32 + 4 tx ..
+  let ty = lid / 8u;  // rows 4 ty .. and 32 + 4 ty ..
+  // acc[4 (2 hm + hn) + i]: row 32 hm + 4 ty + i, columns 32 hn + 4 tx .. + 3
+  var acc: array<vec4<f32>, 16>;
   for (var k0 = 0u; k0 < P.K; k0 += TK) {
-    // Each invocation stages 4 values of A and 4 of B, neighbours reading neighbouring addresses.
-    if (A_K) {
-      let m = lid / 4u;
-      let k = (lid % 4u) * 4u;
-      for (var j = 0u; j < 4u; j++) { at[(k + j) * (TM / 4u) + m / 4u][m % 4u] = a_at(m0 + m, k0 + k + j); }
-    } else {
-      let m = (lid % 16u) * 4u;
-      let k = lid / 16u;
-      at[k * (TM / 4u) + m / 4u] = vec4<f32>(a_at(m0 + m, k0 + k), a_at(m0 + m + 1u, k0 + k),
-                                             a_at(m0 + m + 2u, k0 + k), a_at(m0 + m + 3u, k0 + k));
-    }
-    if (B_N || BW) {
-      let n = (lid % 16u) * 4u;
-      let k = lid / 16u;
-      bt[k * (TN / 4u) + n / 4u] = b_vec4(k0 + k, n0 + n);
-    } else {
-      let k = lid % 16u;
-      let n = (lid / 16u) * 4u;
-      bt[k * (TN / 4u) + n / 4u] = b_vec4(k0 + k, n0 + n);
+    // Each invocation stages 16 values of A and 16 of B in 4 rounds, neighbours reading
+    // neighbouring addresses.
+    for (var q = 0u; q < 4u; q++) {
+      let e = lid + 64u * q;  // 256 groups of 4 values per matrix
+      if (A_K) {
+        let m = e / 4u;
+        let k = (e % 4u) * 4u;
+        for (var j = 0u; j < 4u; j++) { at[(k + j) * (TM / 4u) + m / 4u][m % 4u] = a_at(m0 + m, k0 + k + j); }
+      } else {
+        let m = (e % 16u) * 4u;
+        let k = e / 16u;
+        at[k * (TM / 4u) + m / 4u] = vec4<f32>(a_at(m0 + m, k0 + k), a_at(m0 + m + 1u, k0 + k),
+                                               a_at(m0 + m + 2u, k0 + k), a_at(m0 + m + 3u, k0 + k));
+      }
+      if (B_N || BW) {
+        let n = (e % 16u) * 4u;
+        let k = e / 16u;
+        bt[k * (TN / 4u) + n / 4u] = b_vec4(k0 + k, n0 + n);
+      } else {
+        let k = e % 16u;
+        let n = (e / 16u) * 4u;
+        bt[k * (TN / 4u) + n / 4u] = b_vec4(k0 + k, n0 + n);
+      }
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      let a = at[k * (TM / 4u) + ty];
-      let b = bt[k * (TN / 4u) + tx];
-      acc[0] += a.x * b;
-      acc[1] += a.y * b;
-      acc[2] += a.z * b;
-      acc[3] += a.w * b;
+      let a0 = at[k * (TM / 4u) + ty];
+      let a1 = at[k * (TM / 4u) + 8u + ty];
+      let b0 = bt[k * (TN / 4u) + tx];
+      let b1 = bt[k * (TN / 4u) + 8u + tx];
+      acc[0] += a0.x * b0;
+      acc[1] += a0.y * b0;
+      acc[2] += a0.z * b0;
+      acc[3] += a0.w * b0;
+      acc[4] += a0.x * b1;
+      acc[5] += a0.y * b1;
+      acc[6] += a0.z * b1;
+      acc[7] += a0.w * b1;
+      acc[8] += a1.x * b0;
+      acc[9] += a1.y * b0;
+      acc[10] += a1.z * b0;
+      acc[11] += a1.w * b0;
+      acc[12] += a1.x * b1;
+      acc[13] += a1.y * b1;
+      acc[14] += a1.z * b1;
+      acc[15] += a1.w * b1;
     }
     workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + ty * 4u + i;
+  for (var r = 0u; r < 16u; r++) {
+    let m = m0 + 32u * (r / 8u) + 4u * ty + r % 4u;
     if (m >= P.M) { continue; }
+    let v4 = acc[r];
     for (var j = 0u; j < 4u; j++) {
-      let n = n0 + tx * 4u + j;
+      let n = n0 + 32u * ((r / 4u) % 2u) + 4u * tx + j;
       if (n >= P.N) { continue; }
-      var v = acc[i][j];
+      var v = v4[j];
       if (BIAS) { v += buf_bias[P.bias_off + n]; }
       v *= P.alpha;
       let o = P.c_off + m * P.ldc + n;
