@@ -8,6 +8,7 @@
 // Sources: a folder path (Node); a base URL whose files are fetched, or File / Blob objects
 // (browser; FileList, an array of Files, or { 'config.json': Blob, ... }).
 import { GpuBridge } from './gpu_bridge.mjs';
+import { installTraining } from './train.mjs';
 import { isNode, loadWasmModule } from './wasm_loader.mjs';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
@@ -368,3 +369,9 @@ export async function shutdown() {
     releaseNodeGpu();
   }
 }
+
+// Training (train.mjs): model.train / finetune / save / saveAdapter, and trainModel(source, opts).
+export const trainModel = installTraining({
+  HearthModel, engine: () => engine, getEngine, getGpuBridge, serialize, call, engineError, mountSource, isNode,
+});
+export { TrainingRun } from './train.mjs';

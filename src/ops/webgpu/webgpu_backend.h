@@ -43,6 +43,7 @@ class WebGpuBackend final : public Backend {
   const webgpu::DeviceInfo& device_info() const { return info_; }
 
   Buf alloc(int64_t n) override;
+  void free_buffer(Buf b) override;
   void write(Buf dst, std::span<const float> src) override;
   void read(Buf src, std::span<float> dst) override;
   WeightId upload(QMatrix w) override;
@@ -234,6 +235,7 @@ class WebGpuBackend final : public Backend {
   WebGpuOptions opt_;
   webgpu::Recorder rec_;
   std::vector<uint32_t> bufs_;                   // Buf id -> bridge buffer (0 unused)
+  std::vector<uint64_t> buf_sizes_;              // Buf id -> its bytes
   std::vector<std::unique_ptr<Weight>> weights_; // WeightId -> chunks
   std::vector<RopeFreq> rope_freqs_;
   std::vector<Arena> arenas_;

@@ -2,7 +2,8 @@
 //   out[c] += sum_r x[r, c]                  (MUL false)
 //   out[c] += sum_r x[r, c] * y[r, c] * s[r]  (MUL true: rmsnorm's dw = sum_r dy xh, s = 1 / rms)
 // x, y: [rows, d]. Stage one (FINAL false): one invocation per (column, block of
-// rows_per_block rows) sums the block's rows in order into part[block, c], or straight into out
+// rows_per_block rows) sums the block's rows (in four interleaved partial sums, as 4-wide SIMD
+// does) into part[block, c], or straight into out
 // when there is one block. Stage two (FINAL true): out[c] += the blocks' sums in block order,
 // one invocation per column. No barriers. Grid: stage one (column tiles of 64, n_blocks); two:
 // column tiles.
@@ -32,15 +33,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   let r0 = wid.y * P.rows_per_block;
   let r1 = min(P.rows, r0 + P.rows_per_block);
-  var sum = 0.0;
+  // Four interleaved partial sums (rows r0 + 4 i + l in part l), added in order at the end.
+  var part = vec4<f32>(0.0);
   for (var r = r0; r < r1; r++) {
     let i = r * d + c;
-    if (MUL) {
-      sum += buf_x[P.x_off + i] * (buf_y[P.y_off + i] * buf_s[P.s_off + r]);
-    } else {
-      sum += buf_x[P.x_off + i];
-    }
+    var v = buf_x[P.x_off + i];
+    if (MUL) { v = v * (buf_y[P.y_off + i] * buf_s[P.s_off + r]); }
+    part[(r - r0) % 4u] += v;
   }
+  let sum = (part.x + part.y) + (part.z + part.w);
   if (P.n_blocks == 1u) {
     buf_out[P.out_off + c] = buf_out[P.out_off + c] + sum;
   } else {

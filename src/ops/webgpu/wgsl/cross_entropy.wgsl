@@ -43,9 +43,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       } else {
         var mx = -3.0e38;
         for (var i = 0u; i < V; i++) { mx = max(mx, buf_logits[lo + i]); }
-        var sum = 0.0;
-        for (var i = 0u; i < V; i++) { sum += exp(buf_logits[lo + i] - mx); }
-        store_row(r, mx, sum, buf_logits[lo + tgt], 0u, 1u);
+        var part = vec4<f32>(0.0);  // four interleaved partial sums
+        for (var i = 0u; i < V; i++) { part[i % 4u] += exp(buf_logits[lo + i] - mx); }
+        store_row(r, mx, (part.x + part.y) + (part.z + part.w), buf_logits[lo + tgt], 0u, 1u);
       }
     }
     return;

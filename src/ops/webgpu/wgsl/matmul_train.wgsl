@@ -9,7 +9,8 @@
 // neighbouring workgroup memory); A and B are staged in workgroup memory TK = 16 values of k at
 // a time (8 KiB), each value used 64 times. Few invocations and few barriers per output: the
 // same tile costs less where barriers are expensive (CPU implementations of WebGPU). Each
-// output is one sum over k in increasing order.
+// output sums k in increasing order in blocks of KB = 64, the blocks' sums added in order (as
+// the CPU's gemm does): shorter sequential sums round less, which the training fixtures need.
 // Consts: A_K (A is contiguous along k: the staging loads walk k), B_N (B contiguous along n),
 // BW, BIAS, ACC (C = C + the result). Grid: x = column tiles, y = row tiles.
 
@@ -33,6 +34,7 @@ struct Params {
 const TM: u32 = 64u;
 const TN: u32 = 64u;
 const TK: u32 = 16u;
+const KB: u32 = 64u;
 
 var<workgroup> at: array<vec4<f32>, TK * TM / 4u>;  // [k][m / 4]
 var<workgroup> bt: array<vec4<f32>, TK * TN / 4u>;  // [k][n / 4]
@@ -65,7 +67,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let ty = lid / 8u;  // rows 4 ty .. and 32 + 4 ty ..
   // acc[4 (2 hm + hn) + i]: row 32 hm + 4 ty + i, columns 32 hn + 4 tx .. + 3
   var acc: array<vec4<f32>, 16>;
+  var tot: array<vec4<f32>, 16>;  // the sums of the K blocks done
   for (var k0 = 0u; k0 < P.K; k0 += TK) {
+    if (k0 % KB == 0u && k0 > 0u) {
+      for (var r = 0u; r < 16u; r++) {
+        tot[r] += acc[r];
+        acc[r] = vec4<f32>(0.0);
+      }
+    }
     // Each invocation stages 16 values of A and 16 of B in 4 rounds, neighbours reading
     // neighbouring addresses.
     for (var q = 0u; q < 4u; q++) {
@@ -118,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var r = 0u; r < 16u; r++) {
     let m = m0 + 32u * (r / 8u) + 4u * ty + r % 4u;
     if (m >= P.M) { continue; }
-    let v4 = acc[r];
+    let v4 = tot[r] + acc[r];
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + 32u * ((r / 4u) % 2u) + 4u * tx + j;
       if (n >= P.N) { continue; }

@@ -39,14 +39,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (ROW_THREAD) {
     let r = wg_linear(wid, nwg) * WG + ln.lid;
     if (r < P.rows) {
-      var ss = 0.0;
-      var gx = 0.0;
+      var ss = vec4<f32>(0.0);  // four interleaved partial sums of each
+      var gx = vec4<f32>(0.0);
       for (var i = 0u; i < d; i++) {
         let x = buf_x[P.x_off + r * d + i];
-        ss += x * x;
-        gx += buf_dy[P.dy_off + r * d + i] * buf_w[P.w_off + i] * x;
+        ss[i % 4u] += x * x;
+        gx[i % 4u] += buf_dy[P.dy_off + r * d + i] * buf_w[P.w_off + i] * x;
       }
-      store_row(r, ss, gx, 0u, 1u);
+      store_row(r, (ss.x + ss.y) + (ss.z + ss.w), (gx.x + gx.y) + (gx.z + gx.w), 0u, 1u);
     }
     return;
   }
