@@ -57,7 +57,9 @@ Buf put_at(Ctx& c, const std::vector<float>& v, int64_t pad) {
 void train_products_cases(Ctx& c) {
   OpErrors e{c};
   // T, in, n_out: single elements, odd sizes, more than one 64 x 64 tile, LoRA ranks.
-  const int64_t shapes[][3] = {{1, 1, 1}, {5, 12, 7}, {37, 100, 61}, {130, 70, 17}, {9, 8, 200}, {66, 257, 8}};
+  // (700, 40, 30): few tiles of a long sum for the weight's gradient, split over k on a GPU.
+  const int64_t shapes[][3] = {{1, 1, 1}, {5, 12, 7}, {37, 100, 61}, {130, 70, 17}, {9, 8, 200}, {66, 257, 8},
+                               {700, 40, 30}};
   for (const auto& sh : shapes) {
     const int64_t T = sh[0], in = sh[1], out = sh[2];
     const std::string what = dims({{"T", T}, {"in", in}, {"out", out}});
@@ -105,7 +107,9 @@ void train_products_cases(Ctx& c) {
   // dx through frozen weights of every format, on one backend and (GPU) with weights in chunks.
   const auto matmul_dx_cases = [](Ctx& s, OpErrors& errors, const std::string& op) {
     for (auto f : kFormats) {
-      for (const auto& sh : {std::array<int64_t, 3>{11, 75, 200}, std::array<int64_t, 3>{3, 130, 33}}) {
+      // T, rows (the sum), cols; (3, 300, 70): split over the rows on a GPU.
+      for (const auto& sh : {std::array<int64_t, 3>{11, 75, 200}, std::array<int64_t, 3>{3, 130, 33},
+                             std::array<int64_t, 3>{3, 300, 70}}) {
         const int64_t T = sh[0], rows = sh[1], cols = sh[2];
         QMatrix q = quantize_matrix(randn(size_t(rows * cols), 9), rows, cols, f, nullptr);
         auto dy = randn(size_t(T * rows), 10), base = randn(size_t(T * cols), 11);

@@ -34,7 +34,10 @@ MakeBackend webgpu() {
 
 TEST(WebGpuTrainFixture, PretrainGptQwen2MatchesPyTorch) { check_pretrain(webgpu()); }
 
-TEST(WebGpuTrainFixture, LoraQwen2TinyMatchesPyTorchAndHotSwaps) { check_lora(webgpu()); }
+// Decoding on SwiftShader is slow (around a second a token on 2 cores): the greedy ids with the
+// trained adapter and without it, not the base's before training or the saved adapter's (the
+// CPU's test has those).
+TEST(WebGpuTrainFixture, LoraQwen2TinyMatchesPyTorchAndHotSwaps) { check_lora(webgpu(), false); }
 
 TEST(WebGpuTrainFixture, QLoraOnAnInt4BaseTrains) { check_qlora_int4(webgpu()); }
 

@@ -123,11 +123,17 @@ HEARTH_KERNEL_PARAMS(QuantizeInt8Params, HEARTH_QUANTIZE_INT8_PARAMS);
 
 // matmul_train.wgsl: C[m, n] (+)= alpha * (sum_k A(m, k) B(k, n) (+ bias[n])), A(m, k) at
 // a_off + m a_sm + k a_sk, B(k, n) at b_off + k b_sk + n b_sn (or, with BW, row k, column n of
-// the weight w), C row-major with row stride ldc.
+// the weight w), C row-major with row stride ldc; with SPLIT, workgroup z sums k_split values of
+// k into C + z M N (then split_sum.wgsl).
 #define HEARTH_MATMUL_TRAIN_PARAMS(F, A)                                                             \
   F(u32, a_off) F(u32, a_sm) F(u32, a_sk) F(u32, b_off) F(u32, b_sk) F(u32, b_sn) F(u32, c_off)      \
-  F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, K) F(f32, alpha) F(WeightRef, w)
+  F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, K) F(f32, alpha) F(WeightRef, w) F(u32, k_split)
 HEARTH_KERNEL_PARAMS(MatmulTrainParams, HEARTH_MATMUL_TRAIN_PARAMS);
+
+// split_sum.wgsl: C[m, n] (+)= alpha * (sum over the splits s of part[s, m, n] (+ bias[n])).
+#define HEARTH_SPLIT_SUM_PARAMS(F, A) \
+  F(u32, part_off) F(u32, c_off) F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, splits) F(f32, alpha)
+HEARTH_KERNEL_PARAMS(SplitSumParams, HEARTH_SPLIT_SUM_PARAMS);
 
 // colsum.wgsl: out[c] += sum_r x[r, c] (with MUL: x[r, c] y[r, c] s[r]) over rows, blocks of
 // rows_per_block rows first summed into part[block, c] when n_blocks > 1.
@@ -218,6 +224,7 @@ inline constexpr ParamsMirror kParamsMirrors[] = {
     {"quantize_int4", "Params", QuantizeInt4Params::kLayout},
     {"quantize_int8", "Params", QuantizeInt8Params::kLayout},
     {"matmul_train", "Params", MatmulTrainParams::kLayout},
+    {"split_sum", "Params", SplitSumParams::kLayout},
     {"colsum", "Params", ColsumParams::kLayout},
     {"rmsnorm_backward", "Params", RmsnormBackwardParams::kLayout},
     {"rope_train", "Params", RopeTrainParams::kLayout},

@@ -22,6 +22,9 @@ using webgpu::u32;
 
 namespace {
 constexpr int64_t kTile = 64;            // matmul_train.wgsl's tile of C
+constexpr int64_t kKBlock = 64;          // its blocks of k (KB)
+constexpr int64_t kSplitTarget = 64;     // products with fewer tiles than this split k ...
+constexpr int64_t kSplitMinK = 128;      // ... into parts of at least this many values
 constexpr int64_t kColsumRows = 256;     // rows of one colsum.wgsl block
 constexpr int64_t kSumSquaresPerWg = 4096;  // elements a sum_squares.wgsl workgroup adds
 // Rows up to this long (rmsnorm) or 8 times this (cross-entropy) are one invocation's work: no
@@ -35,12 +38,23 @@ void WebGpuBackend::elementwise_grid(int64_t n, DispatchDesc& d) const {
 
 void WebGpuBackend::train_gemm(const TrainGemm& g, const Weight* w, const Chunk* chunk) {
   if (g.M <= 0 || g.N <= 0) return;
+  // Few tiles of a long sum over k (a weight's gradient over many tokens): split k so that the
+  // GPU has workgroups enough, each split's sums to the scratch, then added in order.
+  const int64_t tiles = ceil_div(g.M, kTile) * ceil_div(g.N, kTile);
+  int64_t splits = 1, k_split = std::max<int64_t>(g.K, 1);
+  if (tiles < kSplitTarget && g.K >= 2 * kSplitMinK) {
+    splits = std::min(ceil_div(kSplitTarget, tiles), g.K / kSplitMinK);
+    k_split = ceil_div(ceil_div(g.K, splits), kKBlock) * kKBlock;
+    splits = ceil_div(g.K, k_split);
+  }
+  if (splits > 1) ensure_scratch(train_scratch_, train_scratch_cap_, splits * g.M * g.N);
+  const Buf c = splits > 1 ? train_scratch_ : g.c;
   DispatchDesc d;
   d.shader = {"matmul_train", false, w ? format_key(w->format) : "f32", false,
               cb("A_K", g.a_sk == 1) + cb("B_N", g.b_sn == 1) + cb("BW", w != nullptr) + cb("BIAS", g.bias.id != 0) +
-                  cb("ACC", g.acc)};
-  d.operands = {{"a", gpu(g.a)}, {"b", w ? 0u : gpu(g.b)}, {"c", gpu(g.c), true}, {"bias", g.bias.id ? gpu(g.bias) : 0u},
-                {"wq", chunk ? chunk->buffer : 0u, false, true}};
+                  cb("ACC", g.acc) + cb("SPLIT", splits > 1)};
+  d.operands = {{"a", gpu(g.a)}, {"b", w ? 0u : gpu(g.b)}, {"c", gpu(c), true},
+                {"bias", g.bias.id && splits == 1 ? gpu(g.bias) : 0u}, {"wq", chunk ? chunk->buffer : 0u, false, true}};
   webgpu::MatmulTrainParams p;
   p.a_off = u32(g.a.offset);
   p.a_sm = u32(g.a_sm);
@@ -48,7 +62,7 @@ void WebGpuBackend::train_gemm(const TrainGemm& g, const Weight* w, const Chunk*
   p.b_off = u32(g.b.offset);
   p.b_sk = u32(g.b_sk);
   p.b_sn = u32(g.b_sn);
-  p.c_off = u32(g.c.offset);
+  p.c_off = u32(c.offset);
   p.ldc = u32(g.ldc);
   p.bias_off = u32(g.bias.offset);
   p.M = u32(g.M);
@@ -56,10 +70,20 @@ void WebGpuBackend::train_gemm(const TrainGemm& g, const Weight* w, const Chunk*
   p.K = u32(g.K);
   p.alpha = g.alpha;
   if (w) p.w = webgpu::WeightRef{w->stride, chunk->scale_off, chunk->min_off, chunk->base};
+  p.k_split = u32(k_split);
   d.set_params(p);
   d.x = u32(ceil_div(g.N, kTile));
   d.y = u32(ceil_div(g.M, kTile));
+  d.z = u32(splits);
   rec_.dispatch(d);
+  if (splits == 1) return;
+  DispatchDesc sum;
+  sum.shader = {"split_sum", false, "", false, cu("WG", 256) + cb("BIAS", g.bias.id != 0) + cb("ACC", g.acc)};
+  sum.operands = {{"part", gpu(c)}, {"bias", g.bias.id ? gpu(g.bias) : 0u}, {"c", gpu(g.c), true}};
+  sum.set_params(webgpu::SplitSumParams{u32(c.offset), u32(g.c.offset), u32(g.ldc), u32(g.bias.offset), u32(g.M),
+                                        u32(g.N), u32(splits), g.alpha});
+  elementwise_grid(g.M * g.N, sum);
+  rec_.dispatch(sum);
 }
 
 void WebGpuBackend::linear(Buf x, Buf W, const Buf* bias, Buf out, int64_t T, int64_t in, int64_t n_out, float scale,

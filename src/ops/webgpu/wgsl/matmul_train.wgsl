@@ -12,7 +12,9 @@
 // output sums k in increasing order in blocks of KB = 64, the blocks' sums added in order (as
 // the CPU's gemm does): shorter sequential sums round less, which the training fixtures need.
 // Consts: A_K (A is contiguous along k: the staging loads walk k), B_N (B contiguous along n),
-// BW, BIAS, ACC (C = C + the result). Grid: x = column tiles, y = row tiles.
+// BW, BIAS, ACC (C = C + the result), SPLIT (split-K for few tiles of a long k: workgroup z sums
+// k from z k_split (a multiple of KB) into C + z M N as it is, split_sum.wgsl adds the splits).
+// Grid: x = column tiles, y = row tiles, z = splits.
 
 struct Params {
   a_off: u32,
@@ -29,6 +31,7 @@ struct Params {
   K: u32,
   alpha: f32,
   w: WeightRef,
+  k_split: u32,
 }
 
 const TM: u32 = 64u;
@@ -63,13 +66,15 @@ fn b_vec4(k: u32, n: u32) -> vec4<f32> {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let n0 = wid.x * TN;
   let m0 = wid.y * TM;
+  let kb = wid.z * P.k_split;  // this workgroup's values of k: kb .. ke - 1
+  let ke = min(P.K, kb + P.k_split);
   let tx = lid % 8u;  // columns 4 tx .. and 32 + 4 tx ..
   let ty = lid / 8u;  // rows 4 ty .. and 32 + 4 ty ..
   // acc[4 (2 hm + hn) + i]: row 32 hm + 4 ty + i, columns 32 hn + 4 tx .. + 3
   var acc: array<vec4<f32>, 16>;
   var tot: array<vec4<f32>, 16>;  // the sums of the K blocks done
-  for (var k0 = 0u; k0 < P.K; k0 += TK) {
-    if (k0 % KB == 0u && k0 > 0u) {
+  for (var k0 = kb; k0 < ke; k0 += TK) {
+    if ((k0 - kb) % KB == 0u && k0 > kb) {
       for (var r = 0u; r < 16u; r++) {
         tot[r] += acc[r];
         acc[r] = vec4<f32>(0.0);
@@ -132,6 +137,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let n = n0 + 32u * ((r / 4u) % 2u) + 4u * tx + j;
       if (n >= P.N) { continue; }
       var v = v4[j];
+      if (SPLIT) {
+        buf_c[P.c_off + (wid.z * P.M + m) * P.N + n] = v;
+        continue;
+      }
       if (BIAS) { v += buf_bias[P.bias_off + n]; }
       v *= P.alpha;
       let o = P.c_off + m * P.ldc + n;
