@@ -137,7 +137,10 @@ inline void check_pretrain(const MakeBackend& make) {
     ASSERT_TRUE(r.ok()) << r.message();
     losses.push_back(r->loss);
     EXPECT_NEAR(r->loss, ref.loss[size_t(s)], 1e-3) << "step " << s;
-    EXPECT_NEAR(r->grad_norm, ref.grad_norm[size_t(s)], 1e-3 * ref.grad_norm[size_t(s)]) << "step " << s;
+    // The gradient norm: within 1e-3 at step 0 (PyTorch's weights), 5e-3 after (fp32 runs part
+    // ways: step 14's norm, a spike, moves by -2.8e-3 to +1.3e-3 on the CPU backend alone when
+    // its gemm sums k in blocks of 16 to 512 instead of 64, every loss staying within 2e-5).
+    EXPECT_NEAR(r->grad_norm, ref.grad_norm[size_t(s)], (s == 0 ? 1e-3 : 5e-3) * ref.grad_norm[size_t(s)]) << "step " << s;
     EXPECT_NEAR(r->lr, ref.lr[size_t(s)], 1e-12) << "step " << s;
   }
   report_losses(*be, "gpt-qwen2 pretraining", losses, ref.loss);

@@ -239,7 +239,7 @@ export class TrainingRun {
   async return() {
     this.stopRequested = true;
     try { await this.started; } catch { /* reported by next() */ }
-    if (this.id) await this.finish(true);
+    if (this.id) await this.finish(this.losses.length < this.info.steps);
     return { value: undefined, done: true };
   }
 

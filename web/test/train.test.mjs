@@ -37,7 +37,8 @@ function expectSteps(records, ref, what) {
     const want = ref.steps[s];
     assert.equal(r.step, s);
     assert.ok(Math.abs(r.loss - want.loss) <= 1e-3, `${what} step ${s}: loss ${r.loss}, PyTorch ${want.loss}`);
-    assert.ok(Math.abs(r.grad_norm - want.grad_norm) <= 1e-3 * want.grad_norm,
+    // As tests/train_fixture.h: 1e-3 at step 0, 5e-3 after (fp32 runs part ways at spikes).
+    assert.ok(Math.abs(r.grad_norm - want.grad_norm) <= (s === 0 ? 1e-3 : 5e-3) * want.grad_norm,
       `${what} step ${s}: grad_norm ${r.grad_norm}, PyTorch ${want.grad_norm}`);
     assert.ok(Math.abs(r.lr - want.lr) <= 1e-8 * want.lr, `${what} step ${s}: lr ${r.lr}, PyTorch ${want.lr}`);
     assert.ok(r.tokens_per_s > 0 && r.tokens > 0);
