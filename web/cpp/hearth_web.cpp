@@ -48,6 +48,11 @@ EM_JS(int, hw_on_token, (int handle, int id, const char* text, int len), {
 EM_ASYNC_JS(void, hw_yield, (), {
   await (Module['hearthYield'] ? Module['hearthYield']() : new Promise((r) => setTimeout(r, 0)));
 });
+// Load progress (LoadOptions::progress) to Module.hearthOnProgress(phase, done, total).
+EM_JS(void, hw_on_progress, (const char* phase, double done, double total), {
+  const cb = Module['hearthOnProgress'];
+  if (cb) cb(UTF8ToString(phase), done, total);
+});
 // clang-format on
 
 // Reads the members of a JS options object, each checked for type and range; errors name the
@@ -131,6 +136,7 @@ Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) 
   HEARTH_ASSIGN(lo.quant_search, o.boolean("quantSearch", true));
   HEARTH_ASSIGN(int64_t threads, o.integer("threads", 0, 0, 1024));
   lo.threads = int(threads);
+  lo.progress = [](const LoadProgress& p) { hw_on_progress(p.phase, double(p.done), double(p.total)); };
   BackendOptions bo;
   HEARTH_ASSIGN(bo.kind, o.string("backend", "cpu"));
   bo.threads = lo.threads;
@@ -216,6 +222,16 @@ int fail_with(const Error& e, int code) {
 }
 
 }  // namespace
+
+// For the other parts of the C API (hearth_web_*.cpp): the model folder behind a handle
+// (nullptr, with the error set, for an invalid one) and the error hearth_last_error() reports.
+namespace hearth::web {
+ModelFolder* folder_of(int handle) {
+  Handle* h = get(handle);
+  return h ? h->folder.get() : nullptr;
+}
+void set_error(const std::string& message) { g_error = message; }
+}  // namespace hearth::web
 
 extern "C" {
 

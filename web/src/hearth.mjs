@@ -7,7 +7,9 @@
 //
 // Sources: a folder path (Node); a base URL whose files are fetched, or File / Blob objects
 // (browser; FileList, an array of Files, or { 'config.json': Blob, ... }).
+import { adapterKey, cacheAfter, chat, reusablePrefix } from './chat.mjs';
 import { GpuBridge } from './gpu_bridge.mjs';
+import { LoadProgress, readBytes } from './progress.mjs';
 import { isNode, loadWasmModule } from './wasm_loader.mjs';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
@@ -109,7 +111,8 @@ const mounted = new Set();
 
 // Puts the model's files where the wasm FS sees them; resolves to the folder's FS path. In Node
 // a folder is mounted at its own absolute path, so messages name the user's files.
-async function mountSource(m, source, names = MODEL_FILES) {
+// onBytes(name, bytes): called as file bytes arrive (progress).
+async function mountSource(m, source, names = MODEL_FILES, onBytes = null) {
   const FS = m.FS;
   if (typeof source === 'string' && isNode && !/^https?:/.test(source)) {
     const { resolve } = await import('node:path');
@@ -136,7 +139,7 @@ async function mountSource(m, source, names = MODEL_FILES) {
         if (optional) return null;
         throw new Error(`hearth: ${base + name}: HTTP ${r.status}`);
       }
-      return new Uint8Array(await r.arrayBuffer());
+      return readBytes(r, (n) => onBytes?.(name, n));
     };
     for (const name of names) {
       const b = await get(name, name !== names[0]);
@@ -153,7 +156,11 @@ async function mountSource(m, source, names = MODEL_FILES) {
   } else {
     const entries = typeof source[Symbol.iterator] === 'function'
       ? [...source].map((f) => [f.name, f]) : Object.entries(source);
-    for (const [name, v] of entries) files.set(String(name).split('/').pop(), await toBytes(v));
+    for (const [name, v] of entries) {
+      const base = String(name).split('/').pop();
+      files.set(base, await toBytes(v));
+      onBytes?.(base, files.get(base).length);
+    }
   }
   for (const [name, bytes] of files) FS.writeFile(`${dir}/${name}`, bytes);
   return dir;
@@ -168,7 +175,12 @@ class GenerationStream {
     this.finished = false;
     this.error = null;
     this.stopRequested = false;
+    this.aborted = false;
+    const onAbort = () => { this.stopRequested = true; this.aborted = true; };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     this.result = serialize(() => this.run(promptIds, opts));
+    this.result.finally(() => opts.signal?.removeEventListener('abort', onAbort)).catch(() => {});
     this.result.then(() => this.finish(), (e) => this.finish(e));
   }
 
@@ -186,12 +198,29 @@ class GenerationStream {
       frequencyPenalty: o.frequencyPenalty, seed: o.seed, stopIds: o.stopIds, stop: o.stop,
       keepCache: o.keepCache, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
     };
+    // The KV cache: with reuseCache, keep the prefix shared with the previous request (chat.mjs).
+    const kvBefore = this.model.kv;
+    const adapter = adapterKey(o);
+    let kept = 0;
+    if (o.keepCache && !o.reuseCache) {
+      kept = kvBefore?.ids.length ?? -1;
+    } else if (o.reuseCache) {
+      kept = reusablePrefix(kvBefore, promptIds, m._hearth_n_past(handle), adapter);
+      if (m._hearth_truncate(handle, kept) < 0) throw engineError(m);
+      request.prompt = promptIds.slice(kept);
+      request.keepCache = true;
+    }
+    this.model.kv = null;
     try {
       const n = await call(m, 'hearth_generate', 'number', ['number', 'string'], [handle, JSON.stringify(request)],
         { async: true });
       if (n < 0) throw engineError(m);
       const ids = Array.from(m.HEAP32.subarray(m._hearth_ids_ptr() >> 2, (m._hearth_ids_ptr() >> 2) + n));
-      return { ids, stats: JSON.parse(m.UTF8ToString(m._hearth_info(handle))).last };
+      if (kept >= 0) {
+        this.model.kv = cacheAfter(kvBefore?.ids ?? [], kept, request.prompt, ids, m._hearth_n_past(handle), adapter);
+      }
+      return { ids, stats: JSON.parse(m.UTF8ToString(m._hearth_info(handle))).last, cachedTokens: Math.max(kept, 0),
+        aborted: this.aborted };
     } finally {
       tokenSinks.delete(handle);
     }
@@ -233,6 +262,7 @@ export class HearthModel {
     this.handle = handle;
     this.info = info;      // backend, tier, dtype, model_type, vocab_size, max_ctx, eos_ids, ...
     this.notes = notes;    // e.g. why WebGPU was not used
+    this.kv = null;        // what the KV cache holds: { ids, adapter } (chat.mjs), null = unknown
   }
 
   // Token ids of `text` (no special tokens added).
@@ -277,6 +307,28 @@ export class HearthModel {
     return new GenerationStream(this, ids, opts);
   }
 
+  /**
+   * OpenAI-style chat completion (src/chat.mjs): an async iterator of chat.completion.chunk
+   * objects; `await stream.result` gives { choices, usage, ... }. The KV cache of the previous
+   * request is reused for the token prefix the two share.
+   */
+  chat(messages, opts = {}) {
+    return chat(this, messages, opts);
+  }
+
+  // The prompt text of a conversation: { prompt, template, stop } (the template's origin and
+  // the stop strings of a built-in format). opts: template, enableThinking, addGenerationPrompt.
+  async renderChat(messages, opts = {}) {
+    const request = JSON.stringify({ messages, template: opts.template, enableThinking: opts.enableThinking,
+      addGenerationPrompt: opts.addGenerationPrompt });
+    return serialize(() => {
+      const m = engine;
+      const r = m.ccall('hearth_chat_render', 'string', ['number', 'string'], [this.handle, request]);
+      if (!r) throw engineError(m);
+      return JSON.parse(r);
+    });
+  }
+
   // Generates to the end: { ids, text, stats }.
   async complete(prompt, opts = {}) {
     const stream = this.generate(prompt, opts);
@@ -313,7 +365,11 @@ export class HearthModel {
   }
 
   dispose() {
-    return serialize(() => engine._hearth_free(this.handle));
+    this.kv = null;
+    return serialize(() => {
+      engine._hearth_chat_release(this.handle);
+      engine._hearth_free(this.handle);
+    });
   }
 }
 
@@ -327,8 +383,22 @@ export class HearthModel {
  * dispatches encoded as usual; only the first model's options create the device),
  * weightBufferBytes (WebGPU: the largest buffer weights are placed in, below the device's
  * binding limit; larger matrices are split by rows).
+ * worker (default: true in a browser page, false in Node and inside workers): run the engine
+ * in a dedicated module Worker behind the same API (src/worker_host.mjs). onProgress(event):
+ * load phases (src/progress.mjs). warmUp: generate one token after loading so the first
+ * request does not wait for WebGPU pipelines ('compile' phase). signal: an AbortSignal that
+ * cancels the load (at once in a worker, between phases in process).
  */
 export async function loadModel(source, opts = {}) {
+  if (opts.worker ?? (typeof window !== 'undefined' && typeof Worker === 'function')) {
+    const { loadModelInWorker } = await import('./worker_host.mjs');
+    return loadModelInWorker(source, opts);
+  }
+  const progress = new LoadProgress(opts.onProgress);
+  const checkAbort = () => {
+    if (opts.signal?.aborted) throw new DOMException('hearth: loading was cancelled', 'AbortError');
+  };
+  checkAbort();
   const wb = opts.weightBufferBytes ?? 0;
   if (!(Number.isInteger(wb) && wb >= 0 && wb < 2 ** 31)) {
     throw new Error(`hearth: weightBufferBytes must be a whole number of bytes below 2^31, got ${opts.weightBufferBytes}`);
@@ -348,14 +418,41 @@ export async function loadModel(source, opts = {}) {
       backend = 'cpu';
     }
   }
-  const dir = await mountSource(m, source);
+  const expected = sourceBytes(source);
+  const dir = await mountSource(m, source, MODEL_FILES, (file, n) => progress.bytes(file, n, expected));
+  checkAbort();
   const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
     threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb };
-  const handle = await serialize(() => call(m, 'hearth_load', 'number', ['string', 'string'],
-    [dir, JSON.stringify(options)], { async: true }));
+  const handle = await serialize(async () => {
+    // The engine's own 'ready' is the end of its part; loadModel's comes last.
+    m.hearthOnProgress = (phase, done, total) => { if (phase !== 'ready') progress.emit(phase, done, total); };
+    try {
+      return await call(m, 'hearth_load', 'number', ['string', 'string'], [dir, JSON.stringify(options)], { async: true });
+    } finally {
+      m.hearthOnProgress = null;
+    }
+  });
   if (!handle) throw engineError(m);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
-  return new HearthModel(handle, info, notes);
+  const model = new HearthModel(handle, info, notes);
+  if (opts.warmUp && info.tier !== 'cpu') {
+    progress.emit('compile', 0, 1);
+    await model.complete([info.eos_ids[0] ?? 0], { maxTokens: 2, temperature: 0 });
+    progress.emit('compile', 1, 1);
+  }
+  progress.emit('ready', 1, 1);
+  if (opts.signal?.aborted) {
+    await model.dispose();
+    checkAbort();
+  }
+  return model;
+}
+
+// The bytes of File / Blob sources (0 when not known up front: paths, URLs).
+function sourceBytes(source) {
+  if (!source || typeof source === 'string' || source instanceof URL) return 0;
+  const values = typeof source[Symbol.iterator] === 'function' ? [...source] : Object.values(source);
+  return values.reduce((n, v) => n + (v?.size ?? v?.byteLength ?? 0), 0);
 }
 
 // Releases the GPU device (lets Node exit).

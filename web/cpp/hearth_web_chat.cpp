@@ -1,0 +1,176 @@
+// The chat part of the wasm engine's C API (conventions as in hearth_web.cpp): renders a
+// conversation with the model's chat template, or a built-in format for models without one,
+// and the KV-cache controls web/src/chat.mjs uses to reuse the token prefix two consecutive
+// requests share (hearth_n_past, hearth_truncate).
+#include <emscripten.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "engine/chat_template.h"
+#include "engine/model_folder.h"
+#include "formats/json.h"
+
+namespace hearth::web {
+ModelFolder* folder_of(int handle);
+void set_error(const std::string& message);
+}  // namespace hearth::web
+
+namespace {
+
+using namespace hearth;
+
+// Built-in formats, for checkpoints whose tokenizer_config.json has no chat template.
+struct BuiltinFormat {
+  const char* name;
+  const char* jinja;
+  const char* stop;  // text that ends a reply besides the stop tokens ("" = none)
+};
+
+// plain: a "User: ... / Assistant: ..." transcript any text model can continue; the reply ends
+// where the model starts the next "User:" line. chatml: <|im_start|>role\n...<|im_end|>\n.
+const BuiltinFormat kBuiltins[] = {
+    {"plain", R"({%- for message in messages -%}
+{%- if message.role == 'system' -%}{{- message.content + '\n\n' -}}
+{%- elif message.role == 'user' -%}{{- 'User: ' + message.content + '\n' -}}
+{%- else -%}{{- 'Assistant:' + (message.content if message.content.startswith(' ') else ' ' + message.content) + '\n\n' -}}
+{%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{- 'Assistant:' -}}{%- endif -%})",
+     "\nUser:"},
+    {"chatml", R"({%- for message in messages -%}
+{{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' -}}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}{%- endif -%})",
+     ""},
+};
+
+struct LoadedTemplate {
+  ChatTemplate tmpl;
+  std::string origin;  // "tokenizer_config.json" or a built-in name
+  std::string stop;
+};
+
+// Per handle, by the name asked for ("" = the model's own, or plain without one).
+std::map<int, std::map<std::string, LoadedTemplate>> g_templates;
+std::string g_result;
+
+bool file_exists(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f) std::fclose(f);
+  return f != nullptr;
+}
+
+Result<LoadedTemplate> builtin(const std::string& name, const Json* config) {
+  for (const BuiltinFormat& b : kBuiltins) {
+    if (name != b.name) continue;
+    HEARTH_ASSIGN(ChatTemplate t, ChatTemplate::from_jinja(b.jinja, config));
+    return LoadedTemplate{std::move(t), b.name, b.stop};
+  }
+  return err("chat template '", name, "': not a built-in format (plain, chatml); leave it unset for the model's own");
+}
+
+// The model's own template (tokenizer_config.json, chat_template.jinja, or a family recognized
+// without one), else "plain" when the folder gives none at all.
+Result<LoadedTemplate> model_template(const std::string& dir) {
+  const std::string path = dir + "/tokenizer_config.json";
+  if (!file_exists(path)) return builtin("plain", nullptr);
+  HEARTH_ASSIGN(Json config, read_json_file(path));
+  auto own = ChatTemplate::from_tokenizer_config(config, dir, path);
+  if (own.ok()) return LoadedTemplate{std::move(*own), "tokenizer_config.json", ""};
+  const bool has_one = config.is_object() && (config.find_non_null("chat_template") ||
+                                              file_exists(dir + "/chat_template.jinja"));
+  if (has_one) return own.error();  // a template that does not load is an error, not a fallback
+  return builtin("plain", &config);
+}
+
+Result<const LoadedTemplate*> template_for(int handle, const ModelFolder& f, const std::string& name) {
+  auto& by_name = g_templates[handle];
+  auto it = by_name.find(name);
+  if (it != by_name.end()) return &it->second;
+  LoadedTemplate t;
+  if (name.empty()) {
+    HEARTH_ASSIGN(t, model_template(f.dir));
+  } else {
+    Json config;
+    const std::string path = f.dir + "/tokenizer_config.json";
+    if (file_exists(path)) HEARTH_ASSIGN(config, read_json_file(path));
+    HEARTH_ASSIGN(t, builtin(name, config.is_object() ? &config : nullptr));
+  }
+  return &by_name.emplace(name, std::move(t)).first->second;
+}
+
+// request: { messages: [{role, content, ...}], template: "" | built-in name,
+//            addGenerationPrompt (true), enableThinking (true) }
+Result<std::string> render(int handle, const char* request_json) {
+  ModelFolder* f = web::folder_of(handle);
+  if (!f) return err("invalid engine handle ", handle);
+  HEARTH_ASSIGN(Json req, parse_json(request_json ? request_json : "{}", "chat request"));
+  if (!req.is_object()) return err("chat request: expected an object");
+  const Json* messages = req.find_non_null("messages");
+  if (!messages || !messages->is_array()) return err("chat request: messages must be an array of {role, content}");
+  std::string name;
+  if (const Json* t = req.find_non_null("template")) {
+    if (!t->is_string()) return err("chat request: template must be a string");
+    name = t->as_string();
+  }
+  ChatOptions opts;
+  if (const Json* g = req.find_non_null("addGenerationPrompt")) {
+    if (!g->is_bool()) return err("chat request: addGenerationPrompt must be true or false");
+    opts.add_generation_prompt = g->as_bool();
+  }
+  if (const Json* th = req.find_non_null("enableThinking")) {
+    if (!th->is_bool()) return err("chat request: enableThinking must be true or false");
+    opts.enable_thinking = th->as_bool();
+  }
+  HEARTH_ASSIGN(const LoadedTemplate* t, template_for(handle, *f, name));
+  HEARTH_ASSIGN(std::string prompt, t->tmpl.render_json(*messages, opts));
+  Json::Array stop;
+  if (!t->stop.empty()) stop.push_back(Json::string(t->stop));
+  return Json::object({{"prompt", Json::string(prompt)},
+                       {"template", Json::string(t->origin)},
+                       {"stop", Json::array(std::move(stop))}})
+      .dump();
+}
+
+}  // namespace
+
+extern "C" {
+
+// Renders a chat request (JSON, see render() above) to {prompt, template, stop}: the prompt
+// text (to encode with special tokens parsed), where the template came from, and the stop
+// strings of a built-in format. Returns "" with hearth_last_error() on error.
+EMSCRIPTEN_KEEPALIVE const char* hearth_chat_render(int handle, const char* request_json) {
+  auto r = render(handle, request_json);
+  if (!r.ok()) {
+    web::set_error(r.message());
+    return "";
+  }
+  g_result = std::move(*r);
+  return g_result.c_str();
+}
+
+// Drops the templates kept for a handle (call before hearth_free).
+EMSCRIPTEN_KEEPALIVE void hearth_chat_release(int handle) { g_templates.erase(handle); }
+
+// Positions the KV cache holds (the next token goes at this position), or -1.
+EMSCRIPTEN_KEEPALIVE int hearth_n_past(int handle) {
+  ModelFolder* f = web::folder_of(handle);
+  return f ? int(f->engine->model().n_past()) : -1;
+}
+
+// Forgets cached positions >= n (a request with keepCache then continues from n). Returns n,
+// or -1 with hearth_last_error().
+EMSCRIPTEN_KEEPALIVE int hearth_truncate(int handle, int n) {
+  ModelFolder* f = web::folder_of(handle);
+  if (!f) return -1;
+  Status s = f->engine->model().truncate(n);
+  if (!s.ok()) {
+    web::set_error(s.message());
+    return -1;
+  }
+  return n;
+}
+
+}  // extern "C"
