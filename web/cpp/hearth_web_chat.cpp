@@ -95,7 +95,9 @@ Result<const LoadedTemplate*> template_for(int handle, const ModelFolder& f, con
   } else {
     Json config;
     const std::string path = f.dir + "/tokenizer_config.json";
-    if (file_exists(path)) HEARTH_ASSIGN(config, read_json_file(path));
+    if (file_exists(path)) {
+      HEARTH_ASSIGN(config, read_json_file(path));
+    }
     HEARTH_ASSIGN(t, builtin(name, config.is_object() ? &config : nullptr));
   }
   return &by_name.emplace(name, std::move(t)).first->second;

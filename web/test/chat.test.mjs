@@ -1,0 +1,168 @@
+// The chat API (src/chat.mjs) and KV-cache prefix reuse through the wasm engine on its CPU
+// backend: generate({ reuseCache }) continues the fixtures' reference greedy ids from a cache
+// it partly keeps (with and without a LoRA adapter, which must invalidate it), and model.chat
+// streams OpenAI-shaped chunks whose second turn reuses the first's cache yet says exactly what
+// a fresh model says.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { loadModel, shutdown } from '../src/hearth.mjs';
+import { buildFile, fixtures, repoRoot } from './helpers.mjs';
+
+const wasmUrl = buildFile('hearth_engine.cjs');
+const load = (dir, opts) => loadModel(dir, { wasmUrl, backend: 'cpu', worker: false, ...opts });
+after(shutdown);
+const started = Date.now();
+after(() => console.log(`chat tests: ${((Date.now() - started) / 1e3).toFixed(1)} s`));
+
+describe('generate with reuseCache on qwen2-tiny (f32) against the reference greedy ids', () => {
+  const dir = resolve(fixtures, 'qwen2-tiny');
+  const ref = JSON.parse(readFileSync(resolve(dir, 'reference.json'), 'utf8'));
+  const base = ref.cases.find((c) => c.adapter === null && c.prompt.length === 7);
+  const lora = ref.cases.find((c) => c.adapter === 'lora-all' && c.prompt.length === 7);
+  const never = [-1];
+  let model;
+  before(async () => { model = await load(dir, { maxCtx: 128 }); });
+  after(() => model?.dispose());
+
+  test('a request that extends the previous one feeds only the new tokens and continues the reference', async () => {
+    const first = await model.complete(base.prompt, { maxTokens: 32, temperature: 0, stopIds: never, reuseCache: true });
+    assert.deepEqual(first.ids, base.greedy);
+    assert.equal(first.cachedTokens, 0);
+    // The cache holds prompt + greedy[0..31); ask for prompt + greedy[0..10).
+    const prompt2 = [...base.prompt, ...base.greedy.slice(0, 10)];
+    const second = await model.complete(prompt2, { maxTokens: 22, temperature: 0, stopIds: never, reuseCache: true });
+    assert.equal(second.cachedTokens, prompt2.length - 1);
+    assert.equal(second.stats.prompt_tokens, 1, 'only the last prompt token is fed');
+    assert.deepEqual(second.ids, base.greedy.slice(10));
+    // A request sharing only the first 3 tokens keeps those and recomputes the rest.
+    const prompt3 = [...base.prompt.slice(0, 3), (base.prompt[3] + 1) % 1024, 5, 6];
+    const third = await model.complete(prompt3, { maxTokens: 4, temperature: 0, stopIds: never, reuseCache: true });
+    assert.equal(third.cachedTokens, 3);
+    assert.equal(third.stats.prompt_tokens, 3);
+    const fresh = await model.complete(prompt3, { maxTokens: 4, temperature: 0, stopIds: never });
+    assert.equal(fresh.cachedTokens, 0);
+    assert.deepEqual(third.ids, fresh.ids);
+  });
+
+  test('a different adapter (or scale) does not reuse a cache computed without it', async () => {
+    await model.loadAdapter('lora-all', resolve(dir, 'lora-all'));
+    await model.complete(lora.prompt, { maxTokens: 4, temperature: 0, stopIds: never, reuseCache: true });
+    const r = await model.complete(lora.prompt, { maxTokens: 32, temperature: 0, stopIds: never, reuseCache: true,
+      adapter: 'lora-all' });
+    assert.equal(r.cachedTokens, 0);
+    assert.deepEqual(r.ids, lora.greedy);
+    const again = await model.complete(lora.prompt, { maxTokens: 32, temperature: 0, stopIds: never, reuseCache: true,
+      adapter: 'lora-all' });
+    assert.equal(again.cachedTokens, lora.prompt.length - 1);
+    assert.deepEqual(again.ids, lora.greedy);
+    const scaled = await model.complete(lora.prompt, { maxTokens: 2, temperature: 0, stopIds: never, reuseCache: true,
+      adapter: 'lora-all', adapterScale: 0.5 });
+    assert.equal(scaled.cachedTokens, 0);
+    await model.unloadAdapter('lora-all');
+  });
+
+  test('chat on a folder without tokenizer.json says so', async () => {
+    const s = model.chat([{ role: 'user', content: 'hi' }]);
+    await assert.rejects(s.result, /chat needs the model's tokenizer\.json/);
+  });
+});
+
+describe('model.chat on pycoder-6m (f32, the plain format: it has no chat template)', () => {
+  const dir = resolve(repoRoot, 'models/pycoder-6m');
+  let model;
+  before(async () => { model = await load(dir, { maxCtx: 512 }); });
+  after(() => model?.dispose());
+  const system = { role: 'system', content: '# Python helpers' };
+
+  async function collect(stream) {
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    return { chunks, result: await stream.result };
+  }
+
+  test('renders the plain transcript format', async () => {
+    const r = await model.renderChat([system, { role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' },
+      { role: 'user', content: 'Q2' }]);
+    assert.equal(r.template, 'plain');
+    assert.equal(r.prompt, '# Python helpers\n\nUser: Q1\nAssistant: A1\n\nUser: Q2\nAssistant:');
+    assert.deepEqual(r.stop, ['\nUser:']);
+    await assert.rejects(model.renderChat([{ role: 'user', content: 'x' }], { template: 'vicuna' }),
+      /chat template 'vicuna': not a built-in format \(plain, chatml\)/);
+    const chatml = await model.renderChat([{ role: 'user', content: 'x' }], { template: 'chatml' });
+    assert.equal(chatml.prompt, '<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n');
+  });
+
+  test('streams chat.completion.chunk deltas that add up to the final message; usage counts tokens', async () => {
+    const messages = [system, { role: 'user', content: 'def add(a, b):' }];
+    const { chunks, result } = await collect(model.chat(messages, { maxTokens: 24, temperature: 0 }));
+    assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+    assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === result.id));
+    const text = chunks.map((c) => c.choices[0].delta.content ?? '').join('');
+    assert.equal(text, result.choices[0].message.content);
+    assert.equal(chunks.at(-1).choices[0].finish_reason, result.choices[0].finish_reason);
+    assert.ok(['stop', 'length'].includes(result.choices[0].finish_reason));
+    assert.equal(result.object, 'chat.completion');
+    // The same as generating from the rendered prompt with the format's stop string.
+    const { prompt } = await model.renderChat(messages);
+    const direct = await model.complete(prompt, { maxTokens: 24, temperature: 0, stop: ['\nUser:'] });
+    assert.equal(result.choices[0].message.content, direct.text);
+    assert.equal(result.usage.prompt_tokens, (await model.encode(prompt)).length);
+    assert.equal(result.usage.completion_tokens, direct.ids.length);
+    assert.equal(result.usage.total_tokens, result.usage.prompt_tokens + result.usage.completion_tokens);
+    assert.ok(text.length > 0);
+  });
+
+  test('a second turn reuses the cache and says exactly what a fresh model says', async () => {
+    const opts = { maxTokens: 16, temperature: 0.8, topK: 40, seed: 11 };
+    const turn1 = [system, { role: 'user', content: 'def square(x):' }];
+    const r1 = (await collect(model.chat(turn1, opts))).result;
+    const turn2 = [...turn1, r1.choices[0].message, { role: 'user', content: 'def cube(x):' }];
+    const r2 = (await collect(model.chat(turn2, opts))).result;
+    const cached = r2.usage.prompt_tokens_details.cached_tokens;
+    assert.ok(cached > r1.usage.prompt_tokens / 2, `only ${cached} of ${r2.usage.prompt_tokens} prompt tokens were cached`);
+    assert.equal(r2.timings.prefill_tokens, r2.usage.prompt_tokens - cached);
+    const fresh = await load(dir, { maxCtx: 512 });
+    try {
+      const f2 = (await collect(fresh.chat(turn2, opts))).result;
+      assert.equal(f2.usage.prompt_tokens_details.cached_tokens, 0);
+      assert.equal(f2.choices[0].message.content, r2.choices[0].message.content);
+      assert.equal(f2.usage.completion_tokens, r2.usage.completion_tokens);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
+  test('stop strings end the reply before them', async () => {
+    const messages = [{ role: 'user', content: 'def add(a, b):' }];
+    const full = (await collect(model.chat(messages, { maxTokens: 24, temperature: 0 }))).result.choices[0].message.content;
+    const cut = full.indexOf('\n', 1);
+    assert.ok(cut > 0, `the greedy reply has no line break to stop at: ${JSON.stringify(full)}`);
+    const r = (await collect(model.chat(messages, { maxTokens: 24, temperature: 0, stop: ['\n'] }))).result;
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    assert.equal(r.choices[0].message.content, full.slice(0, full.indexOf('\n')));
+  });
+
+  test('an AbortSignal stops the reply (finish_reason abort); leaving the loop early stops it too', async () => {
+    const messages = [{ role: 'user', content: 'class Stack:' }];
+    const ctl = new AbortController();
+    const stream = model.chat(messages, { maxTokens: 64, temperature: 0, stopIds: [-1], signal: ctl.signal });
+    let n = 0;
+    for await (const c of stream) if (c.choices[0].delta.content && ++n === 3) ctl.abort();
+    const r = await stream.result;
+    assert.equal(r.choices[0].finish_reason, 'abort');
+    assert.ok(r.usage.completion_tokens < 64 && r.usage.completion_tokens >= 3);
+    const s2 = model.chat(messages, { maxTokens: 64, temperature: 0, stopIds: [-1] });
+    for await (const c of s2) if (c.choices[0].delta.content) break;
+    assert.ok((await s2.result).usage.completion_tokens < 64);
+  });
+
+  test('bad messages are refused naming the message', async () => {
+    await assert.rejects(model.chat([]).result, /messages must be a non-empty array/);
+    await assert.rejects(model.chat([{ role: 'robot', content: 'x' }]).result, /messages\[0\]\.role must be one of/);
+    await assert.rejects(model.chat([{ role: 'user', content: 'x' }, { role: 'user' }]).result,
+      /messages\[1\]\.content must be a string/);
+  });
+});
