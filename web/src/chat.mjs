@@ -59,7 +59,7 @@ function checkMessages(messages) {
 // Why generation ended, in OpenAI's words (plus 'abort' for a cancelled request).
 function finishReason(r, opts, stops, text, eos) {
   if (r.aborted) return 'abort';
-  const max = opts.maxTokens ?? 128;
+  const max = opts.maxTokens;
   if (r.ids.length < max) return 'stop';
   const last = r.ids[r.ids.length - 1];
   if ((opts.stopIds ?? eos).includes(last)) return 'stop';
@@ -94,10 +94,18 @@ export class ChatStream {
         + 'generate() takes token ids instead');
     }
     const r = await model.renderChat(messages, { template: opts.template, enableThinking: opts.enableThinking });
+    const ids = await model.encode(r.prompt);
     const stops = [...(opts.stop ?? []), ...r.stop];
     const gen = { reuseCache: true, stop: stops, signal: opts.signal };
     for (const k of SAMPLING) if (opts[k] !== undefined) gen[k] = opts[k];
-    this.generation = model.generate(r.prompt, gen);
+    // The reply gets what is left of the context (finish_reason 'length' when it runs out).
+    const room = model.info.max_ctx - ids.length + 1;  // the last generated token is never fed
+    if (room < 1) {
+      throw new Error(`hearth: chat: the conversation is ${ids.length} tokens and the context holds `
+        + `${model.info.max_ctx}: start a new conversation or load the model with a larger maxCtx`);
+    }
+    gen.maxTokens = Math.min(gen.maxTokens ?? 128, room);
+    this.generation = model.generate(ids, gen);
     this.push(this.chunk({ role: 'assistant', content: '' }));
     let text = '';
     for await (const t of this.generation) {
@@ -107,10 +115,10 @@ export class ChatStream {
     }
     const g = await this.generation.result;
     const raw = stops.length ? await model.decode(g.ids) : text;
-    const finish = finishReason(g, opts, stops, raw, model.info.eos_ids);
+    const finish = finishReason(g, gen, stops, raw, model.info.eos_ids);
     this.push(this.chunk({}, finish));
     const s = g.stats;
-    const promptTokens = s.prompt_tokens + g.cachedTokens;
+    const promptTokens = ids.length;
     return {
       id: this.id, object: 'chat.completion', created: this.created, model: this.modelName,
       choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finish }],

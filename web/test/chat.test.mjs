@@ -166,3 +166,21 @@ describe('model.chat on pycoder-6m (f32, the plain format: it has no chat templa
       /messages\[1\]\.content must be a string/);
   });
 });
+
+describe('model.chat fits the reply into the context', () => {
+  test('maxTokens is cut to the room left (finish_reason length); a conversation too long for the context is refused', async () => {
+    const model = await load(resolve(repoRoot, 'models/pycoder-6m'), { maxCtx: 32 });
+    try {
+      const messages = [{ role: 'user', content: 'def add(a, b):' }];
+      const { prompt } = await model.renderChat(messages);
+      const n = (await model.encode(prompt)).length;
+      const r = await model.chat(messages, { maxTokens: 100, temperature: 0, stopIds: [-1], stop: [] }).result;
+      assert.equal(r.usage.completion_tokens, 32 - n + 1);
+      assert.equal(r.choices[0].finish_reason, 'length');
+      const long = [{ role: 'user', content: 'x = 1\n'.repeat(40) }];
+      await assert.rejects(model.chat(long).result, /the conversation is \d+ tokens and the context holds 32: start a new conversation/);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
