@@ -24,6 +24,30 @@ export interface LoadOptions {
   gpu?: unknown;
   /** URL or path of hearth_engine.cjs (its .wasm beside it). */
   wasmUrl?: string;
+  /**
+   * Run the engine in a dedicated module Worker (src/worker_host.mjs) behind the same API.
+   * Default: true in a browser page, false in Node and inside workers.
+   */
+  worker?: boolean;
+  /** URL of src/engine_worker.mjs when it is served elsewhere. */
+  workerUrl?: string | URL;
+  /** Load phases as they happen (src/progress.mjs). */
+  onProgress?: (event: LoadProgressEvent) => void;
+  /** Generate one token after loading so the first request does not wait for WebGPU pipelines. */
+  warmUp?: boolean;
+  /** Cancels the load: at once in a worker (AbortError), between phases in process. */
+  signal?: AbortSignal;
+}
+
+export interface LoadProgressEvent {
+  /** download: bytes of the files read; read: matrices converted by the engine; compile: WebGPU pipelines. */
+  phase: 'download' | 'cache' | 'read' | 'compile' | 'ready';
+  done: number;
+  total: number;
+  unit: 'bytes' | 'matrices' | 'steps';
+  /** The file being read (download). */
+  file?: string;
+  message: string;
 }
 
 export interface ModelInfo {
@@ -60,6 +84,13 @@ export interface GenerateOptions {
   /** Continue after what the KV cache holds (multi-turn). */
   keepCache?: boolean;
   /**
+   * Keep the KV cache of the previous request for the token prefix the two share (computed
+   * under the same adapter and scale) and feed only the rest; result.cachedTokens says how many.
+   */
+  reuseCache?: boolean;
+  /** Stops generation after the current token; the stream ends and result.aborted is true. */
+  signal?: AbortSignal;
+  /**
    * WebGPU: tokens per GPU submission with the pick (argmax or sampling) on the GPU (default 8;
    * 0 = read the logits back every token and sample on the CPU).
    */
@@ -83,12 +114,65 @@ export interface Token {
   text: string;
 }
 
+export interface GenerationResult {
+  ids: number[];
+  stats: GenerationStats;
+  /** Prompt tokens taken from the KV cache instead of being fed (reuseCache). */
+  cachedTokens: number;
+  /** The request's AbortSignal fired (or the loop was left early). */
+  aborted: boolean;
+}
+
 export interface GenerationStream extends AsyncIterableIterator<Token> {
-  readonly result: Promise<{ ids: number[]; stats: GenerationStats }>;
+  readonly result: Promise<GenerationResult>;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+export interface ChatOptions extends Omit<GenerateOptions, 'keepCache' | 'reuseCache'> {
+  /** A built-in format instead of the model's own template (which is 'plain' when it has none). */
+  template?: 'plain' | 'chatml';
+  /** Passed to templates that read it (Qwen3). */
+  enableThinking?: boolean;
+  /** The `model` field of the returned objects (default: the model type). */
+  model?: string;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: [{ index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReason | null }];
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: [{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason }];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number;
+    prompt_tokens_details: { cached_tokens: number } };
+  /** Where the template came from: 'tokenizer_config.json' or a built-in name. */
+  template: string;
+  timings: { prefill_tokens: number; prefill_seconds: number; decode_seconds: number; decode_tokens_per_s: number };
+}
+
+export interface ChatStream extends AsyncIterableIterator<ChatCompletionChunk> {
+  readonly result: Promise<ChatCompletion>;
 }
 
 export class HearthModel {
+  /** The in-process engine's handle (absent for a model in a worker). */
   readonly handle: number;
+  /** true when the engine runs in a worker (stats() then gives the counters of the last reply). */
+  readonly worker?: boolean;
   readonly info: ModelInfo;
   /** Why the requested backend was not used, when it was not. */
   readonly notes: string[];
@@ -97,8 +181,16 @@ export class HearthModel {
   unloadAdapter(name: string): Promise<void>;
   decode(ids: number[], opts?: { skipSpecial?: boolean }): Promise<string>;
   generate(prompt: string | number[], opts?: GenerateOptions): GenerationStream;
-  complete(prompt: string | number[], opts?: GenerateOptions):
-    Promise<{ ids: number[]; text: string; stats: GenerationStats }>;
+  complete(prompt: string | number[], opts?: GenerateOptions): Promise<GenerationResult & { text: string }>;
+  /**
+   * OpenAI-style chat completion with the model's chat template; the KV cache of the previous
+   * request is reused for the prefix the two share. The reply is cut to the room left in the
+   * context (finish_reason 'length').
+   */
+  chat(messages: ChatMessage[], opts?: ChatOptions): ChatStream;
+  /** The prompt text of a conversation, where its template came from, and its stop strings. */
+  renderChat(messages: ChatMessage[], opts?: { template?: string; enableThinking?: boolean; addGenerationPrompt?: boolean }):
+    Promise<{ prompt: string; template: string; stop: string[] }>;
   /**
    * Current counters (generation stats; GPU dispatches, submits, pipelines, and host time in ms
    * spent encoding command lists and waiting for read-backs).

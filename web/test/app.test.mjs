@@ -9,7 +9,7 @@
 // WebGPU is SwiftShader (a CPU driver): the model is loaded with a 128-token context and
 // prefill batches of 4 (fewer pipelines to compile), and replies are a few greedy tokens.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 
@@ -120,6 +120,50 @@ test('the weight cache stores, lists, checks and deletes entries in every browse
   await page.click('#cache-list li button');
   await page.waitForFunction(() => !document.querySelector('#cache-list li'));
   assert.match(await page.textContent('#cache-note'), /origin private file system: 0 models/);
+});
+
+test('the JS API in a worker: reference greedy ids, engine errors as Errors, aborts that reach the worker', { skip }, async () => {
+  const ref = JSON.parse(readFileSync(resolve(modelDir, 'reference.json'), 'utf8')).greedy[0];
+  const r = await page.evaluate(async (ref) => {
+    const { loadModel } = await import('/web/src/hearth.mjs');
+    const out = {};
+    const phases = new Set();
+    const m = await loadModel('/models/pycoder-6m/', { backend: 'cpu', maxCtx: 128, onProgress: (e) => phases.add(e.phase) });
+    out.worker = m.worker === true;
+    out.phases = [...phases];
+    out.ids = (await m.complete(ref.prompt_ids, { maxTokens: 8, temperature: 0, stopIds: [-1] })).ids;
+    out.encoded = await m.encode(ref.prompt);
+    const err = await m.complete([1, 2], { temperature: -1 }).catch((e) => e);
+    out.error = [err instanceof Error, err.message];
+    out.afterError = (await m.complete(ref.prompt_ids, { maxTokens: 2, temperature: 0, stopIds: [-1] })).ids;
+    const ctl = new AbortController();
+    const s = m.generate(ref.prompt_ids, { maxTokens: 120, temperature: 0, stopIds: [-1], signal: ctl.signal });
+    let n = 0;
+    for await (const t of s) if (t.id >= 0 && ++n === 2) ctl.abort();
+    const res = await s.result;
+    out.aborted = [res.aborted, res.ids.length];
+    await m.dispose();
+    out.disposed = await m.encode('x').catch((e) => e.message);
+    const missing = await loadModel('/models/no-such-model/', { backend: 'cpu' }).catch((e) => e.message);
+    out.missing = missing;
+    const ctl2 = new AbortController();
+    const p = loadModel('/models/pycoder-6m/', { backend: 'cpu', signal: ctl2.signal });
+    ctl2.abort();
+    out.loadAbort = await p.then(() => 'loaded', (e) => `${e.name}: ${e.message}`);
+    return out;
+  }, ref);
+  assert.ok(r.worker);
+  assert.deepEqual(r.phases, ['download', 'read', 'ready']);
+  assert.deepEqual(r.ids, ref.greedy.slice(0, 8));
+  assert.deepEqual(r.encoded, ref.prompt_ids);
+  assert.equal(r.error[0], true);
+  assert.match(r.error[1], /^hearth: temperature: -1(\.0+)? is outside \[0/);
+  assert.deepEqual(r.afterError, ref.greedy.slice(0, 2));
+  assert.equal(r.aborted[0], true);
+  assert.ok(r.aborted[1] >= 2 && r.aborted[1] < 120, `${r.aborted[1]} tokens after the abort`);
+  assert.equal(r.disposed, 'hearth: the model was disposed');
+  assert.match(r.missing, /^hearth: http:\/\/127\.0\.0\.1:\d+\/models\/no-such-model\/config\.json: HTTP 404$/);
+  assert.equal(r.loadAbort, 'AbortError: hearth: loading was cancelled');
 });
 
 test('the bundled model loads from the gallery in a worker, with a progress bar, while the page stays responsive', { skip }, async () => {
