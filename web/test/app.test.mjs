@@ -305,6 +305,22 @@ test('Load during a reply stops the reply with a message, then loads', { skip },
   assert.ok(!(await page.isDisabled('#send')), 'chat is usable after the reload');
 });
 
+test('a folder opened from disk loads (BYO); without tokenizer.json the chat says it cannot run', { skip }, async () => {
+  await tab('models');
+  await page.selectOption('#backend', 'cpu');
+  await page.evaluate(() => { window.__oldModel = window.hearthApp.model; });
+  await page.setInputFiles('#model-folder', resolve(fixtures, 'qwen2-tiny'));
+  await page.waitForFunction(() => (window.hearthApp.model && window.hearthApp.model !== window.__oldModel)
+    || !document.getElementById('error').hidden, null, { timeout: 120000 });
+  assert.equal(await errorText(), '', logs.join('\n'));
+  assert.match(await page.textContent('#model-card'), /qwen2-tiny.*Backend\s*cpu.*Tokenizer\s*none \(chat is not possible\)/s);
+  await tab('chat');
+  await page.click('#new-chat');
+  assert.match(await page.textContent('#chat-empty'), /qwen2-tiny has no tokenizer\.json: chat needs one/);
+  assert.ok(await page.isDisabled('#send'));
+  assert.ok(await page.isDisabled('#regenerate'));
+});
+
 test('the page fits a 360 px wide screen on every tab; the train tab says what this build lacks', { skip }, async () => {
   await page.setViewportSize({ width: 360, height: 740 });
   for (const t of ['chat', 'models', 'adapters', 'train']) {
