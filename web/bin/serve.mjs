@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Serves the repository root on localhost for the demo page (web/index.html), with the
+// Serves the repository root on localhost for the app (web/index.html), with the
 // cross-origin-isolation headers that wasm threads in a page need. Loopback only.
 //   node web/bin/serve.mjs [--port 8080]
 import { createReadStream, statSync } from 'node:fs';
@@ -30,5 +30,5 @@ createServer((req, res) => {
   });
   createReadStream(file).pipe(res);
 }).listen(port, '127.0.0.1', () => {
-  console.log(`hearth demo: http://localhost:${port}/web/index.html (the bundled model loads from ../models/pycoder-6m/)`);
+  console.log(`hearth: http://localhost:${port}/web/index.html (the bundled model loads from ../models/pycoder-6m/)`);
 });
