@@ -283,6 +283,18 @@ test('wrong folders get a red error naming the folder and the missing file', { s
   assert.match(await errorText(), /^pycoder-6m: adapter_config\.json is missing .*this is a model: load it on the Models tab/);
   await shot('wrong-adapter-folder');
   await page.click('#error-close');
+  // Loose files dropped on the model drop zone: a config without weights.
+  await tab('models');
+  await page.evaluate((config) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([config], 'config.json', { type: 'application/json' }));
+    const drop = document.getElementById('model-drop');
+    drop.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    drop.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, readFileSync(resolve(modelDir, 'config.json'), 'utf8'));
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await errorText(), /^dropped files: model\.safetensors is missing/);
+  await page.click('#error-close');
 });
 
 test('Load during a reply stops the reply with a message, then loads', { skip }, async () => {
