@@ -4,8 +4,9 @@
 // streams OpenAI-shaped chunks whose second turn reuses the first's cache yet says exactly what
 // a fresh model says.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { loadModel, shutdown } from '../src/hearth.mjs';
@@ -179,6 +180,41 @@ describe('model.chat fits the reply into the context', () => {
       assert.equal(r.choices[0].finish_reason, 'length');
       const long = [{ role: 'user', content: 'x = 1\n'.repeat(40) }];
       await assert.rejects(model.chat(long).result, /the conversation is \d+ tokens and the context holds 32: start a new conversation/);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
+describe('model.chat with the template in tokenizer_config.json', () => {
+  // pycoder-6m's files with the Qwen3 tokenizer_config.json (its template; the special tokens
+  // are plain text to this tokenizer, which does not matter to the rendering).
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-chat-template-'));
+  const src = resolve(repoRoot, 'models/pycoder-6m');
+  for (const f of ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json']) {
+    symlinkSync(resolve(src, f), join(dir, f));
+  }
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('renders the checkpoint\'s own template; a broken one is an error, not a fallback', async () => {
+    writeFileSync(join(dir, 'tokenizer_config.json'), readFileSync(resolve(fixtures, 'tokenizers/qwen3.tokenizer_config.json')));
+    let model = await load(dir, { maxCtx: 256 });
+    try {
+      const r = await model.renderChat([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }]);
+      assert.equal(r.template, 'tokenizer_config.json');
+      assert.deepEqual(r.stop, []);
+      assert.equal(r.prompt, '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n');
+      const off = await model.renderChat([{ role: 'user', content: 'Hi' }], { enableThinking: false });
+      assert.equal(off.prompt, '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n');
+      const c = await model.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 3, temperature: 0 }).result;
+      assert.equal(c.template, 'tokenizer_config.json');
+    } finally {
+      await model.dispose();
+    }
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: '{% for m in messages %}{{ m.content }' }));
+    model = await load(dir, { maxCtx: 256 });
+    try {
+      await assert.rejects(model.renderChat([{ role: 'user', content: 'Hi' }]), /tokenizer_config\.json: chat template: /);
     } finally {
       await model.dispose();
     }
