@@ -111,7 +111,7 @@ const mounted = new Set();
 
 // Puts the model's files where the wasm FS sees them; resolves to the folder's FS path. In Node
 // a folder is mounted at its own absolute path, so messages name the user's files.
-// onBytes(name, bytes): called as file bytes arrive (progress).
+// onBytes(name, bytes, size): called as file bytes arrive (progress).
 async function mountSource(m, source, names = MODEL_FILES, onBytes = null) {
   const FS = m.FS;
   if (typeof source === 'string' && isNode && !/^https?:/.test(source)) {
@@ -139,7 +139,7 @@ async function mountSource(m, source, names = MODEL_FILES, onBytes = null) {
         if (optional) return null;
         throw new Error(`hearth: ${base + name}: HTTP ${r.status}`);
       }
-      return readBytes(r, (n) => onBytes?.(name, n));
+      return readBytes(r, (n, size) => onBytes?.(name, n, size));
     };
     for (const name of names) {
       const b = await get(name, name !== names[0]);
@@ -159,7 +159,7 @@ async function mountSource(m, source, names = MODEL_FILES, onBytes = null) {
     for (const [name, v] of entries) {
       const base = String(name).split('/').pop();
       files.set(base, await toBytes(v));
-      onBytes?.(base, files.get(base).length);
+      onBytes?.(base, files.get(base).length, files.get(base).length);
     }
   }
   for (const [name, bytes] of files) FS.writeFile(`${dir}/${name}`, bytes);
@@ -419,7 +419,7 @@ export async function loadModel(source, opts = {}) {
     }
   }
   const expected = sourceBytes(source);
-  const dir = await mountSource(m, source, MODEL_FILES, (file, n) => progress.bytes(file, n, expected));
+  const dir = await mountSource(m, source, MODEL_FILES, (file, n, size) => progress.bytes(file, n, size, expected));
   checkAbort();
   const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
     threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb };

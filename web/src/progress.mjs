@@ -5,12 +5,13 @@
 // from or written to the weight cache), 'read' (matrices read, converted and quantized by the
 // engine, `unit` 'matrices'), 'compile' (WebGPU pipelines built by a first token), 'ready'.
 
-// The body of a fetch() Response as bytes, calling onBytes(n) with the bytes received so far.
+// The body of a fetch() Response as bytes, calling onBytes(n, size) with the bytes received so
+// far and the body's size (its content-length, 0 when unknown).
 export async function readBytes(response, onBytes) {
   const size = Number(response.headers?.get?.('content-length') ?? 0);
   if (!response.body?.getReader || !onBytes) {
     const b = new Uint8Array(await response.arrayBuffer());
-    onBytes?.(b.length);
+    onBytes?.(b.length, b.length);
     return b;
   }
   const reader = response.body.getReader();
@@ -21,7 +22,7 @@ export async function readBytes(response, onBytes) {
     if (done) break;
     parts.push(value);
     n += value.length;
-    onBytes(n);
+    onBytes(n, size);
   }
   if (parts.length === 1 && (!size || size === n)) return parts[0];
   const out = new Uint8Array(n);
@@ -42,7 +43,7 @@ const MESSAGES = {
 export class LoadProgress {
   constructor(onProgress) {
     this.onProgress = onProgress;
-    this.files = new Map();  // name -> bytes read
+    this.files = new Map();  // name -> [bytes read, its size (0 = unknown)]
   }
 
   emit(phase, done, total, extra = {}) {
@@ -55,11 +56,16 @@ export class LoadProgress {
     }
   }
 
-  // A file's bytes so far (download phase). `expected`: the total when it is known up front.
-  bytes(file, n, expected = 0) {
-    this.files.set(file, n);
+  // A file's bytes so far (download phase), with its size when known; `expected`: the total of
+  // all files when it is known up front (File objects).
+  bytes(file, n, size = 0, expected = 0) {
+    this.files.set(file, [n, size]);
     let done = 0;
-    for (const v of this.files.values()) done += v;
-    this.emit('download', done, Math.max(expected, done), { file });
+    let total = 0;
+    for (const [d, t] of this.files.values()) {
+      done += d;
+      total += Math.max(d, t);
+    }
+    this.emit('download', done, Math.max(expected, total), { file });
   }
 }
