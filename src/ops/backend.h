@@ -71,6 +71,10 @@ class Backend {
   // same bits.
   virtual std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                                  ThreadPool* pool);
+  // Waits for the quantization upload_quantized started and reports the first problem: checkpoint
+  // values that are NaN or Inf (naming the tensor and the row), or any earlier failure. A backend
+  // that quantizes on the host has checked already.
+  virtual Status check_uploads() { return status(); }
   // An uploaded weight read back in the shared format (e.g. to write a packed cache of weights
   // the device quantized).
   virtual Result<QMatrix> download(WeightId w) = 0;

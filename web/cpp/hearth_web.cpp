@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/model_folder.h"
+#include "model/packed_model.h"
 #include "engine/text_stream.h"
 #include "formats/json.h"
 
@@ -143,7 +144,8 @@ Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) 
   HEARTH_ASSIGN(bo.allow_subgroups, o.boolean("subgroups", true));
   HEARTH_ASSIGN(int64_t wb, o.integer("weightBufferBytes", 0, 0, (int64_t(1) << 31) - 1));
   bo.max_chunk_bytes = uint64_t(wb);
-  return open_model_folder(dir, lo, bo);
+  HEARTH_ASSIGN(std::string cache_dir, o.string("cacheDir", ""));
+  return open_model_folder(dir, lo, bo, cache_dir);
 }
 
 Result<GenerateRequest> request(const Engine& e, const char* text) {
@@ -208,6 +210,9 @@ Json info(const Handle& h) {
       {"load_seconds", num(m.load_seconds())},
       {"eos_ids", Json::array(std::move(eos))},
       {"has_tokenizer", Json::boolean(f.tokenizer.loaded())},
+      {"pack", f.pack.empty() ? Json() : Json::object({{"path", Json::string(f.pack)},
+                                                       {"hit", Json::boolean(f.pack_hit)},
+                                                       {"note", Json::string(f.note)}})},
       {"gpu", gpu},
       {"last", Json::object({{"prompt_tokens", num(double(r.n_prompt))},
                              {"generated_tokens", num(double(r.ids.size()))},
@@ -245,7 +250,8 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_exception_message(void* thrown) {
 }
 
 // Loads the model folder `dir` (an Emscripten FS path) with options (JSON): dtype, maxCtx,
-// maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes.
+// maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes,
+// cacheDir (a folder of packs: engine/pack_cache.h). `dir` may also be a .gguf file or a pack.
 // Returns a handle, or 0 with hearth_last_error().
 EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
   auto f = load(dir, options);
@@ -258,6 +264,16 @@ EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
 
 EMSCRIPTEN_KEEPALIVE void hearth_free(int handle) {
   if (get(handle)) g_handles[size_t(handle)].reset();
+}
+
+// Writes the loaded model's weights as a pack (model/packed_model.h) to `path`; `source` is the
+// folder it was loaded from (its small files go along). Returns 1, or 0 with hearth_last_error().
+EMSCRIPTEN_KEEPALIVE int hearth_save_packed(int handle, const char* source, const char* path) {
+  Handle* h = get(handle);
+  if (!h) return 0;
+  Status s = save_packed(h->folder->engine->model(), source, path);
+  if (!s.ok()) return fail_with(s.error(), 0);
+  return 1;
 }
 
 // A JSON object describing the loaded engine and its last generation.

@@ -6,11 +6,15 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "engine/chat_template.h"
 #include "engine/model_folder.h"
+#include "formats/gguf.h"
 #include "formats/json.h"
+#include "formats/packed.h"
+#include "tokenizer/gguf_vocab.h"
 
 namespace hearth::web {
 ModelFolder* folder_of(int handle);
@@ -71,18 +75,39 @@ Result<LoadedTemplate> builtin(const std::string& name, const Json* config) {
   return err("chat template '", name, "': not a built-in format (plain, chatml); leave it unset for the model's own");
 }
 
-// The model's own template (tokenizer_config.json, chat_template.jinja, or a family recognized
-// without one), else "plain" when the folder gives none at all.
-Result<LoadedTemplate> model_template(const std::string& dir) {
-  const std::string path = dir + "/tokenizer_config.json";
-  if (!file_exists(path)) return builtin("plain", nullptr);
-  HEARTH_ASSIGN(Json config, read_json_file(path));
-  auto own = ChatTemplate::from_tokenizer_config(config, dir, path);
+// The tokenizer_config.json a model carries: a folder's file, the one packed with a pack, or
+// the one a GGUF file's metadata gives; nullopt when there is none.
+Result<std::optional<Json>> tokenizer_config(const std::string& path) {
+  if (is_packed_file(path)) {
+    HEARTH_ASSIGN(PackedFile pack, PackedFile::open(path));
+    HEARTH_ASSIGN(std::optional<std::string> text, pack.file_text("tokenizer_config.json"));
+    if (!text) return std::optional<Json>();
+    HEARTH_ASSIGN(Json j, parse_json(*text, path + " (tokenizer_config.json)"));
+    return std::optional<Json>(std::move(j));
+  }
+  if (is_gguf_file(path)) {
+    HEARTH_ASSIGN(GgufFile g, GgufFile::open(path));
+    HEARTH_ASSIGN(Json j, tokenizer_config_from_gguf(g));
+    return std::optional<Json>(std::move(j));
+  }
+  const std::string file = path + "/tokenizer_config.json";
+  if (!file_exists(file)) return std::optional<Json>();
+  HEARTH_ASSIGN(Json j, read_json_file(file));
+  return std::optional<Json>(std::move(j));
+}
+
+// The model's own template (ChatTemplate::for_model: tokenizer_config.json, chat_template.jinja,
+// a pack's or GGUF file's, or a family recognized without one), else "plain" when the model
+// declares none at all.
+Result<LoadedTemplate> model_template(const std::string& path) {
+  HEARTH_ASSIGN(std::optional<Json> config, tokenizer_config(path));
+  const Json* cfg = config && config->is_object() ? &*config : nullptr;
+  if (!cfg) return builtin("plain", nullptr);
+  auto own = ChatTemplate::for_model(path);
   if (own.ok()) return LoadedTemplate{std::move(*own), "tokenizer_config.json", ""};
-  const bool has_one = config.is_object() && (config.find_non_null("chat_template") ||
-                                              file_exists(dir + "/chat_template.jinja"));
-  if (has_one) return own.error();  // a template that does not load is an error, not a fallback
-  return builtin("plain", &config);
+  const bool declared = cfg->find_non_null("chat_template") || file_exists(path + "/chat_template.jinja");
+  if (declared) return own.error();  // a template that does not load is an error, not a fallback
+  return builtin("plain", cfg);
 }
 
 Result<const LoadedTemplate*> template_for(int handle, const ModelFolder& f, const std::string& name) {
@@ -93,12 +118,8 @@ Result<const LoadedTemplate*> template_for(int handle, const ModelFolder& f, con
   if (name.empty()) {
     HEARTH_ASSIGN(t, model_template(f.dir));
   } else {
-    Json config;
-    const std::string path = f.dir + "/tokenizer_config.json";
-    if (file_exists(path)) {
-      HEARTH_ASSIGN(config, read_json_file(path));
-    }
-    HEARTH_ASSIGN(t, builtin(name, config.is_object() ? &config : nullptr));
+    HEARTH_ASSIGN(std::optional<Json> config, tokenizer_config(f.dir));
+    HEARTH_ASSIGN(t, builtin(name, config && config->is_object() ? &*config : nullptr));
   }
   return &by_name.emplace(name, std::move(t)).first->second;
 }

@@ -111,22 +111,30 @@ const mounted = new Set();
 
 // Puts the model's files where the wasm FS sees them; resolves to the folder's FS path. In Node
 // a folder is mounted at its own absolute path, so messages name the user's files.
+// Mounts a host folder (Node) at the same path in the engine's file system.
+function mountNodeDir(m, dir) {
+  if (mounted.has(dir)) return;
+  m.FS.mkdirTree(dir);
+  m.FS.mount(m.NODEFS, { root: dir }, dir);
+  mounted.add(dir);
+}
+
 // onBytes(name, bytes, size): called as file bytes arrive (progress).
 async function mountSource(m, source, names = MODEL_FILES, onBytes = null) {
   const FS = m.FS;
   if (typeof source === 'string' && isNode && !/^https?:/.test(source)) {
     const { resolve } = await import('node:path');
     const { statSync } = await import('node:fs');
-    const dir = resolve(source);
+    const { dirname } = await import('node:path');
+    const path = resolve(source);
     let st = null;
-    try { st = statSync(dir); } catch { /* reported below */ }
-    if (!st?.isDirectory()) throw new Error(`hearth: ${source}: no such ${names === MODEL_FILES ? 'model' : 'adapter'} folder`);
-    if (!mounted.has(dir)) {
-      FS.mkdirTree(dir);
-      FS.mount(m.NODEFS, { root: dir }, dir);
-      mounted.add(dir);
-    }
-    return dir;
+    try { st = statSync(path); } catch { /* reported below */ }
+    // A model may also be one file (.gguf, or a pack): its folder is mounted.
+    const isFile = st?.isFile() && names === MODEL_FILES;
+    if (!st?.isDirectory() && !isFile) throw new Error(`hearth: ${source}: no such ${names === MODEL_FILES ? 'model' : 'adapter'} folder or file`);
+    const dir = isFile ? dirname(path) : path;
+    mountNodeDir(m, dir);
+    return path;
   }
   const dir = `/models/m${++folderCount}`;
   FS.mkdirTree(dir);
@@ -350,6 +358,23 @@ export class HearthModel {
     if (!ok) throw engineError(m);
   }
 
+  // Writes the weights as the engine holds them (quantized) into a pack at `path` (Node: a host
+  // path whose folder exists; in a browser: a path in the engine's file system), which loadModel
+  // then takes in place of the model and loads with no conversion or quantization.
+  async savePacked(path) {
+    const m = engine;
+    let target = path;
+    if (isNode) {
+      const { resolve, dirname } = await import('node:path');
+      target = resolve(path);
+      mountNodeDir(m, dirname(target));
+    }
+    const ok = await serialize(() => call(m, 'hearth_save_packed', 'number', ['number', 'string', 'string'],
+      [this.handle, this.source, target], { async: true }));
+    if (!ok) throw engineError(m);
+    return target;
+  }
+
   async unloadAdapter(name) {
     const m = engine;
     const ok = await serialize(() => call(m, 'hearth_unload_adapter', 'number', ['number', 'string'],
@@ -382,7 +407,10 @@ export class HearthModel {
  * timestamp queries; 'passes': only the GPU's busy time, stats().gpu.host.gpuMs, with the
  * dispatches encoded as usual; only the first model's options create the device),
  * weightBufferBytes (WebGPU: the largest buffer weights are placed in, below the device's
- * binding limit; larger matrices are split by rows).
+ * binding limit; larger matrices are split by rows), cacheDir (Node: a folder of packs; a folder
+ * model's first load writes the pack of its quantized weights there, later loads of the same
+ * files with the same dtype take it instead; stats().pack says which). `source` may be a folder,
+ * a .gguf file or a pack (model.savePacked, `hearth pack`).
  * worker (default: true in a browser page, false in Node and inside workers): run the engine
  * in a dedicated module Worker behind the same API (src/worker_host.mjs). onProgress(event):
  * load phases (src/progress.mjs). warmUp: generate one token after loading so the first
@@ -421,8 +449,17 @@ export async function loadModel(source, opts = {}) {
   const expected = sourceBytes(source);
   const dir = await mountSource(m, source, MODEL_FILES, (file, n, size) => progress.bytes(file, n, size, expected));
   checkAbort();
+  let cacheDir;
+  if (opts.cacheDir !== undefined) {  // Node: a folder of packs (made if missing)
+    if (!isNode || typeof opts.cacheDir !== 'string') throw new Error('hearth: cacheDir is a folder path, in Node');
+    const { resolve } = await import('node:path');
+    const { mkdirSync } = await import('node:fs');
+    cacheDir = resolve(opts.cacheDir);
+    mkdirSync(cacheDir, { recursive: true });
+    mountNodeDir(m, cacheDir);
+  }
   const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
-    threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb };
+    threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
   const handle = await serialize(async () => {
     // The engine's own 'ready' is the end of its part; loadModel's comes last.
     m.hearthOnProgress = (phase, done, total) => { if (phase !== 'ready') progress.emit(phase, done, total); };
@@ -434,7 +471,9 @@ export async function loadModel(source, opts = {}) {
   });
   if (!handle) throw engineError(m);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
+  if (info.pack?.note) notes.push(info.pack.note);
   const model = new HearthModel(handle, info, notes);
+  model.source = dir;
   if (opts.warmUp && info.tier !== 'cpu') {
     progress.emit('compile', 0, 1);
     await model.complete([info.eos_ids[0] ?? 0], { maxTokens: 2, temperature: 0 });

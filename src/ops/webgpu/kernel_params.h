@@ -108,13 +108,16 @@ HEARTH_KERNEL_PARAMS(SampleParams, HEARTH_SAMPLE_PARAMS);
 
 // quantize_int4.wgsl: checkpoint rows (16-bit values from element src_elem0 of src) quantized into
 // a weight: packed words from dst word dst_base, row_words a row; (scale, minimum) pairs from sm_off.
-#define HEARTH_QUANTIZE_INT4_PARAMS(F, A) \
-  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, groups) F(u32, dst_base) F(u32, row_words) F(u32, sm_off)
+// A row holding NaN or Inf writes row0 + its row + 1 into flags[flag_slot].
+#define HEARTH_QUANTIZE_INT4_PARAMS(F, A)                                                                 \
+  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, groups) F(u32, dst_base) F(u32, row_words) F(u32, sm_off) \
+  F(u32, flag_slot) F(u32, row0)
 HEARTH_KERNEL_PARAMS(QuantizeInt4Params, HEARTH_QUANTIZE_INT4_PARAMS);
 
 // quantize_int8.wgsl: the same for int8 rows, their scales from scale_off.
-#define HEARTH_QUANTIZE_INT8_PARAMS(F, A) \
-  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, dst_base) F(u32, row_words) F(u32, scale_off)
+#define HEARTH_QUANTIZE_INT8_PARAMS(F, A)                                                            \
+  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, dst_base) F(u32, row_words) F(u32, scale_off) \
+  F(u32, flag_slot) F(u32, row0)
 HEARTH_KERNEL_PARAMS(QuantizeInt8Params, HEARTH_QUANTIZE_INT8_PARAMS);
 
 // Which WGSL struct mirrors which C++ struct, for the layout test: the .wgsl file that

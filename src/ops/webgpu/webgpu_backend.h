@@ -52,6 +52,7 @@ class WebGpuBackend final : public Backend {
   std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                          ThreadPool* pool) override;
   Result<QMatrix> download(WeightId w) override;
+  Status check_uploads() override;
   void release(WeightId w) override;
   // vec4<u32> units per row of a matrix of `cols` columns in format f, as the kernels read it.
   static uint32_t units_per_row(WeightFormat f, int64_t cols);
@@ -188,7 +189,8 @@ class WebGpuBackend final : public Backend {
   WeightId place_alone(const Shape& s);
   void fill(const Weight& W, const QMatrix& w);
   // webgpu_quantize.cpp: fills W from checkpoint data with the quantize kernels.
-  void fill_quantized(const Weight& W, const RawMatrix& m, bool search);
+  // A row holding NaN or Inf writes its index + 1 into flags_[flag_slot] (check_uploads reads them).
+  void fill_quantized(const Weight& W, const RawMatrix& m, bool search, uint32_t flag_slot);
 
   webgpu::DeviceInfo info_;
   WebGpuOptions opt_;
@@ -204,6 +206,9 @@ class WebGpuBackend final : public Backend {
   int64_t cand_cap_ = 0;   // floats
   Buf staging_;            // checkpoint data on its way to the quantize kernels
   int64_t staging_cap_ = 0;  // floats (words)
+  static constexpr int64_t kFlagSlots = 1024;
+  Buf flags_;                // a word per matrix quantized since the last check_uploads
+  std::vector<std::string> flag_names_;  // their tensors
   size_t bytes_ = 0;
 };
 
