@@ -54,7 +54,7 @@ function renderCard(model, meta) {
     ['Tier', i.tier],
     ['Memory', fmtBytes(i.bytes)],
     ['Context', `${i.max_ctx} tokens`],
-    ['Loaded in', `${i.load_seconds.toFixed(2)} s`],
+    ['Loaded in', `${i.load_seconds.toFixed(2)} s${i.cache?.hit ? ' from the weight cache' : ''}`],
     ['Tokenizer', i.has_tokenizer ? 'tokenizer.json' : 'none (chat is not possible)'],
     ...(model.notes.length ? [['Notes', model.notes.join('; ')]] : []),
   ];
@@ -76,7 +76,7 @@ export function setupModels(app, selectTab) {
     app.setModel(null);
     renderCard(null);
     await old?.dispose().catch(() => {});
-    showProgress({ phase: 'download', done: 0, total: 0, unit: 'bytes', file: name });
+    showProgress({ phase: 'start', done: 0, total: 0, unit: 'steps', message: `Starting ${name}…` });
     $('#progress').hidden = false;
     try {
       const config = await readConfig(source);
@@ -84,6 +84,7 @@ export function setupModels(app, selectTab) {
         dtype: $('#dtype').value, backend: $('#backend').value, maxCtx: Number($('#maxCtx').value),
         maxPrefillT: Number($('#maxPrefillT').value),
         onProgress: (ev) => { if (loading === abort) showProgress(ev); }, signal: abort.signal, warmUp: true,
+        cache: true, cacheLabel: `${name} ${$('#dtype').value}`,
       });
       if (loading !== abort) {  // replaced by a later load
         await model.dispose();
@@ -91,6 +92,7 @@ export function setupModels(app, selectTab) {
       }
       app.setModel(model, { name, folder, config });
       renderCard(model, app.meta);
+      refreshCache?.();
       notice(`${name} is ready${model.notes.length ? ` (${model.notes.join('; ')})` : ''}.`);
       selectTab('chat');
     } catch (e) {
@@ -135,28 +137,31 @@ export function setupModels(app, selectTab) {
     guarded(async () => loadFolder(await fromDrop(ev.dataTransfer)));
   });
   $('#load-cancel').addEventListener('click', () => loading?.abort());
-  setupCacheList();
+  setupCacheList().then((refresh) => { refreshCache = refresh; });
 }
 
-// The weight cache's entries with their sizes, each deletable.
+let refreshCache = null;
+
+// The weight cache's entries with their sizes, each deletable. Resolves to a refresh function.
 async function setupCacheList() {
   let cache;
   try {
     cache = await openWeightCache();
   } catch (e) {
     $('#cache-note').textContent = `No weight cache: ${e.message}`;
-    return;
+    return null;
   }
   const refresh = async () => {
     const entries = await cache.list();
     const total = entries.reduce((n, e) => n + e.bytes, 0);
     $('#cache-note').textContent = `Stored in ${{ opfs: 'the origin private file system', cache: 'the Cache API',
       idb: 'IndexedDB' }[cache.backend] ?? cache.backend}: ${entries.length} models, ${fmtBytes(total)}. `
-      + 'This build of the engine does not write packed weights yet, so every load reads and converts the files.';
+      + 'A model\'s first load stores its converted weights here; later loads of the same files take them.';
     $('#cache-list').replaceChildren(...entries.map((e) => el('li', {},
       el('span', {}, e.meta.label ?? e.key.slice(0, 12)), el('span.muted', {}, fmtBytes(e.bytes)),
       el('button.small', { onclick: () => guarded(async () => { await cache.delete(e.key); await refresh(); }) },
         'Delete'))));
   };
   await guarded(refresh, (e) => `Weight cache: ${e.message}`);
+  return () => guarded(refresh, (e) => `Weight cache: ${e.message}`);
 }

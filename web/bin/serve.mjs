@@ -25,10 +25,12 @@ createServer((req, res) => {
   res.writeHead(200, {
     'Content-Type': types[extname(file)] ?? 'application/octet-stream',
     'Content-Length': st.size,
+    'Last-Modified': st.mtime.toUTCString(),
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Embedder-Policy': 'require-corp',
   });
-  createReadStream(file).pipe(res);
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
 }).listen(port, '127.0.0.1', () => {
   console.log(`hearth: http://localhost:${port}/web/index.html (the bundled model loads from ../models/pycoder-6m/)`);
 });

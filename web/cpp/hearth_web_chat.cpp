@@ -56,8 +56,14 @@ struct LoadedTemplate {
   std::string stop;
 };
 
-// Per handle, by the name asked for ("" = the model's own, or plain without one).
-std::map<int, std::map<std::string, LoadedTemplate>> g_templates;
+// Per handle: the model's tokenizer_config.json, read once (a pack's file may be gone later),
+// and the templates by the name asked for ("" = the model's own, or plain without one).
+struct HandleChat {
+  bool config_read = false;
+  std::optional<Json> config;
+  std::map<std::string, LoadedTemplate> templates;
+};
+std::map<int, HandleChat> g_chat;
 std::string g_result;
 
 bool file_exists(const std::string& path) {
@@ -99,9 +105,7 @@ Result<std::optional<Json>> tokenizer_config(const std::string& path) {
 // The model's own template (ChatTemplate::for_model: tokenizer_config.json, chat_template.jinja,
 // a pack's or GGUF file's, or a family recognized without one), else "plain" when the model
 // declares none at all.
-Result<LoadedTemplate> model_template(const std::string& path) {
-  HEARTH_ASSIGN(std::optional<Json> config, tokenizer_config(path));
-  const Json* cfg = config && config->is_object() ? &*config : nullptr;
+Result<LoadedTemplate> model_template(const std::string& path, const Json* cfg) {
   if (!cfg) return builtin("plain", nullptr);
   auto own = ChatTemplate::for_model(path);
   if (own.ok()) return LoadedTemplate{std::move(*own), "tokenizer_config.json", ""};
@@ -111,17 +115,21 @@ Result<LoadedTemplate> model_template(const std::string& path) {
 }
 
 Result<const LoadedTemplate*> template_for(int handle, const ModelFolder& f, const std::string& name) {
-  auto& by_name = g_templates[handle];
-  auto it = by_name.find(name);
-  if (it != by_name.end()) return &it->second;
+  HandleChat& h = g_chat[handle];
+  auto it = h.templates.find(name);
+  if (it != h.templates.end()) return &it->second;
+  if (!h.config_read) {
+    HEARTH_ASSIGN(h.config, tokenizer_config(f.dir));
+    h.config_read = true;
+  }
+  const Json* cfg = h.config && h.config->is_object() ? &*h.config : nullptr;
   LoadedTemplate t;
   if (name.empty()) {
-    HEARTH_ASSIGN(t, model_template(f.dir));
+    HEARTH_ASSIGN(t, model_template(f.dir, cfg));
   } else {
-    HEARTH_ASSIGN(std::optional<Json> config, tokenizer_config(f.dir));
-    HEARTH_ASSIGN(t, builtin(name, config && config->is_object() ? &*config : nullptr));
+    HEARTH_ASSIGN(t, builtin(name, cfg));
   }
-  return &by_name.emplace(name, std::move(t)).first->second;
+  return &h.templates.emplace(name, std::move(t)).first->second;
 }
 
 // request: { messages: [{role, content, ...}], template: "" | built-in name,
@@ -175,7 +183,7 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_chat_render(int handle, const char* requ
 }
 
 // Drops the templates kept for a handle (call before hearth_free).
-EMSCRIPTEN_KEEPALIVE void hearth_chat_release(int handle) { g_templates.erase(handle); }
+EMSCRIPTEN_KEEPALIVE void hearth_chat_release(int handle) { g_chat.erase(handle); }
 
 // Positions the KV cache holds (the next token goes at this position), or -1.
 EMSCRIPTEN_KEEPALIVE int hearth_n_past(int handle) {

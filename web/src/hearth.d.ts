@@ -37,6 +37,17 @@ export interface LoadOptions {
   warmUp?: boolean;
   /** Cancels the load: at once in a worker (AbortError), between phases in process. */
   signal?: AbortSignal;
+  /**
+   * Browsers: keep the engine's pack of the model (its converted, quantized weights) in the weight
+   * cache (src/cache.mjs: OPFS, the Cache API or IndexedDB; an object picks { backend, name,
+   * quotaBytes }) under a key from the source files' names, sizes and dates and the options that
+   * change the pack; a later load of the same files takes the pack (info.cache says which).
+   */
+  cache?: boolean | { backend?: 'opfs' | 'cache' | 'idb'; name?: string; quotaBytes?: number };
+  /** The label of the cache entry (default: the folder's name and the dtype). */
+  cacheLabel?: string;
+  /** Node: a folder of packs, the engine's own pack cache. */
+  cacheDir?: string;
 }
 
 export interface LoadProgressEvent {
@@ -64,6 +75,8 @@ export interface ModelInfo {
   load_seconds: number;
   eos_ids: number[];
   has_tokenizer: boolean;
+  /** With LoadOptions.cache: whether the weights came from the cache, the entry's key and size. */
+  cache?: { hit: boolean; key: string; bytes: number; backend: string };
 }
 
 export interface GenerateOptions {

@@ -9,6 +9,7 @@
 // (browser; FileList, an array of Files, or { 'config.json': Blob, ... }).
 import { adapterKey, cacheAfter, chat, reusablePrefix } from './chat.mjs';
 import { GpuBridge } from './gpu_bridge.mjs';
+import { findPack, storePack } from './pack_cache.mjs';
 import { LoadProgress, readBytes } from './progress.mjs';
 import { isNode, loadWasmModule } from './wasm_loader.mjs';
 
@@ -446,9 +447,12 @@ export async function loadModel(source, opts = {}) {
       backend = 'cpu';
     }
   }
-  const expected = sourceBytes(source);
-  const dir = await mountSource(m, source, MODEL_FILES, (file, n, size) => progress.bytes(file, n, size, expected));
-  checkAbort();
+  // The weight cache (browsers, opts.cache): the pack an earlier load of these files stored.
+  const found = opts.cache && !isNode ? await findPack(opts.cache, source, { dtype: opts.dtype, quantSearch: opts.quantSearch,
+    backend, tier: backend === 'webgpu' ? m.hearthGpu.tier : 'cpu' }, opts.cacheLabel ?? sourceLabel(source, opts)) : null;
+  if (found?.note) notes.push(found.note);
+  if (opts.cache && isNode) notes.push('weight cache: the cache option is for browsers; in Node use cacheDir (a folder of packs)');
+  for (const p of found?.problems ?? []) notes.push(`weight cache: ${p}`);
   let cacheDir;
   if (opts.cacheDir !== undefined) {  // Node: a folder of packs (made if missing)
     if (!isNode || typeof opts.cacheDir !== 'string') throw new Error('hearth: cacheDir is a folder path, in Node');
@@ -460,20 +464,42 @@ export async function loadModel(source, opts = {}) {
   }
   const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
     threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
-  const handle = await serialize(async () => {
+  const engineLoad = (path) => serialize(async () => {
     // The engine's own 'ready' is the end of its part; loadModel's comes last.
     m.hearthOnProgress = (phase, done, total) => { if (phase !== 'ready') progress.emit(phase, done, total); };
     try {
-      return await call(m, 'hearth_load', 'number', ['string', 'string'], [dir, JSON.stringify(options)], { async: true });
+      return await call(m, 'hearth_load', 'number', ['string', 'string'], [path, JSON.stringify(options)], { async: true });
     } finally {
       m.hearthOnProgress = null;
     }
   });
+  let dir = null;
+  let handle = 0;
+  if (found?.bytes) {
+    dir = `/packs/${found.key}.hpk`;
+    m.FS.mkdirTree('/packs');
+    m.FS.writeFile(dir, found.bytes);
+    progress.emit('cache', found.bytes.length, found.bytes.length);
+    handle = await engineLoad(dir);
+    if (!handle) {  // a stored pack the engine refuses (e.g. an older format): drop it, load the files
+      notes.push(`weight cache: the stored pack did not load (${m.UTF8ToString(m._hearth_last_error())}); read the files instead`);
+      m.FS.unlink(dir);
+      await found.cache.delete(found.key);
+      found.bytes = null;
+    }
+  }
+  if (!handle) {
+    const expected = sourceBytes(source);
+    dir = await mountSource(m, source, MODEL_FILES, (file, n, size) => progress.bytes(file, n, size, expected));
+    checkAbort();
+    handle = await engineLoad(dir);
+  }
   if (!handle) throw engineError(m);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
   if (info.pack?.note) notes.push(info.pack.note);
   const model = new HearthModel(handle, info, notes);
   model.source = dir;
+  if (found?.cache) info.cache = await settlePack(m, model, found, dir, progress);
   if (opts.warmUp && info.tier !== 'cpu') {
     progress.emit('compile', 0, 1);
     await model.complete([info.eos_ids[0] ?? 0], { maxTokens: 2, temperature: 0 });
@@ -485,6 +511,47 @@ export async function loadModel(source, opts = {}) {
     checkAbort();
   }
   return model;
+}
+
+// After a load with the weight cache: on a miss, the engine writes the model's pack and it is
+// stored; on a hit, the pack's chat template is read (so the pack's copy can go). Resolves to
+// { hit, key, bytes, backend }.
+async function settlePack(m, model, found, dir, progress) {
+  const hit = !!found.bytes;
+  let bytes = found.bytes?.length ?? 0;
+  if (hit) {
+    await model.renderChat([]).catch(() => {});  // reads the pack's tokenizer_config.json now
+    m.FS.unlink(dir);
+  } else {
+    const path = `/packs/${found.key}.hpk`;
+    m.FS.mkdirTree('/packs');
+    const ok = await serialize(() => call(m, 'hearth_save_packed', 'number', ['number', 'string', 'string'],
+      [model.handle, dir, path], { async: true }));
+    if (!ok) {
+      model.notes.push(`weight cache: the pack was not written (${m.UTF8ToString(m._hearth_last_error())})`);
+    } else {
+      const pack = m.FS.readFile(path);
+      m.FS.unlink(path);
+      bytes = pack.length;
+      progress.emit('cache', 0, bytes);
+      const note = await storePack(found, pack, { dtype: model.info.dtype, backend: model.info.backend,
+        model_type: model.info.model_type });
+      if (note) model.notes.push(note);
+      else progress.emit('cache', bytes, bytes);
+    }
+  }
+  return { hit, key: found.key, bytes, backend: found.cache.backend };
+}
+
+// A label for a cache entry: the folder's name (a URL's last segment, the files' folder) and dtype.
+function sourceLabel(source, opts) {
+  let name = 'model';
+  if (typeof source === 'string' || source instanceof URL) name = String(source).replace(/\/+$/, '').split('/').pop();
+  else {
+    const first = typeof source[Symbol.iterator] === 'function' ? [...source][0] : null;
+    if (first?.webkitRelativePath?.includes('/')) name = first.webkitRelativePath.split('/')[0];
+  }
+  return `${name} ${opts.dtype ?? 'f32'}`;
 }
 
 // The bytes of File / Blob sources (0 when not known up front: paths, URLs).

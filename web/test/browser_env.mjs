@@ -35,9 +35,11 @@ export async function startServer() {
       res.writeHead(404).end();
       return;
     }
+    const body = readFileSync(file);
     res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream',
+      'content-length': body.length, 'last-modified': statSync(file).mtime.toUTCString(),
       'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-    res.end(readFileSync(file));
+    res.end(req.method === 'HEAD' ? undefined : body);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { server, base: `http://127.0.0.1:${server.address().port}` };
