@@ -153,6 +153,24 @@ test('the JS API in a worker: reference greedy ids, engine errors as Errors, abo
     const p = loadModel('/models/pycoder-6m/', { backend: 'cpu', signal: ctl2.signal });
     ctl2.abort();
     out.loadAbort = await p.then(() => 'loaded', (e) => `${e.name}: ${e.message}`);
+    // The weight cache through loadModel (IndexedDB here; the app's loads use OPFS): a miss
+    // stores the pack, the next load takes it, a damaged entry is dropped and the files read.
+    const cache = { backend: 'idb', name: 'hearth-api-test' };
+    const greedy = async (opts) => {
+      const mm = await loadModel('/models/pycoder-6m/', { backend: 'cpu', maxCtx: 64, cache, ...opts });
+      const ids = (await mm.complete(ref.prompt_ids, { maxTokens: 8, temperature: 0, stopIds: [-1] })).ids;
+      await mm.dispose();
+      return { ids, cache: mm.info.cache, notes: mm.notes };
+    };
+    out.cached = [await greedy(), await greedy()];
+    const { openWeightCache } = await import('/web/src/cache.mjs');
+    const c = await openWeightCache(cache);
+    const [entry] = await c.list();
+    const bin = (await c.store.read(`${entry.key}.bin`)).slice();
+    bin[bin.length >> 1] ^= 1;
+    await c.store.write(`${entry.key}.bin`, bin);
+    out.cached.push(await greedy());
+    out.entries = (await c.list()).map((e) => [e.key === entry.key, e.meta.label]);
     return out;
   }, ref);
   assert.ok(r.worker);
@@ -167,6 +185,12 @@ test('the JS API in a worker: reference greedy ids, engine errors as Errors, abo
   assert.equal(r.disposed, 'hearth: the model was disposed');
   assert.match(r.missing, /^hearth: http:\/\/127\.0\.0\.1:\d+\/models\/no-such-model\/config\.json: HTTP 404$/);
   assert.equal(r.loadAbort, 'AbortError: hearth: loading was cancelled');
+  const [miss, hit, damaged] = r.cached;
+  assert.deepEqual([miss.cache.hit, hit.cache.hit, damaged.cache.hit], [false, true, false]);
+  for (const x of r.cached) assert.deepEqual(x.ids, ref.greedy.slice(0, 8));
+  assert.ok(miss.cache.bytes > 1e6 && hit.cache.bytes === miss.cache.bytes && hit.cache.key === miss.cache.key);
+  assert.match(damaged.notes.join('\n'), /weight cache: pycoder-6m f32: SHA-256 mismatch; entry removed/);
+  assert.deepEqual(r.entries, [[true, 'pycoder-6m f32']], 'the damaged entry is written again');
 });
 
 async function loadOptions() {
