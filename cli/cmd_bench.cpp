@@ -75,6 +75,7 @@ int cmd_bench(int argc, char** argv) {
   req.max_new_tokens = *gen;
   req.sampling.temperature = 0;
   req.stop_ids = {-1};  // never stop early
+  req.reuse_prefix = false;  // every run prefills the whole prompt
   auto r = (*engine)->generate(req);
   if (!r.ok()) return fail(r.message());
   const double n_dec = double(r->ids.size() > 1 ? r->ids.size() - 1 : 1);

@@ -8,7 +8,8 @@ namespace hearth::cli {
 std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
-          "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale"};
+          "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale", "--json-schema",
+          "--grammar"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -49,6 +50,32 @@ Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams p) {
 }  // namespace hearth::cli
 
 namespace hearth::cli {
+
+Result<std::shared_ptr<GrammarMatcher>> grammar_from_args(Session& s, const Args& args) {
+  auto schema_file = args.str("--json-schema");
+  auto grammar_file = args.str("--grammar");
+  if (!schema_file && !grammar_file) return std::shared_ptr<GrammarMatcher>();
+  if (schema_file && grammar_file) return err("give one of --json-schema FILE or --grammar FILE, not both");
+  if (!s.tokenizer.loaded()) return err(s.dir, ": no tokenizer, so the output cannot be constrained to a grammar");
+  ResponseFormat f;
+  std::string what;
+  if (schema_file) {
+    what = "--json-schema " + *schema_file;
+    auto j = read_json_file(*schema_file);
+    if (!j.ok()) return err(what, ": ", j.message());
+    f.kind = ResponseFormat::Kind::JsonSchema;
+    f.schema = std::move(*j);
+  } else {
+    what = "--grammar " + *grammar_file;
+    auto text = read_text_file(*grammar_file);
+    if (!text.ok()) return err(what, ": ", text.message());
+    f.kind = ResponseFormat::Kind::Grammar;
+    f.grammar = std::move(*text);
+  }
+  HEARTH_ASSIGN(std::shared_ptr<const Grammar> g, compile_response_format(f, what));
+  if (!s.vocab) s.vocab = make_token_trie(s.tokenizer, s.engine->model().config().vocab_size);
+  return std::make_shared<GrammarMatcher>(std::move(g), s.vocab);
+}
 
 Result<ChatTemplate> load_chat_template(const Session& s) {
   return ChatTemplate::for_model(s.dir);

@@ -14,7 +14,11 @@ void usage() {
                "             [--min-p P] [--repeat-penalty R] [--presence-penalty P] [--frequency-penalty F]\n"
                "             [--seed S] [--stop STR] [--dtype f32|f16|int8|int4] [--max-ctx N] [--threads T]\n"
                "             [--chat [--system TEXT] [--no-think]] [--adapter DIR [--adapter-scale S]] [--print-ids]\n"
+               "             [--json-schema FILE | --grammar FILE]   (output valid JSON under the schema / GBNF)\n"
                "  chat       -m DIR [generate's model, sampling and adapter options] [--system TEXT] [--no-think]\n"
+               "             [--context-overflow error|drop-oldest]\n"
+               "  serve      -m DIR [--port 8080] [--host 127.0.0.1] [--adapter NAME=DIR,...] [--queue N]\n"
+               "             [--context-overflow error|drop-oldest] [model options]   (OpenAI-compatible HTTP)\n"
                "  perplexity -m DIR --windows FILE [--dtype D]\n"
                "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D] [--lora-rank R]\n"
                "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n"
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
   if (cmd == "train") return hearth::cli::cmd_train(n, rest);
   if (cmd == "finetune") return hearth::cli::cmd_finetune(n, rest);
   if (cmd == "bench-train") return hearth::cli::cmd_bench_train(n, rest);
+  if (cmd == "serve") return hearth::cli::cmd_serve(n, rest);
   std::fprintf(stderr, "hearth: unknown command \"%s\" (hearth --help lists them)\n", cmd.c_str());
   return 2;
 }

@@ -309,8 +309,18 @@ void Model::set_device_history(std::span<const int32_t> prompt, std::span<const 
   be_->write(device_pen_, h);
 }
 
+Status Model::set_device_logit_mask(std::span<const uint32_t> words) {
+  const int64_t V = cfg_.vocab_size, n = (V + 15) / 16;
+  if (int64_t(words.size()) * 32 < V) return err("token mask of ", words.size() * 32, " bits for a vocabulary of ", V);
+  std::vector<float> packed(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) packed[size_t(j)] = float((words[size_t(j / 2)] >> (16 * (j % 2))) & 0xffffu);
+  if (!device_mask_.id) device_mask_ = be_->alloc(n);
+  be_->write(device_mask_, packed);
+  return {};
+}
+
 Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const SamplingParams* sampling,
-                                           std::span<const float> uniforms) {
+                                           std::span<const float> uniforms, bool masked) {
   Backend& be = *be_;
   if (!be.supports_device_greedy()) return err("decode on device: backend ", be.name(), " cannot pick tokens itself");
   if (k <= 0 || k > kMaxDeviceSteps) return err("decode on device: k must be in [1, ", kMaxDeviceSteps, "], got ", k);
@@ -322,6 +332,7 @@ Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const Sampl
     return err("decode on device: backend ", be.name(), " cannot sample, or fewer than ", k, " uniforms");
   }
   if (sampling && sampling->penalties() && !device_pen_.id) return err("decode on device: no token history set");
+  if (masked && (k != 1 || !device_mask_.id)) return err("decode on device: a masked batch takes one step after set_device_logit_mask");
   if (!device_ids_.id) device_ids_ = be.alloc(kDeviceSlots * (kMaxDeviceSteps + 1));
   device_slot_ = (device_slot_ + 1) % kDeviceSlots;
   const Buf u = sampling ? (device_u_.id ? device_u_ : (device_u_ = be.alloc(kDeviceSlots * kMaxDeviceSteps))).at(device_slot_ * kMaxDeviceSteps)
@@ -338,6 +349,7 @@ Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const Sampl
   for (int64_t i = 0; i < k; ++i) {
     be.embed_from(embed_, i == 0 ? first : ids.at(i), 1, x_);
     be.run(step, n_past_ + i);
+    if (masked) be.mask_logits(logits_, device_mask_, cfg_.vocab_size);
     if (sampling) {
       be.sample(logits_, cfg_.vocab_size, *sampling, u.at(i), sampling->penalties() ? device_pen_ : Buf{}, ids.at(i + 1));
     } else {
@@ -391,6 +403,7 @@ void Model::upload_lora_b(size_t index, float mult) {
     }
   }
   r.mult = mult;
+  ++adapter_epoch_;
   plans_.clear();  // they name the B matrices just replaced
 }
 
@@ -453,6 +466,7 @@ Status Model::remove_adapter(const std::string& name) {
         be_->release(slot->B);
       }
     }
+    ++adapter_epoch_;
     if (active_ == int(i)) active_ = -1;
     else if (active_ > int(i)) --active_;
     plans_.clear();  // adapter indices moved, and the released matrices may be named

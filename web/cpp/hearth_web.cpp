@@ -165,6 +165,7 @@ Result<GenerateRequest> request(const Engine& e, const char* text) {
   req.sampling = p;
   HEARTH_ASSIGN(req.stop_ids, o.ids("stopIds", -2147483648.0));  // an id that never comes: never stop
   HEARTH_ASSIGN(req.keep_cache, o.boolean("keepCache", false));
+  HEARTH_ASSIGN(req.reuse_prefix, o.boolean("reusePrefix", true));
   HEARTH_ASSIGN(req.device_greedy_steps, o.integer("deviceSteps", req.device_greedy_steps, 0, Model::kMaxDeviceSteps));
   HEARTH_ASSIGN(req.adapter, o.string("adapter", ""));
   HEARTH_ASSIGN(double scale, o.number("adapterScale", 1.0, -1e6, 1e6));
@@ -204,6 +205,7 @@ Json info(const Handle& h) {
       {"has_tokenizer", Json::boolean(f.tokenizer.loaded())},
       {"gpu", gpu},
       {"last", Json::object({{"prompt_tokens", num(double(r.n_prompt))},
+                             {"reused_tokens", num(double(r.n_reused))},
                              {"generated_tokens", num(double(r.ids.size()))},
                              {"prefill_seconds", num(r.prefill_seconds)},
                              {"decode_seconds", num(r.decode_seconds)}})},
@@ -291,7 +293,8 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_decode(int handle, const int32_t* ids, i
 // Generates after request.prompt (JSON: prompt ids, maxTokens, temperature, topK, topP, minP,
 // repetitionPenalty, presencePenalty, frequencyPenalty, seed — unset ones take the model's
 // generation_config.json — stopIds (replacing the model's eos ids), stop (strings), keepCache,
-// deviceSteps, adapter, adapterScale). Each token goes to Module.hearthOnToken(handle, id,
+// reusePrefix (default true: the KV cache of the longest prefix shared with the previous
+// request is reused), deviceSteps, adapter, adapterScale). Each token goes to Module.hearthOnToken(handle, id,
 // text); at the end one more call with id -1 carries the text held back. Returns the number of
 // generated ids (at hearth_ids_ptr()) or -1.
 EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const char* request_json) {

@@ -60,6 +60,11 @@ export interface GenerateOptions {
   /** Continue after what the KV cache holds (multi-turn). */
   keepCache?: boolean;
   /**
+   * Without keepCache: reuse the KV cache of the longest token prefix shared with what earlier
+   * requests fed (default true); only the rest of the prompt is prefilled.
+   */
+  reusePrefix?: boolean;
+  /**
    * WebGPU: tokens per GPU submission with the pick (argmax or sampling) on the GPU (default 8;
    * 0 = read the logits back every token and sample on the CPU).
    */
@@ -71,6 +76,8 @@ export interface GenerateOptions {
 
 export interface GenerationStats {
   prompt_tokens: number;
+  /** Prompt tokens whose KV cache was reused from earlier requests (not prefilled). */
+  reused_tokens: number;
   generated_tokens: number;
   prefill_seconds: number;
   decode_seconds: number;

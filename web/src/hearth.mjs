@@ -184,7 +184,7 @@ class GenerationStream {
       prompt: promptIds, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP,
       minP: o.minP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty,
       frequencyPenalty: o.frequencyPenalty, seed: o.seed, stopIds: o.stopIds, stop: o.stop,
-      keepCache: o.keepCache, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      keepCache: o.keepCache, reusePrefix: o.reusePrefix, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
     };
     try {
       const n = await call(m, 'hearth_generate', 'number', ['number', 'string'], [handle, JSON.stringify(request)],
@@ -266,6 +266,8 @@ export class HearthModel {
    * Options: maxTokens (128), temperature (0 = greedy), topK, topP, minP, repetitionPenalty,
    * presencePenalty, frequencyPenalty, seed (unset ones take generation_config.json's values),
    * stop (strings), stopIds (replace the model's eos ids), keepCache (continue the KV cache),
+   * reusePrefix (default true: without keepCache, the KV cache of the longest token prefix shared
+   * with what the previous requests fed is reused and only the rest is prefilled; stats.reused_tokens),
    * deviceSteps (WebGPU: tokens decoded per GPU submission with the pick — argmax or sampling —
    * on the GPU and one read-back of their ids; default 8, 0 = read the logits back every token
    * and sample on the CPU; the two samplers draw differently for the same seed), adapter

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <vector>
 
@@ -145,6 +146,13 @@ HEARTH_REF_OPS_INSTANTIATE(double)
 
 void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void mask_logits(float* x, const float* mask, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = uint32_t(mask[i / 16]);
+    if (!((bits >> (i % 16)) & 1)) x[i] = -std::numeric_limits<float>::infinity();
+  }
 }
 
 namespace {

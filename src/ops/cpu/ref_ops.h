@@ -43,6 +43,8 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
 template <class F>
 void swiglu(const F* gate, const F* up, F* out, int64_t n);
 void add(float* x, const float* y, int64_t n);
+// x[i] = -inf where bit i % 16 of the whole number mask[i / 16] is clear (Backend::mask_logits).
+void mask_logits(float* x, const float* mask, int64_t n);
 
 inline float silu(float x) { return x / (1.0f + __builtin_expf(-x)); }
 inline double silu(double x) { return x / (1.0 + __builtin_exp(-x)); }
