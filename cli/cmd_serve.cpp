@@ -150,7 +150,7 @@ class Server {
     job->result.created = unix_now();
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (pending_.size() >= cap_ && (busy_ || pending_.size() > 0 || cap_ == 0)) {
+      if (pending_.size() >= cap_ && (busy_ || !pending_.empty())) {
         return send_error(res, 429, "the server is busy (" + std::to_string(pending_.size()) + " requests waiting): retry later",
                           "rate_limit_error");
       }
@@ -202,7 +202,6 @@ class Server {
       std::shared_ptr<Job> job;
       {
         std::unique_lock<std::mutex> l(mu_);
-        busy_ = false;
         cv_.wait(l, [&] { return quit_ || !pending_.empty(); });
         if (quit_) return;
         job = pending_.front();
@@ -211,7 +210,7 @@ class Server {
       }
       if (job->cancelled) {
         std::fprintf(stderr, "hearth serve: %s cancelled before it started\n", job->result.id.c_str());
-        job->finish(499, api_error_body("cancelled", "invalid_request_error"));
+        done(*job, 499, api_error_body("cancelled", "invalid_request_error"));
         continue;
       }
       run(*job);
@@ -229,6 +228,16 @@ class Server {
     return ids;
   }
 
+  // Ends a job; the worker counts as free from here on, so the client's next request, sent as
+  // soon as this one's answer arrives, finds the queue as it should.
+  void done(Job& job, int status, std::string body) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      busy_ = false;
+    }
+    job.finish(status, std::move(body));
+  }
+
   void run(Job& job) {
     const ApiRequest& a = job.api;
     Engine& e = *s_.engine;
@@ -239,7 +248,7 @@ class Server {
     if (a.ignore_eos) req.stop_ids = {-1};  // an id that never comes
     auto fail_job = [&](const std::string& msg) {
       std::fprintf(stderr, "hearth serve: %s failed: %s\n", job.result.id.c_str(), msg.c_str());
-      job.finish(400, api_error_body(msg, "invalid_request_error"));
+      done(job, 400, api_error_body(msg, "invalid_request_error"));
     };
     auto ids = prompt_ids(a, max_ctx);
     if (!ids.ok()) return fail_job(ids.message());
@@ -272,14 +281,14 @@ class Server {
     if (job.cancelled) {
       std::fprintf(stderr, "hearth serve: %s cancelled by the client after %lld tokens\n", r.id.c_str(),
                    (long long)r.completion_tokens);
-      job.finish(499, api_error_body("cancelled", "invalid_request_error"));
+      done(job, 499, api_error_body("cancelled", "invalid_request_error"));
       return;
     }
     std::fprintf(stderr, "hearth serve: %s %lld prompt tokens (%lld reused) -> %lld tokens, %s, %.1f tok/s\n",
                  r.id.c_str(), (long long)r.prompt_tokens, (long long)out->n_reused, (long long)r.completion_tokens,
                  r.finish_reason.c_str(), tps);
     if (a.stream) job.push(api_stream_event(r, a.chat, "", false, r.finish_reason));
-    job.finish(200, a.stream ? "" : api_response_body(r, a.chat));
+    done(job, 200, a.stream ? "" : api_response_body(r, a.chat));
   }
 };
 

@@ -6,7 +6,7 @@
 set -u
 HEARTH=$1
 FIX=$2
-MODEL=$3
+MODEL=$(cd "$3" && pwd)
 start=$(date +%s)
 fails=0
 pass() { echo "ok   $1"; }
@@ -31,6 +31,7 @@ serve() {  # serve [options...]: starts the server, sets SERVER (pid) and URL
   SERVER=$!
   for _ in $(seq 100); do
     grep -q "listening on" "$TMP/out" 2>/dev/null && break
+    kill -0 $SERVER 2>/dev/null || break
     sleep 0.1
   done
   URL=$(sed -n 's/^listening on //p' "$TMP/out")
@@ -38,14 +39,14 @@ serve() {  # serve [options...]: starts the server, sets SERVER (pid) and URL
 post() { curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' -d "$2" "$URL$1"; }
 json() { python3 -c "import json,sys; d=json.loads(sys.stdin.read()); print($1)"; }
 
-serve --adapter "lora=$FIX/qwen2-tiny/lora-qv"  # an adapter of another model: refused at start
-grep -q "does not fit\|layers" "$TMP/err" && ! kill -0 $SERVER 2>/dev/null && pass "an adapter that does not fit the model stops the start" \
+serve --adapter "bad=$TMP/nowhere"
+grep -q "^hearth: .*nowhere" "$TMP/err" && ! kill -0 $SERVER 2>/dev/null && pass "a missing adapter folder stops the start: $(cat "$TMP/err")" \
   || failed "bad adapter at start: $(cat "$TMP/err")"
-serve --queue 0
+serve --queue 0 --adapter "qv=$FIX/qwen2-tiny/lora-qv"
 [[ "$URL" == http://127.0.0.1:* ]] && pass "listens on loopback ($URL)" || failed "no address: $(cat "$TMP/out" "$TMP/err")"
 
 out=$(curl -s "$URL/v1/models" | json "[m['id'] for m in d['data']]")
-[ "$out" = "['m']" ] && pass "/v1/models lists the model" || failed "/v1/models: $out"
+[ "$out" = "['m', 'qv']" ] && pass "/v1/models lists the model and the adapter" || failed "/v1/models: $out"
 
 want=$("$HEARTH" generate -m "$MODEL" --prompt "def fibonacci(n):" -n 24 --temp 0 2>/dev/null)
 body='{"model":"m","prompt":"def fibonacci(n):","max_tokens":24,"temperature":0}'
@@ -53,7 +54,7 @@ out=$(post /v1/completions "$body")
 text=$(echo "$out" | head -n -1 | json "d['choices'][0]['text']")
 [ "$(echo "$out" | tail -1)" = 200 ] && [ "$text" = "$want" ] && pass "completions equal hearth generate" || failed "completions: $out // $want"
 usage=$(echo "$out" | head -n -1 | json "d['usage']['prompt_tokens'], d['usage']['completion_tokens'], d['choices'][0]['finish_reason']")
-[ "$usage" = "(5, 24, 'length')" ] && pass "usage and finish_reason ($usage)" || failed "usage: $usage"
+[ "$usage" = "8 24 length" ] && pass "usage and finish_reason ($usage)" || failed "usage: $usage"
 
 stream=$(curl -sN -H 'Content-Type: application/json' -d "${body%\}},\"stream\":true}" "$URL/v1/completions")
 joined=$(echo "$stream" | python3 -c "
@@ -62,12 +63,17 @@ ev=[l[6:] for l in sys.stdin.read().split('\n') if l.startswith('data: ')]
 assert ev[-1]=='[DONE]', ev[-1]
 print(''.join(json.loads(e)['choices'][0]['text'] for e in ev[:-1]), end='')")
 [ "$joined" = "$want" ] && pass "streamed completions (SSE, [DONE]) give the same text" || failed "stream: $stream"
-grep -q "(24 reused)\|(2[0-9] reused)" "$TMP/err" && pass "the repeated prompt reused the KV cache" || failed "no reuse: $(tail -2 "$TMP/err")"
+grep -q "cmpl-2 8 prompt tokens (7 reused)" "$TMP/err" && pass "the repeated prompt reused the KV cache" || failed "no reuse: $(tail -2 "$TMP/err")"
 
+# The same prompt through the adapter (its q/v shapes fit this model): other text, the model named.
+out=$(post /v1/completions "${body/\"m\"/\"qv\"}")
+[ "$(echo "$out" | head -n -1 | json "d['model']")" = qv ] && [ "$(echo "$out" | head -n -1 | json "d['choices'][0]['text']")" != "$want" ] \
+  && pass "model \"qv\" runs the adapter" || failed "adapter by model name: $out"
+grep -q "cmpl-3 8 prompt tokens (0 reused)" "$TMP/err" && pass "no reuse across adapters" || failed "reuse across adapters: $(tail -1 "$TMP/err")"
 chat='{"messages":[{"role":"system","content":"# python"},{"role":"user","content":"def add(a, b):"}],"max_tokens":16,"temperature":0}'
 out=$(post /v1/chat/completions "$chat")
 reply=$(echo "$out" | head -n -1 | json "d['choices'][0]['message']['content']")
-prompt=$(printf '<system>\n# python\n<user>\ndef add(a, b):\n<assistant>\n')
+prompt="$(printf '<system>\n# python\n<user>\ndef add(a, b):\n<assistant>')"$'\n'
 want=$("$HEARTH" generate -m "$TMP/m" --prompt "$prompt" -n 16 --temp 0 2>/dev/null)
 [ -n "$reply" ] && [ "$reply" = "$want" ] && pass "chat completion equals generate on the rendered template" || failed "chat: $out // $want"
 sse=$(curl -sN -H 'Content-Type: application/json' -d "${chat%\}},\"stream\":true}" "$URL/v1/chat/completions" | python3 -c "
