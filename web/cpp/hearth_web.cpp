@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/model_folder.h"
+#include "engine/structured_output.h"
 #include "engine/text_stream.h"
 #include "formats/json.h"
 
@@ -24,6 +25,7 @@ using namespace hearth;
 struct Handle {
   std::unique_ptr<ModelFolder> folder;
   GenerateResult last;
+  std::shared_ptr<const TokenTrie> vocab;  // built when a request first asks for structured output
 };
 
 std::vector<std::unique_ptr<Handle>> g_handles(1);  // handle 0 is never valid
@@ -212,6 +214,17 @@ Json info(const Handle& h) {
   });
 }
 
+// responseFormat: {type: 'json_object'} | {type: 'json_schema', schema} | {type: 'grammar', grammar}
+// (or 'text') -> a matcher over the model's vocabulary; null for text.
+Result<std::shared_ptr<GrammarMatcher>> grammar_for(Handle& h, const Json& format) {
+  HEARTH_ASSIGN(ResponseFormat f, parse_response_format(format, "responseFormat"));
+  if (f.kind == ResponseFormat::Kind::Text) return std::shared_ptr<GrammarMatcher>();
+  if (!h.folder->tokenizer.loaded()) return err("responseFormat needs the model's tokenizer.json");
+  HEARTH_ASSIGN(std::shared_ptr<const Grammar> g, compile_response_format(f, "responseFormat"));
+  if (!h.vocab) h.vocab = make_token_trie(h.folder->tokenizer, h.folder->engine->model().config().vocab_size);
+  return std::make_shared<GrammarMatcher>(std::move(g), h.vocab);
+}
+
 int fail_with(const Error& e, int code) {
   g_error = e.message;
   return code;
@@ -294,7 +307,8 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_decode(int handle, const int32_t* ids, i
 // repetitionPenalty, presencePenalty, frequencyPenalty, seed — unset ones take the model's
 // generation_config.json — stopIds (replacing the model's eos ids), stop (strings), keepCache,
 // reusePrefix (default true: the KV cache of the longest prefix shared with the previous
-// request is reused), deviceSteps, adapter, adapterScale). Each token goes to Module.hearthOnToken(handle, id,
+// request is reused), deviceSteps, adapter, adapterScale, responseFormat (structured output:
+// {type: 'json_object' | 'json_schema' (with schema) | 'grammar' (with GBNF grammar)}). Each token goes to Module.hearthOnToken(handle, id,
 // text); at the end one more call with id -1 carries the text held back. Returns the number of
 // generated ids (at hearth_ids_ptr()) or -1.
 EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const char* request_json) {
@@ -306,6 +320,11 @@ EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const char* request_json) {
   auto opts = Options::parse(request_json, "generate options");
   auto stop_strings = opts->strings("stop");
   if (!stop_strings.ok()) return fail_with(stop_strings.error(), -1);
+  if (const Json* rf = opts->get("responseFormat")) {
+    auto g = grammar_for(*h, *rf);
+    if (!g.ok()) return fail_with(g.error(), -1);
+    req->grammar = std::move(*g);
+  }
   const std::vector<int32_t> stops = req->stop_ids.empty() ? e.default_stop_ids() : req->stop_ids;
   const Tokenizer& tok = h->folder->tokenizer;
   std::unique_ptr<TextStream> text;

@@ -69,6 +69,12 @@ export interface GenerateOptions {
    * 0 = read the logits back every token and sample on the CPU).
    */
   deviceSteps?: number;
+  /**
+   * Structured output: the generated text is a JSON object, JSON valid under `schema` (JSON
+   * Schema; keywords that cannot be enforced are an error), or a sentence of a GBNF grammar.
+   */
+  responseFormat?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: object }
+    | { type: 'grammar'; grammar: string };
   /** A LoRA adapter loaded with loadAdapter (unset: none), and a multiplier of its scale. */
   adapter?: string;
   adapterScale?: number;

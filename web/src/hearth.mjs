@@ -185,6 +185,7 @@ class GenerationStream {
       minP: o.minP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty,
       frequencyPenalty: o.frequencyPenalty, seed: o.seed, stopIds: o.stopIds, stop: o.stop,
       keepCache: o.keepCache, reusePrefix: o.reusePrefix, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      responseFormat: o.responseFormat,
     };
     try {
       const n = await call(m, 'hearth_generate', 'number', ['number', 'string'], [handle, JSON.stringify(request)],
@@ -271,7 +272,10 @@ export class HearthModel {
    * deviceSteps (WebGPU: tokens decoded per GPU submission with the pick — argmax or sampling —
    * on the GPU and one read-back of their ids; default 8, 0 = read the logits back every token
    * and sample on the CPU; the two samplers draw differently for the same seed), adapter
-   * (a name given to loadAdapter; unset = none) and adapterScale.
+   * (a name given to loadAdapter; unset = none), adapterScale, and responseFormat (structured
+   * output: { type: 'json_object' }, { type: 'json_schema', schema }, or { type: 'grammar',
+   * grammar: GBNF text }; the text then always follows it; on WebGPU the mask is applied on the
+   * GPU, one token per submission).
    * After the loop, `await stream.result` gives { ids, stats }.
    */
   generate(prompt, opts = {}) {
