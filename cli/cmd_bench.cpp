@@ -1,15 +1,18 @@
 // hearth bench -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D] [--lora-rank R]
-//   [--json-schema FILE]
+//   [--json-schema FILE] [--prompt TEXT --draft prompt-lookup|DIR [--draft-k K]]
 // Prefill and greedy decode throughput on a deterministic pseudo-random prompt. With
 // --lora-rank, the same run is repeated with a random rank-R adapter on all seven projections
 // and the ratio of decode speeds is printed. With --json-schema, the run is repeated with the
 // output constrained to the schema (structured output) and both decode speeds are printed.
+// With --draft, the prompt is --prompt's text and greedy decoding runs plainly and then
+// speculatively: both speeds, the acceptance rate and whether the tokens are the same.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "engine/engine.h"
 #include "engine/structured_output.h"
 
@@ -48,7 +51,7 @@ LoraAdapter random_adapter(const ModelConfig& c, int64_t rank) {
 
 int cmd_bench(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--prompt-len", "--gen", "--threads", "--dtype", "--max-ctx", "--lora-rank",
-                           "--json-schema"},
+                           "--json-schema", "--prompt", "--draft", "--draft-k", "--draft-dtype"},
                           {"--no-quant-search"},
                           {{"-m", "--model"}});
   if (!args.ok()) return fail(args.message());
@@ -66,7 +69,7 @@ int cmd_bench(int argc, char** argv) {
   opt.dtype = *dtype;
   opt.threads = int(*threads);
   opt.quant_search = !args->has("--no-quant-search");
-  opt.max_ctx = *plen + *gen;
+  opt.max_ctx = std::max<int64_t>(*plen, 2048) + *gen;
   opt.max_prefill_t = std::min<int64_t>(*plen, 512);
   auto engine = Engine::load(*dir, opt);
   if (!engine.ok()) return fail(engine.message());
@@ -76,6 +79,12 @@ int cmd_bench(int argc, char** argv) {
   for (int64_t i = 0; i < *plen; ++i) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     req.prompt.push_back(int32_t((state >> 33) % uint64_t(m.config().vocab_size)));
+  }
+  if (auto text = args->str("--prompt")) {
+    auto tok = Tokenizer::load_for_model(*dir);
+    if (!tok.ok()) return fail(tok.message());
+    req.prompt = tok->encode(*text);
+    if (req.prompt.empty()) return fail("--prompt: the text encodes to no tokens");
   }
   req.max_new_tokens = *gen;
   req.sampling.temperature = 0;
@@ -90,6 +99,22 @@ int cmd_bench(int argc, char** argv) {
               double(*plen) / r->prefill_seconds);
   std::printf("decode: %lld tokens in %.1f ms = %.1f tok/s\n", (long long)(r->ids.size() - 1), r->decode_seconds * 1e3,
               n_dec / r->decode_seconds);
+  if (args->has("--draft")) {
+    std::unique_ptr<Engine> draft;
+    auto so = speculative_from_args(*args, &draft);
+    if (!so.ok()) return fail(so.message());
+    req.speculative = *so;
+    auto spec = (*engine)->generate(req);
+    if (!spec.ok()) return fail(spec.message());
+    const double plain_tps = double(r->ids.size()) / r->decode_seconds, spec_tps = double(spec->ids.size()) / spec->decode_seconds;
+    std::printf("speculative (%s, k %lld): %zu tokens in %.1f ms = %.1f tok/s; %lld drafted, %lld accepted (%.1f %%)\n",
+                args->str("--draft")->c_str(), (long long)so->k, spec->ids.size(), spec->decode_seconds * 1e3, spec_tps,
+                (long long)spec->drafted, (long long)spec->accepted,
+                spec->drafted ? 100.0 * double(spec->accepted) / double(spec->drafted) : 0.0);
+    std::printf("speedup over plain greedy (%.1f tok/s): %.2fx; same tokens: %s\n", plain_tps, spec_tps / plain_tps,
+                spec->ids == r->ids ? "yes" : "NO");
+    req.speculative = SpeculativeOptions();
+  }
   if (auto schema_file = args->str("--json-schema")) {
     auto tok = Tokenizer::load_for_model(*dir);
     auto schema = read_json_file(*schema_file);

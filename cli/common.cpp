@@ -9,7 +9,7 @@ std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
           "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale", "--json-schema",
-          "--grammar"};
+          "--grammar", "--draft", "--draft-k", "--draft-dtype"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -75,6 +75,31 @@ Result<std::shared_ptr<GrammarMatcher>> grammar_from_args(Session& s, const Args
   HEARTH_ASSIGN(std::shared_ptr<const Grammar> g, compile_response_format(f, what));
   if (!s.vocab) s.vocab = make_token_trie(s.tokenizer, s.engine->model().config().vocab_size);
   return std::make_shared<GrammarMatcher>(std::move(g), s.vocab);
+}
+
+Result<SpeculativeOptions> speculative_from_args(const Args& args, std::unique_ptr<Engine>* draft) {
+  SpeculativeOptions so;
+  auto d = args.str("--draft");
+  HEARTH_ASSIGN(so.k, args.integer("--draft-k", 4, 1, 32));
+  if (!d) {
+    if (args.has("--draft-k")) return err("--draft-k needs --draft prompt-lookup or --draft DIR");
+    return so;
+  }
+  if (*d == "prompt-lookup") {
+    so.draft = SpeculativeOptions::Draft::PromptLookup;
+    return so;
+  }
+  LoadOptions opt;
+  HEARTH_ASSIGN(opt.dtype, parse_model_dtype(args.str("--draft-dtype").value_or(args.str("--dtype").value_or("f32"))));
+  HEARTH_ASSIGN(opt.max_ctx, args.integer("--max-ctx", 0, 1, int64_t(1) << 24));
+  HEARTH_ASSIGN(int64_t threads, args.integer("--threads", 0, 0, 1024));
+  opt.threads = int(threads);
+  auto e = Engine::load(*d, opt);
+  if (!e.ok()) return err("--draft ", *d, ": ", e.message());
+  *draft = std::move(*e);
+  so.draft = SpeculativeOptions::Draft::Model;
+  so.draft_engine = draft->get();
+  return so;
 }
 
 Result<ChatTemplate> load_chat_template(const Session& s) {

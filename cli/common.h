@@ -39,6 +39,9 @@ Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams defau
 // --json-schema FILE (output valid under a JSON schema) or --grammar FILE (GBNF): a matcher for
 // GenerateRequest::grammar; null without either.
 Result<std::shared_ptr<GrammarMatcher>> grammar_from_args(Session& s, const Args& args);
+// --draft prompt-lookup | --draft DIR (a draft model, loaded like -m with the same options,
+// --draft-dtype D for its precision) [--draft-k K]: speculative decoding options; `draft` keeps the draft model alive.
+Result<SpeculativeOptions> speculative_from_args(const Args& args, std::unique_ptr<Engine>* draft);
 // The chat template of the session's tokenizer_config.json.
 Result<ChatTemplate> load_chat_template(const Session& s);
 // --adapter DIR [--adapter-scale S]: loads the adapter and returns its name ("" without one).

@@ -15,6 +15,7 @@ void usage() {
                "             [--seed S] [--stop STR] [--dtype f32|f16|int8|int4] [--max-ctx N] [--threads T]\n"
                "             [--chat [--system TEXT] [--no-think]] [--adapter DIR [--adapter-scale S]] [--print-ids]\n"
                "             [--json-schema FILE | --grammar FILE]   (output valid JSON under the schema / GBNF)\n"
+               "             [--draft prompt-lookup|DIR [--draft-k K]]   (speculative decoding)\n"
                "  chat       -m DIR [generate's model, sampling and adapter options] [--system TEXT] [--no-think]\n"
                "             [--context-overflow error|drop-oldest]\n"
                "  serve      -m DIR [--port 8080] [--host 127.0.0.1] [--adapter NAME=DIR,...] [--queue N]\n"

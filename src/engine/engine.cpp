@@ -75,6 +75,17 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
   HEARTH_CHECK(model_->set_adapter(req.adapter, req.adapter_scale));
   if (req.max_new_tokens < 0) return err("max_new_tokens must be >= 0, got ", req.max_new_tokens);
   if (req.prompt.empty()) return err("the prompt is empty: give at least one token");
+  if (req.speculative.draft != SpeculativeOptions::Draft::None) {
+    const SpeculativeOptions& so = req.speculative;
+    if (req.grammar) return err("speculative decoding and structured output cannot be combined");
+    if (so.k < 1 || so.k > 32) return err("speculative decoding: k must be in [1, 32], got ", so.k);
+    if (so.ngram_min < 1 || so.ngram_max < so.ngram_min) return err("speculative decoding: need 1 <= ngram_min <= ngram_max");
+    if (so.draft == SpeculativeOptions::Draft::Model &&
+        (!so.draft_engine || so.draft_engine == this ||
+         so.draft_engine->model().config().vocab_size != model_->config().vocab_size)) {
+      return err("speculative decoding: the draft model must be another loaded model with the same vocabulary");
+    }
+  }
   // Check the context up front: prompt + generated tokens (the last one is never fed).
   const int64_t before = req.keep_cache ? model_->n_past() : 0;
   const int64_t need = before + int64_t(req.prompt.size()) + std::max<int64_t>(0, req.max_new_tokens - 1);
@@ -118,6 +129,11 @@ Result<GenerateResult> Engine::run(const GenerateRequest& req, std::span<const i
                             sp.frequency_penalty == 0.0f;
   const Backend& be = model_->backend();
   if (req.grammar) req.grammar->reset();
+  if (req.speculative.draft != SpeculativeOptions::Draft::None) {
+    HEARTH_CHECK(decode_speculative(req, start + int64_t(feed.size()), logits, stops, on_token, sampler, &res));
+    res.decode_seconds = seconds_since(t0);
+    return res;
+  }
   if (req.device_greedy_steps > 0 && be.supports_device_greedy() && (plain_greedy || be.supports_device_sampling())) {
     if (req.grammar) {
       HEARTH_CHECK(decode_constrained_on_device(req, logits, stops, on_token, sampler, plain_greedy, &res));

@@ -16,6 +16,29 @@
 
 namespace hearth {
 
+class Engine;
+
+// Speculative decoding: cheap guesses of the next tokens ("drafts"), checked by the model in one
+// batched forward of the last token and the k drafts. Greedy output is exactly plain greedy
+// decoding's; sampled output follows the target distribution (the standard acceptance rule:
+// a draft d is kept with probability p(d) for a deterministic draft, else the step samples
+// from p with d removed), drawn from the sampler's seeded stream.
+struct SpeculativeOptions {
+  enum class Draft { None, PromptLookup, Model };
+  Draft draft = Draft::None;
+  int64_t k = 4;                     // drafted tokens per verification
+  int ngram_min = 1, ngram_max = 4;  // prompt lookup: n-gram sizes matched, longest first
+  Engine* draft_engine = nullptr;    // Draft::Model: a model with the same vocabulary (greedy)
+};
+
+// Prompt lookup: the tokens that followed the latest earlier occurrence of the longest suffix
+// n-gram (ngram_max down to ngram_min tokens) of `history`, at most k of them; empty when none.
+std::vector<int32_t> prompt_lookup_draft(std::span<const int32_t> history, int64_t k, int ngram_min, int ngram_max);
+
+// The acceptance rule for a deterministic draft: `draft` with probability probs[draft], else a
+// token drawn from probs without it (probs is changed). The result is distributed as probs.
+int32_t accept_or_resample(std::vector<float>& probs, int32_t draft, Sampler& sampler);
+
 struct GenerateRequest {
   std::vector<int32_t> prompt;     // tokens to feed before generating
   int64_t max_new_tokens = 128;
@@ -42,6 +65,7 @@ struct GenerateRequest {
   // stop token only where the text so far is a whole sentence, and generation ends when the
   // grammar allows nothing more.
   std::shared_ptr<GrammarMatcher> grammar;
+  SpeculativeOptions speculative;  // with a grammar: an error
 };
 
 struct GenerateResult {
@@ -49,6 +73,7 @@ struct GenerateResult {
   bool stopped_by_token = false;   // ended on a stop id (not fed to the model)
   bool stopped_by_caller = false;  // the callback asked to stop
   bool stopped_by_grammar = false; // the grammar was complete and allowed no further token
+  int64_t drafted = 0, accepted = 0;  // speculative decoding: drafted tokens, and those kept
   int64_t n_prompt = 0;
   int64_t n_reused = 0;            // prompt tokens whose keys and values came from the cache
   double prefill_seconds = 0, decode_seconds = 0;
@@ -99,6 +124,10 @@ class Engine {
                                       const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
                                       Sampler& sampler, bool argmax, GenerateResult* res);
   std::vector<uint32_t> mask_words_;
+  // The decode loop with drafts verified in batches (speculative.cpp).
+  Status decode_speculative(const GenerateRequest& req, int64_t fed_base, std::span<float> logits,
+                            const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
+                            Sampler& sampler, GenerateResult* res);
   // Prefill of `feed` (the part of req.prompt not in the cache) and the decode loop.
   Result<GenerateResult> run(const GenerateRequest& req, std::span<const int32_t> feed,
                              const std::function<bool(int32_t)>& on_token);
