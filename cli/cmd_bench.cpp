@@ -15,6 +15,7 @@
 #include "cli/common.h"
 #include "engine/engine.h"
 #include "engine/structured_output.h"
+#include "ops/kv_cache.h"
 
 namespace hearth::cli {
 
@@ -51,7 +52,7 @@ LoraAdapter random_adapter(const ModelConfig& c, int64_t rank) {
 
 int cmd_bench(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--prompt-len", "--gen", "--threads", "--dtype", "--max-ctx", "--lora-rank",
-                           "--json-schema", "--prompt", "--draft", "--draft-k", "--draft-dtype"},
+                           "--json-schema", "--prompt", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype"},
                           {"--no-quant-search"},
                           {{"-m", "--model"}});
   if (!args.ok()) return fail(args.message());
@@ -71,6 +72,9 @@ int cmd_bench(int argc, char** argv) {
   opt.quant_search = !args->has("--no-quant-search");
   opt.max_ctx = std::max<int64_t>(*plen, 2048) + *gen;
   opt.max_prefill_t = std::min<int64_t>(*plen, 512);
+  auto kv = parse_kv_dtype(args->str("--kv-dtype").value_or("f32"));
+  if (!kv.ok()) return fail("--kv-dtype: " + kv.message());
+  opt.kv_dtype = *kv;
   auto engine = Engine::load(*dir, opt);
   if (!engine.ok()) return fail(engine.message());
   Model& m = (*engine)->model();
@@ -93,8 +97,8 @@ int cmd_bench(int argc, char** argv) {
   auto r = (*engine)->generate(req);
   if (!r.ok()) return fail(r.message());
   const double n_dec = double(r->ids.size() > 1 ? r->ids.size() - 1 : 1);
-  std::printf("model: %s  dtype: %s  backend: %s  weights+cache: %.1f MB  load: %.2f s\n", dir->c_str(),
-              model_dtype_name(*dtype), m.backend().name().c_str(), double(m.backend().bytes_used()) / 1e6, m.load_seconds());
+  std::printf("model: %s  dtype: %s  kv: %s  backend: %s  weights+cache: %.1f MB  load: %.2f s\n", dir->c_str(),
+              model_dtype_name(*dtype), kv_dtype_name(opt.kv_dtype), m.backend().name().c_str(), double(m.backend().bytes_used()) / 1e6, m.load_seconds());
   std::printf("prefill: %lld tokens in %.1f ms = %.1f tok/s\n", (long long)*plen, r->prefill_seconds * 1e3,
               double(*plen) / r->prefill_seconds);
   std::printf("decode: %lld tokens in %.1f ms = %.1f tok/s\n", (long long)(r->ids.size() - 1), r->decode_seconds * 1e3,

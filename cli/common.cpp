@@ -9,7 +9,7 @@ std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
           "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale", "--json-schema",
-          "--grammar", "--draft", "--draft-k", "--draft-dtype"};
+          "--grammar", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -22,6 +22,9 @@ Result<std::unique_ptr<Session>> open_session(const Args& args) {
   opt.threads = int(threads);
   opt.quant_search = !args.has("--no-quant-search");
   HEARTH_ASSIGN(opt.max_prefill_t, args.integer("--max-prefill", 512, 1, 1 << 16));
+  auto kv = parse_kv_dtype(args.str("--kv-dtype").value_or("f32"));
+  if (!kv.ok()) return err("--kv-dtype: ", kv.message());
+  opt.kv_dtype = *kv;
   HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
   HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_for_model(s->dir));
   return s;

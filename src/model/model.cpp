@@ -8,6 +8,7 @@
 
 #include "core/thread_pool.h"
 #include "model/rope.h"
+#include "ops/kv_cache.h"
 
 namespace hearth {
 
@@ -29,6 +30,13 @@ Result<ModelDType> parse_model_dtype(const std::string& s) {
   return err("--dtype: \"", s, "\" is not one of f32, f16, int8, int4");
 }
 
+Result<KvDType> parse_kv_dtype(const std::string& s) {
+  if (s == "f32") return KvDType::F32;
+  if (s == "f16") return KvDType::F16;
+  if (s == "int8") return KvDType::Int8;
+  return err("KV cache dtype \"", s, "\" is not one of f32, f16, int8");
+}
+
 Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& opt) {
   return load(dir, opt, make_cpu_backend(opt.threads));
 }
@@ -46,6 +54,11 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
   m->max_ctx_ = opt.max_ctx > 0 ? opt.max_ctx : std::min<int64_t>(cfg.max_position_embeddings, 4096);
   m->rope_ = make_rope_table(cfg);
+  if (!m->be_->supports_kv_dtype(opt.kv_dtype))
+    return err("the ", m->be_->name(), " backend cannot keep the KV cache as ", kv_dtype_name(opt.kv_dtype), " (f32 only)");
+  if (!kv_dtype_fits(opt.kv_dtype, cfg.head_dim))
+    return err("a KV cache of ", kv_dtype_name(opt.kv_dtype), " needs head_dim divisible by ",
+               opt.kv_dtype == KvDType::F16 ? 2 : 4, ", this model has ", cfg.head_dim);
   HEARTH_CHECK(m->load_weights(*ckpt.tensors));
   HEARTH_CHECK(m->be_->status());
   const int64_t P = std::min(opt.max_prefill_t, m->max_ctx_);
@@ -60,9 +73,10 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   m->gate_ = be.alloc(P * cfg.intermediate_size);
   m->up_ = be.alloc(P * cfg.intermediate_size);
   m->logits_ = be.alloc(kLogitRows * cfg.vocab_size);
+  const int64_t cache_elems = m->max_ctx_ * cfg.n_kv_heads * kv_row_elements(opt.kv_dtype, cfg.head_dim);
   for (auto& l : m->layers_) {
-    l.k_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
-    l.v_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
+    l.k_cache = be.alloc(cache_elems);
+    l.v_cache = be.alloc(cache_elems);
   }
   if (opt.progress) opt.progress(LoadProgress{"ready", 1, 1});
   m->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -250,7 +264,8 @@ Plan Model::build_plan(int64_t T, bool logits) const {
     at.rope = &rope_;
     at.k_cache = L.k_cache;
     at.v_cache = L.v_cache;
-    at.shape = AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
+    at.shape = AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim)),
+                              opt_.kv_dtype};
     at.T = T;
     plan.steps.push_back(at);
     // attn_ -> o (h_), x_ += h_

@@ -24,6 +24,7 @@ namespace hearth {
 enum class ModelDType { F32, F16, Int8, Int4 };
 const char* model_dtype_name(ModelDType d);
 Result<ModelDType> parse_model_dtype(const std::string& s);
+Result<KvDType> parse_kv_dtype(const std::string& s);  // "f32" | "f16" | "int8"
 
 // Where a load stands: `phase` is "read" (tensors parsed and converted), "quantize", "upload" or
 // "ready"; `done` of `total` units (tensors) of that phase.
@@ -38,6 +39,7 @@ struct LoadOptions {
   int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
   int threads = 0;            // CPU threads; 0 = all cores
   bool quant_search = true;   // int4: search clipped ranges per group (slower load, better quality)
+  KvDType kv_dtype = KvDType::F32;  // how the KV cache stores keys and values (ops/kv_cache.h)
   std::function<void(const LoadProgress&)> progress;  // called as tensors load (may be empty)
 };
 
@@ -133,7 +135,7 @@ class Model {
     Buf ln1, ln2, q_norm, k_norm;
     WeightId q, k, v, o, gate, up, down;
     Buf bq, bk, bv, bo, bgate, bup, bdown;  // id 0 when absent
-    Buf k_cache, v_cache;                   // [max_ctx, kv_dim]
+    Buf k_cache, v_cache;                   // [max_ctx, n_kv_heads] rows in the format opt_.kv_dtype
   };
   ModelConfig cfg_;
   LoadOptions opt_;

@@ -131,6 +131,10 @@ Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) 
   HEARTH_ASSIGN(lo.max_ctx, o.integer("maxCtx", 0, 0, int64_t(1) << 24));
   HEARTH_ASSIGN(lo.max_prefill_t, o.integer("maxPrefillT", 512, 1, 1 << 16));
   HEARTH_ASSIGN(lo.quant_search, o.boolean("quantSearch", true));
+  HEARTH_ASSIGN(std::string kv, o.string("kvDtype", "f32"));
+  auto kvd = parse_kv_dtype(kv);
+  if (!kvd.ok()) return err("kvDtype: ", kvd.message());
+  lo.kv_dtype = *kvd;
   HEARTH_ASSIGN(int64_t threads, o.integer("threads", 0, 0, 1024));
   lo.threads = int(threads);
   BackendOptions bo;

@@ -5,6 +5,8 @@ export type DType = 'f32' | 'f16' | 'int8' | 'int4';
 export interface LoadOptions {
   /** Weight precision on load (default 'f32'). int4 keeps embeddings / LM head in int8. */
   dtype?: DType;
+  /** The KV cache's precision (default 'f32'; 'f16' and 'int8' on the wasm CPU backend). */
+  kvDtype?: 'f32' | 'f16' | 'int8';
   /** KV cache length (default min(max_position_embeddings, 4096)). */
   maxCtx?: number;
   /** Largest batch of prompt tokens per forward pass (default 512). */

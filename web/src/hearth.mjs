@@ -324,7 +324,8 @@ export class HearthModel {
 }
 
 /**
- * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), maxCtx,
+ * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), kvDtype 'f32' |
+ * 'f16' | 'int8' (the KV cache's precision; the wasm CPU backend only for now), maxCtx,
  * maxPrefillT, backend 'webgpu' (default; falls back to the CPU when WebGPU or an adapter is
  * missing, saying so in model.notes and on console.warn) | 'cpu', subgroups (false forces the
  * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl,
@@ -355,7 +356,7 @@ export async function loadModel(source, opts = {}) {
     }
   }
   const dir = await mountSource(m, source);
-  const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
+  const options = { dtype: opts.dtype, kvDtype: opts.kvDtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
     threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb };
   const handle = await serialize(() => call(m, 'hearth_load', 'number', ['string', 'string'],
     [dir, JSON.stringify(options)], { async: true }));
