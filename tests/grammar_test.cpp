@@ -1,6 +1,7 @@
 // Grammars: GBNF parsing and its errors, UTF-8 character classes, the JSON grammars (texts that
 // are and are not JSON), JSON Schema -> grammar over instances that do and do not validate, and
 // token masks from the trie walk equal to checking every token one by one.
+#include <chrono>
 #include <random>
 
 #include "engine/structured_output.h"
@@ -187,6 +188,40 @@ TEST(TokenMask, EqualsCheckingEveryToken) {
   }
   EXPECT_GT(steps, 5);
   EXPECT_GT(m.masks_cached(), 0);
+}
+
+// A real large vocabulary (Qwen3's 151k tokens): the same equality at a few states of a JSON
+// schema's grammar, and what a mask costs there (printed).
+TEST(TokenMask, LargeVocabularyMatchesPerTokenChecks) {
+  auto tok = Tokenizer::load_file(test::fixture("tokenizers/qwen3.tokenizer.json"));
+  ASSERT_TRUE(tok.ok()) << tok.message();
+  const int64_t V = tok->vocab_size();
+  auto t0 = std::chrono::steady_clock::now();
+  auto trie = make_token_trie(*tok, V);
+  const double trie_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  auto schema = parse_json(schema_cases()[0].schema, "schema");
+  auto g = compile(*json_schema_to_gbnf(*schema));
+  GrammarMatcher m(g, trie), check(g, trie);
+  std::vector<uint32_t> words;
+  for (const char* prefix : {"", "{\"name\": \"Jo", "{\"name\": \"Jo\", \"age\": 4"}) {
+    m.reset();
+    check.reset();
+    ASSERT_TRUE(m.accept_bytes(prefix) && check.accept_bytes(prefix)) << prefix;
+    t0 = std::chrono::steady_clock::now();
+    m.token_mask(words);
+    const double first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    t0 = std::chrono::steady_clock::now();
+    m.token_mask(words);
+    const double again_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    int64_t allowed = 0;
+    for (int32_t id = 0; id < V; ++id) {
+      const bool bit = (words[size_t(id) >> 5] >> (id & 31)) & 1;
+      allowed += bit;
+      ASSERT_EQ(bit, check.token_allowed(id)) << "after \"" << prefix << "\", token " << id << " " << tok->token_text(id);
+    }
+    std::printf("qwen3 vocabulary (%lld tokens; trie %.0f ms), after \"%s\": %lld allowed, mask %.2f ms, cached %.3f ms\n",
+                (long long)V, trie_ms, prefix, (long long)allowed, first_ms, again_ms);
+  }
 }
 
 TEST(TokenBytes, ByteLevelAndSentencepieceVocabularies) {

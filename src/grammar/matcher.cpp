@@ -38,6 +38,7 @@ TokenTrie::TokenTrie(std::vector<std::string> token_bytes) : bytes_(std::move(to
       n = next;
     }
     toks[n].push_back(int32_t(id));
+    max_len_ = std::max(max_len_, b.size());
   }
   nodes_.resize(kids.size());
   for (size_t n = 0; n < kids.size(); ++n) {
@@ -103,6 +104,15 @@ const GrammarMatcher::State& GrammarMatcher::expand_node(uint32_t node) {
   return expanded_.emplace(node, std::move(out)).first->second;
 }
 
+const GrammarMatcher::State& GrammarMatcher::step(uint32_t node, uint8_t byte) {
+  const uint64_t key = (uint64_t(node) << 8) | byte;
+  auto it = steps_.find(key);
+  if (it != steps_.end()) return it->second;
+  State to;
+  advance(State{node}, byte, to);
+  return steps_.emplace(key, std::move(to)).first->second;
+}
+
 void GrammarMatcher::advance(const State& from, uint8_t byte, State& to) {
   to.clear();
   for (uint32_t n : from) {
@@ -147,15 +157,22 @@ bool GrammarMatcher::is_complete() const { return !state_.empty() && state_[0] =
 
 bool GrammarMatcher::can_continue() const { return state_.size() > (is_complete() ? 1u : 0u); }
 
-void GrammarMatcher::walk(uint32_t trie_node, const State& state, std::vector<uint32_t>& words) {
+// Single-stack states step through the memo (no copies: inside a JSON string most bytes lead
+// back to the same state); others are advanced into this depth's scratch state.
+void GrammarMatcher::walk(uint32_t trie_node, const State& state, size_t depth, std::vector<uint32_t>& words) {
   const TokenTrie::Node& tn = vocab_->node(trie_node);
-  State next;
   for (const TokenTrie::Edge& e : vocab_->children(tn)) {
-    advance(state, e.byte, next);
-    if (next.empty()) continue;
+    const State* next;
+    if (state.size() == 1) {
+      next = &step(state[0], e.byte);
+    } else {
+      advance(state, e.byte, walk_scratch_[depth]);
+      next = &walk_scratch_[depth];
+    }
+    if (next->empty()) continue;
     const TokenTrie::Node& child = vocab_->node(e.node);
     for (int32_t id : vocab_->tokens(child)) words[size_t(id) >> 5] |= uint32_t(1) << (id & 31);
-    if (child.child_count) walk(e.node, next, words);
+    if (child.child_count) walk(e.node, *next, depth + 1, words);
   }
 }
 
@@ -168,7 +185,9 @@ const std::vector<uint32_t>& GrammarMatcher::node_mask(uint32_t node) {
   if ((masks_.size() + 1) * mask_words_ * 4 > kMaskCacheBytes) masks_.clear();
   ++computed_;
   std::vector<uint32_t> words(mask_words_, 0);
-  walk(0, State{node}, words);
+  walk_scratch_.resize(vocab_->max_token_bytes() + 1);  // never resized during a walk
+  if (steps_.size() > (size_t(1) << 20)) steps_.clear();
+  walk(0, State{node}, 0, words);
   return masks_.emplace(node, std::move(words)).first->second;
 }
 

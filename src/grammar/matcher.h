@@ -32,6 +32,7 @@ class TokenTrie {
  public:
   explicit TokenTrie(std::vector<std::string> token_bytes);
   int64_t vocab_size() const { return int64_t(bytes_.size()); }
+  size_t max_token_bytes() const { return max_len_; }
   const std::string& bytes(int32_t id) const { return bytes_[size_t(id)]; }
 
   struct Node {
@@ -51,6 +52,7 @@ class TokenTrie {
   std::vector<Node> nodes_;  // 0 is the root (the empty prefix)
   std::vector<Edge> children_;
   std::vector<int32_t> tokens_;
+  size_t max_len_ = 0;
 };
 
 class GrammarMatcher {
@@ -86,8 +88,10 @@ class GrammarMatcher {
   void expand_at(uint32_t pos, uint32_t parent, State& out);
   // The state after `byte` from `from` (into `to`, sorted unique).
   void advance(const State& from, uint8_t byte, State& to);
+  // The same from the single stack `node`, memoized.
+  const State& step(uint32_t node, uint8_t byte);
   const std::vector<uint32_t>& node_mask(uint32_t node);
-  void walk(uint32_t trie_node, const State& state, std::vector<uint32_t>& words);
+  void walk(uint32_t trie_node, const State& state, size_t depth, std::vector<uint32_t>& words);
 
   std::shared_ptr<const Grammar> g_;
   std::shared_ptr<const TokenTrie> vocab_;
@@ -95,6 +99,8 @@ class GrammarMatcher {
   std::unordered_map<uint64_t, uint32_t> interned_;
   std::unordered_map<uint32_t, State> expanded_;
   std::unordered_map<uint32_t, std::vector<uint32_t>> masks_;
+  std::unordered_map<uint64_t, State> steps_;  // (node << 8 | byte) -> state
+  std::vector<State> walk_scratch_;            // one state per trie depth
   size_t mask_words_ = 0;
   State state_, scratch_;
   int64_t computed_ = 0, cached_ = 0;
