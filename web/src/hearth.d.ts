@@ -5,6 +5,8 @@ export type DType = 'f32' | 'f16' | 'int8' | 'int4';
 export interface LoadOptions {
   /** Weight precision on load (default 'f32'). int4 keeps embeddings / LM head in int8. */
   dtype?: DType;
+  /** The KV cache's precision (default 'f32'; 'f16' and 'int8' on the wasm CPU backend). */
+  kvDtype?: 'f32' | 'f16' | 'int8';
   /** KV cache length (default min(max_position_embeddings, 4096)). */
   maxCtx?: number;
   /** Largest batch of prompt tokens per forward pass (default 512). */
@@ -60,10 +62,21 @@ export interface GenerateOptions {
   /** Continue after what the KV cache holds (multi-turn). */
   keepCache?: boolean;
   /**
+   * Without keepCache: reuse the KV cache of the longest token prefix shared with what earlier
+   * requests fed (default true); only the rest of the prompt is prefilled.
+   */
+  reusePrefix?: boolean;
+  /**
    * WebGPU: tokens per GPU submission with the pick (argmax or sampling) on the GPU (default 8;
    * 0 = read the logits back every token and sample on the CPU).
    */
   deviceSteps?: number;
+  /**
+   * Structured output: the generated text is a JSON object, JSON valid under `schema` (JSON
+   * Schema; keywords that cannot be enforced are an error), or a sentence of a GBNF grammar.
+   */
+  responseFormat?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: object }
+    | { type: 'grammar'; grammar: string };
   /** A LoRA adapter loaded with loadAdapter (unset: none), and a multiplier of its scale. */
   adapter?: string;
   adapterScale?: number;
@@ -71,6 +84,8 @@ export interface GenerateOptions {
 
 export interface GenerationStats {
   prompt_tokens: number;
+  /** Prompt tokens whose KV cache was reused from earlier requests (not prefilled). */
+  reused_tokens: number;
   generated_tokens: number;
   prefill_seconds: number;
   decode_seconds: number;

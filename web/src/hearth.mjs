@@ -192,7 +192,8 @@ class GenerationStream {
       prompt: promptIds, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP,
       minP: o.minP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty,
       frequencyPenalty: o.frequencyPenalty, seed: o.seed, stopIds: o.stopIds, stop: o.stop,
-      keepCache: o.keepCache, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      keepCache: o.keepCache, reusePrefix: o.reusePrefix, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      responseFormat: o.responseFormat,
     };
     try {
       const n = await call(m, 'hearth_generate', 'number', ['number', 'string'], [handle, JSON.stringify(request)],
@@ -274,10 +275,15 @@ export class HearthModel {
    * Options: maxTokens (128), temperature (0 = greedy), topK, topP, minP, repetitionPenalty,
    * presencePenalty, frequencyPenalty, seed (unset ones take generation_config.json's values),
    * stop (strings), stopIds (replace the model's eos ids), keepCache (continue the KV cache),
+   * reusePrefix (default true: without keepCache, the KV cache of the longest token prefix shared
+   * with what the previous requests fed is reused and only the rest is prefilled; stats.reused_tokens),
    * deviceSteps (WebGPU: tokens decoded per GPU submission with the pick — argmax or sampling —
    * on the GPU and one read-back of their ids; default 8, 0 = read the logits back every token
    * and sample on the CPU; the two samplers draw differently for the same seed), adapter
-   * (a name given to loadAdapter; unset = none) and adapterScale.
+   * (a name given to loadAdapter; unset = none), adapterScale, and responseFormat (structured
+   * output: { type: 'json_object' }, { type: 'json_schema', schema }, or { type: 'grammar',
+   * grammar: GBNF text }; the text then always follows it; on WebGPU the mask is applied on the
+   * GPU, one token per submission).
    * After the loop, `await stream.result` gives { ids, stats }.
    */
   generate(prompt, opts = {}) {
@@ -343,7 +349,8 @@ export class HearthModel {
 }
 
 /**
- * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), maxCtx,
+ * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), kvDtype 'f32' |
+ * 'f16' | 'int8' (the KV cache's precision; the wasm CPU backend only for now), maxCtx,
  * maxPrefillT, backend 'webgpu' (default; falls back to the CPU when WebGPU or an adapter is
  * missing, saying so in model.notes and on console.warn) | 'cpu', subgroups (false forces the
  * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl,
@@ -386,8 +393,8 @@ export async function loadModel(source, opts = {}) {
     mkdirSync(cacheDir, { recursive: true });
     mountNodeDir(m, cacheDir);
   }
-  const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
-    threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
+  const options = { dtype: opts.dtype, kvDtype: opts.kvDtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT,
+    quantSearch: opts.quantSearch, threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
   const handle = await serialize(() => call(m, 'hearth_load', 'number', ['string', 'string'],
     [dir, JSON.stringify(options)], { async: true }));
   if (!handle) throw engineError(m);

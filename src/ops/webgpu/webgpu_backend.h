@@ -74,6 +74,7 @@ class WebGpuBackend final : public Backend {
   // GPU-resident decode (Model::start_device_batch): the pick stays on the GPU.
   bool supports_device_greedy() const override { return true; }
   void argmax(Buf x, int64_t n, Buf out) override;
+  void mask_logits(Buf x, Buf mask, int64_t n) override;
   void embed_from(WeightId E, Buf ids, int64_t T, Buf out) override;
   bool supports_device_sampling() const override { return true; }
   void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) override;
