@@ -14,5 +14,6 @@ int cmd_train(int argc, char** argv);
 int cmd_finetune(int argc, char** argv);
 int cmd_bench_train(int argc, char** argv);
 int cmd_pack(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 
 }  // namespace hearth::cli

@@ -30,10 +30,14 @@ struct RopeTable {
   float attention_scaling = 1.0f;     // multiplies cos and sin (yarn)
 };
 
+// How the KV cache stores its rows (ops/kv_cache.h has the formats).
+enum class KvDType { F32, F16, Int8 };
+
 struct AttentionShape {
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int64_t window = 0;  // 0 = full causal; else keys with q_pos - k_pos < window
   float scale = 1.0f;  // usually 1/sqrt(head_dim)
+  KvDType kv = KvDType::F32;  // the caches' row format (the training ops take f32 only)
 };
 
 // A matrix as a checkpoint stores it: [rows, cols] row-major values of `dtype` (BF16, F16 or

@@ -123,7 +123,16 @@ Result<QMatrix> quantize_raw(const RawMatrix& m, WeightFormat f, ThreadPool* poo
     bytes.resize(size_t(n) * m.row_bytes());
     HEARTH_CHECK(m.copy_rows(r, n, bytes.data()));
     float* out = w.data() + r * m.cols;
-    const int64_t bad = convert_checked(bytes.data(), m.dtype, size_t(n * m.cols), out);
+    // Converted over the pool, a block of rows each; the first bad element of the slice wins.
+    std::vector<int64_t> first_bad(size_t(n), -1);
+    auto convert = [&](int64_t r0, int64_t r1) {
+      for (int64_t i = r0; i < r1; ++i)
+        first_bad[size_t(i)] = convert_checked(bytes.data() + size_t(i) * m.row_bytes(), m.dtype, size_t(m.cols), out + i * m.cols);
+    };
+    if (pool) pool->parallel_for(n, 16, convert); else convert(0, n);
+    int64_t bad = -1;
+    for (int64_t i = 0; i < n && bad < 0; ++i)
+      if (first_bad[size_t(i)] >= 0) bad = i * m.cols + first_bad[size_t(i)];
     if (bad >= 0) {
       const int64_t e = r * m.cols + bad;
       return err(m.name, ": element ", e, " (row ", e / m.cols, ", column ", e % m.cols, ") is ", out[bad],

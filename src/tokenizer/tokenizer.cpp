@@ -311,6 +311,19 @@ std::string Tokenizer::token_text(int32_t id) const {
   return d_ ? std::string(d_->text(id)) : std::string();
 }
 
+std::string Tokenizer::token_bytes(int32_t id) const {
+  if (!d_ || !d_->has_text(id) || d_->is_special(id)) return {};
+  if (!d_->decoder) return std::string(d_->text(id));
+  // After a plain "x", so decoders that treat the first token specially (Metaspace, Strip) do
+  // not apply; "x" stands for itself in every decoder here.
+  std::vector<std::string> tokens = {"x", std::string(d_->text(id))};
+  d_->decoder->decode_chain(tokens, true);
+  std::string all;
+  for (const std::string& t : tokens) all += t;
+  if (all.empty() || all[0] != 'x') return {};
+  return all.substr(1);
+}
+
 bool Tokenizer::is_special(int32_t id) const { return d_ && d_->is_special(id); }
 
 bool Tokenizer::is_added(int32_t id) const {

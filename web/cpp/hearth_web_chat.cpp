@@ -1,7 +1,6 @@
 // The chat part of the wasm engine's C API (conventions as in hearth_web.cpp): renders a
-// conversation with the model's chat template, or a built-in format for models without one,
-// and the KV-cache controls web/src/chat.mjs uses to reuse the token prefix two consecutive
-// requests share (hearth_n_past, hearth_truncate).
+// conversation with the model's chat template, or a built-in format for models without one
+// (web/src/chat.mjs encodes and generates it).
 #include <emscripten.h>
 
 #include <cstdio>
@@ -184,24 +183,5 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_chat_render(int handle, const char* requ
 
 // Drops the templates kept for a handle (call before hearth_free).
 EMSCRIPTEN_KEEPALIVE void hearth_chat_release(int handle) { g_chat.erase(handle); }
-
-// Positions the KV cache holds (the next token goes at this position), or -1.
-EMSCRIPTEN_KEEPALIVE int hearth_n_past(int handle) {
-  ModelFolder* f = web::folder_of(handle);
-  return f ? int(f->engine->model().n_past()) : -1;
-}
-
-// Forgets cached positions >= n (a request with keepCache then continues from n). Returns n,
-// or -1 with hearth_last_error().
-EMSCRIPTEN_KEEPALIVE int hearth_truncate(int handle, int n) {
-  ModelFolder* f = web::folder_of(handle);
-  if (!f) return -1;
-  Status s = f->engine->model().truncate(n);
-  if (!s.ok()) {
-    web::set_error(s.message());
-    return -1;
-  }
-  return n;
-}
 
 }  // extern "C"

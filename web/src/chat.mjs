@@ -7,41 +7,15 @@
 //
 // The conversation is rendered with the model's chat template (tokenizer_config.json), or a
 // built-in format (`template: 'plain' | 'chatml'`; 'plain' where the model has none), encoded,
-// and generated with `reuseCache`: the engine keeps the KV cache of the previous request and
-// feeds only the tokens after the prefix both requests share. usage.prompt_tokens_details
-// .cached_tokens says how many prompt tokens came from the cache.
-
-// --- KV-cache reuse (used by HearthModel.generate with { reuseCache: true }) ----------------
-
-// What the KV cache of a model holds: kv = { ids, adapter } (ids fed, in order, and the adapter
-// they were computed under), or null when unknown.
-export function adapterKey(o) {
-  return o.adapter ? `${o.adapter}@${o.adapterScale ?? 1}` : '';
-}
-
-// How many of `ids`' first tokens the cache can keep: the common prefix with what it holds,
-// when it holds what we think (nPast agrees) under the same adapter, and at least one token
-// left to feed.
-export function reusablePrefix(kv, ids, nPast, adapter) {
-  if (!kv || kv.ids.length !== nPast || kv.adapter !== adapter) return 0;
-  let keep = 0;
-  const n = Math.min(kv.ids.length, ids.length);
-  while (keep < n && kv.ids[keep] === ids[keep]) keep++;
-  return Math.min(keep, ids.length - 1);
-}
-
-// What the cache holds after a request that kept `kept` ids of `before`, fed `fed` and
-// generated `generated` (the last generated id is never fed); null when nPast disagrees.
-export function cacheAfter(before, kept, fed, generated, nPast, adapter) {
-  const ids = [...(kept > 0 ? before.slice(0, kept) : []), ...fed, ...generated.slice(0, -1)];
-  return ids.length === nPast ? { ids, adapter } : null;
-}
+// and generated; the engine keeps the KV cache of what it fed and prefills only the tokens after
+// the prefix a request shares with it (reusePrefix), so each turn of a conversation costs its
+// new tokens. usage.prompt_tokens_details.cached_tokens says how many came from the cache.
 
 // --- chat completions -------------------------------------------------------------------------
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
 const SAMPLING = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'presencePenalty',
-  'frequencyPenalty', 'seed', 'stopIds', 'deviceSteps', 'adapter', 'adapterScale'];
+  'frequencyPenalty', 'seed', 'stopIds', 'deviceSteps', 'adapter', 'adapterScale', 'reusePrefix', 'responseFormat'];
 let completionCount = 0;
 
 function checkMessages(messages) {
@@ -96,7 +70,7 @@ export class ChatStream {
     const r = await model.renderChat(messages, { template: opts.template, enableThinking: opts.enableThinking });
     const ids = await model.encode(r.prompt);
     const stops = [...(opts.stop ?? []), ...r.stop];
-    const gen = { reuseCache: true, stop: stops, signal: opts.signal };
+    const gen = { stop: stops, signal: opts.signal };
     for (const k of SAMPLING) if (opts[k] !== undefined) gen[k] = opts[k];
     // The reply gets what is left of the context (finish_reason 'length' when it runs out).
     const room = model.info.max_ctx - ids.length + 1;  // the last generated token is never fed
@@ -119,13 +93,14 @@ export class ChatStream {
     this.push(this.chunk({}, finish));
     const s = g.stats;
     const promptTokens = ids.length;
+    const cached = s.reused_tokens ?? 0;
     return {
       id: this.id, object: 'chat.completion', created: this.created, model: this.modelName,
       choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finish }],
       usage: { prompt_tokens: promptTokens, completion_tokens: g.ids.length, total_tokens: promptTokens + g.ids.length,
-        prompt_tokens_details: { cached_tokens: g.cachedTokens } },
+        prompt_tokens_details: { cached_tokens: cached } },
       template: r.template,
-      timings: { prefill_tokens: s.prompt_tokens, prefill_seconds: s.prefill_seconds, decode_seconds: s.decode_seconds,
+      timings: { prefill_tokens: promptTokens - cached, prefill_seconds: s.prefill_seconds, decode_seconds: s.decode_seconds,
         decode_tokens_per_s: g.ids.length > 1 ? (g.ids.length - 1) / s.decode_seconds : 0 },
     };
   }
@@ -165,8 +140,8 @@ export class ChatStream {
 /**
  * model.chat(messages, opts): messages [{ role: 'system'|'user'|'assistant'|'tool', content }];
  * opts: the sampling options of generate() (maxTokens, temperature, topK, topP, minP,
- * repetitionPenalty, presencePenalty, frequencyPenalty, seed, stopIds, deviceSteps), stop
- * (strings), adapter / adapterScale, signal (an AbortSignal: generation stops, finish_reason
+ * repetitionPenalty, presencePenalty, frequencyPenalty, seed, stopIds, deviceSteps, reusePrefix,
+ * responseFormat), stop (strings), adapter / adapterScale, signal (an AbortSignal: generation stops, finish_reason
  * 'abort'), template ('plain' | 'chatml'; unset: the model's own, 'plain' without one),
  * enableThinking (Qwen3-style templates).
  */

@@ -5,6 +5,8 @@ export type DType = 'f32' | 'f16' | 'int8' | 'int4';
 export interface LoadOptions {
   /** Weight precision on load (default 'f32'). int4 keeps embeddings / LM head in int8. */
   dtype?: DType;
+  /** The KV cache's precision (default 'f32'; 'f16' and 'int8' on the wasm CPU backend). */
+  kvDtype?: 'f32' | 'f16' | 'int8';
   /** KV cache length (default min(max_position_embeddings, 4096)). */
   maxCtx?: number;
   /** Largest batch of prompt tokens per forward pass (default 512). */
@@ -97,10 +99,10 @@ export interface GenerateOptions {
   /** Continue after what the KV cache holds (multi-turn). */
   keepCache?: boolean;
   /**
-   * Keep the KV cache of the previous request for the token prefix the two share (computed
-   * under the same adapter and scale) and feed only the rest; result.cachedTokens says how many.
+   * Without keepCache: reuse the KV cache of the longest token prefix shared with what earlier
+   * requests fed (default true); only the rest of the prompt is prefilled.
    */
-  reuseCache?: boolean;
+  reusePrefix?: boolean;
   /** Stops generation after the current token; the stream ends and result.aborted is true. */
   signal?: AbortSignal;
   /**
@@ -108,6 +110,12 @@ export interface GenerateOptions {
    * 0 = read the logits back every token and sample on the CPU).
    */
   deviceSteps?: number;
+  /**
+   * Structured output: the generated text is a JSON object, JSON valid under `schema` (JSON
+   * Schema; keywords that cannot be enforced are an error), or a sentence of a GBNF grammar.
+   */
+  responseFormat?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: object }
+    | { type: 'grammar'; grammar: string };
   /** A LoRA adapter loaded with loadAdapter (unset: none), and a multiplier of its scale. */
   adapter?: string;
   adapterScale?: number;
@@ -115,6 +123,8 @@ export interface GenerateOptions {
 
 export interface GenerationStats {
   prompt_tokens: number;
+  /** Prompt tokens whose KV cache was reused from earlier requests (not prefilled). */
+  reused_tokens: number;
   generated_tokens: number;
   prefill_seconds: number;
   decode_seconds: number;
@@ -130,8 +140,6 @@ export interface Token {
 export interface GenerationResult {
   ids: number[];
   stats: GenerationStats;
-  /** Prompt tokens taken from the KV cache instead of being fed (reuseCache). */
-  cachedTokens: number;
   /** The request's AbortSignal fired (or the loop was left early). */
   aborted: boolean;
 }
@@ -145,7 +153,7 @@ export interface ChatMessage {
   content: string;
 }
 
-export interface ChatOptions extends Omit<GenerateOptions, 'keepCache' | 'reuseCache'> {
+export interface ChatOptions extends Omit<GenerateOptions, 'keepCache'> {
   /** A built-in format instead of the model's own template (which is 'plain' when it has none). */
   template?: 'plain' | 'chatml';
   /** Passed to templates that read it (Qwen3). */

@@ -7,7 +7,7 @@
 //
 // Sources: a folder path (Node); a base URL whose files are fetched, or File / Blob objects
 // (browser; FileList, an array of Files, or { 'config.json': Blob, ... }).
-import { adapterKey, cacheAfter, chat, reusablePrefix } from './chat.mjs';
+import { chat } from './chat.mjs';
 import { GpuBridge } from './gpu_bridge.mjs';
 import { findPack, storePack } from './pack_cache.mjs';
 import { LoadProgress, readBytes } from './progress.mjs';
@@ -205,31 +205,15 @@ class GenerationStream {
       prompt: promptIds, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP,
       minP: o.minP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty,
       frequencyPenalty: o.frequencyPenalty, seed: o.seed, stopIds: o.stopIds, stop: o.stop,
-      keepCache: o.keepCache, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      keepCache: o.keepCache, reusePrefix: o.reusePrefix, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      responseFormat: o.responseFormat,
     };
-    // The KV cache: with reuseCache, keep the prefix shared with the previous request (chat.mjs).
-    const kvBefore = this.model.kv;
-    const adapter = adapterKey(o);
-    let kept = 0;
-    if (o.keepCache && !o.reuseCache) {
-      kept = kvBefore?.ids.length ?? -1;
-    } else if (o.reuseCache) {
-      kept = reusablePrefix(kvBefore, promptIds, m._hearth_n_past(handle), adapter);
-      if (m._hearth_truncate(handle, kept) < 0) throw engineError(m);
-      request.prompt = promptIds.slice(kept);
-      request.keepCache = true;
-    }
-    this.model.kv = null;
     try {
       const n = await call(m, 'hearth_generate', 'number', ['number', 'string'], [handle, JSON.stringify(request)],
         { async: true });
       if (n < 0) throw engineError(m);
       const ids = Array.from(m.HEAP32.subarray(m._hearth_ids_ptr() >> 2, (m._hearth_ids_ptr() >> 2) + n));
-      if (kept >= 0) {
-        this.model.kv = cacheAfter(kvBefore?.ids ?? [], kept, request.prompt, ids, m._hearth_n_past(handle), adapter);
-      }
-      return { ids, stats: JSON.parse(m.UTF8ToString(m._hearth_info(handle))).last, cachedTokens: Math.max(kept, 0),
-        aborted: this.aborted };
+      return { ids, stats: JSON.parse(m.UTF8ToString(m._hearth_info(handle))).last, aborted: this.aborted };
     } finally {
       tokenSinks.delete(handle);
     }
@@ -271,7 +255,6 @@ export class HearthModel {
     this.handle = handle;
     this.info = info;      // backend, tier, dtype, model_type, vocab_size, max_ctx, eos_ids, ...
     this.notes = notes;    // e.g. why WebGPU was not used
-    this.kv = null;        // what the KV cache holds: { ids, adapter } (chat.mjs), null = unknown
   }
 
   // Token ids of `text` (no special tokens added).
@@ -305,10 +288,15 @@ export class HearthModel {
    * Options: maxTokens (128), temperature (0 = greedy), topK, topP, minP, repetitionPenalty,
    * presencePenalty, frequencyPenalty, seed (unset ones take generation_config.json's values),
    * stop (strings), stopIds (replace the model's eos ids), keepCache (continue the KV cache),
+   * reusePrefix (default true: without keepCache, the KV cache of the longest token prefix shared
+   * with what the previous requests fed is reused and only the rest is prefilled; stats.reused_tokens),
    * deviceSteps (WebGPU: tokens decoded per GPU submission with the pick — argmax or sampling —
    * on the GPU and one read-back of their ids; default 8, 0 = read the logits back every token
    * and sample on the CPU; the two samplers draw differently for the same seed), adapter
-   * (a name given to loadAdapter; unset = none) and adapterScale.
+   * (a name given to loadAdapter; unset = none), adapterScale, and responseFormat (structured
+   * output: { type: 'json_object' }, { type: 'json_schema', schema }, or { type: 'grammar',
+   * grammar: GBNF text }; the text then always follows it; on WebGPU the mask is applied on the
+   * GPU, one token per submission).
    * After the loop, `await stream.result` gives { ids, stats }.
    */
   generate(prompt, opts = {}) {
@@ -318,8 +306,8 @@ export class HearthModel {
 
   /**
    * OpenAI-style chat completion (src/chat.mjs): an async iterator of chat.completion.chunk
-   * objects; `await stream.result` gives { choices, usage, ... }. The KV cache of the previous
-   * request is reused for the token prefix the two share.
+   * objects; `await stream.result` gives { choices, usage, ... }. The engine reuses the KV cache
+   * for the token prefix a request shares with what earlier ones fed (reusePrefix).
    */
   chat(messages, opts = {}) {
     return chat(this, messages, opts);
@@ -391,7 +379,6 @@ export class HearthModel {
   }
 
   dispose() {
-    this.kv = null;
     return serialize(() => {
       engine._hearth_chat_release(this.handle);
       engine._hearth_free(this.handle);
@@ -400,7 +387,8 @@ export class HearthModel {
 }
 
 /**
- * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), maxCtx,
+ * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), kvDtype 'f32' |
+ * 'f16' | 'int8' (the KV cache's precision; the wasm CPU backend only for now), maxCtx,
  * maxPrefillT, backend 'webgpu' (default; falls back to the CPU when WebGPU or an adapter is
  * missing, saying so in model.notes and on console.warn) | 'cpu', subgroups (false forces the
  * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl,
@@ -462,8 +450,8 @@ export async function loadModel(source, opts = {}) {
     mkdirSync(cacheDir, { recursive: true });
     mountNodeDir(m, cacheDir);
   }
-  const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
-    threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
+  const options = { dtype: opts.dtype, kvDtype: opts.kvDtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT,
+    quantSearch: opts.quantSearch, threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
   const engineLoad = (path) => serialize(async () => {
     // The engine's own 'ready' is the end of its part; loadModel's comes last.
     m.hearthOnProgress = (phase, done, total) => { if (phase !== 'ready') progress.emit(phase, done, total); };

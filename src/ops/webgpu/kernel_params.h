@@ -44,7 +44,8 @@ HEARTH_KERNEL_PARAMS(RmsnormParams, HEARTH_RMSNORM_PARAMS);
 // elementwise.wgsl; the op is the constant OP (ElementwiseOp).
 #define HEARTH_ELEMENTWISE_PARAMS(F, A) F(u32, a_off) F(u32, b_off) F(u32, out_off) F(u32, n)
 HEARTH_KERNEL_PARAMS(ElementwiseParams, HEARTH_ELEMENTWISE_PARAMS);
-enum class ElementwiseOp : u32 { Add = 0, SwiGLU = 1, Copy = 2 };  // WGSL: OP_ADD, OP_SWIGLU, OP_COPY
+// WGSL: OP_ADD, OP_SWIGLU, OP_COPY, OP_MASK
+enum class ElementwiseOp : u32 { Add = 0, SwiGLU = 1, Copy = 2, Mask = 3 };
 
 // embed.wgsl; with ids from the parameters, T ids follow the struct (its runtime-sized `ids`).
 #define HEARTH_EMBED_PARAMS(F, A) \

@@ -74,6 +74,7 @@ class WebGpuBackend final : public Backend {
   // GPU-resident decode (Model::start_device_batch): the pick stays on the GPU.
   bool supports_device_greedy() const override { return true; }
   void argmax(Buf x, int64_t n, Buf out) override;
+  void mask_logits(Buf x, Buf mask, int64_t n) override;
   void embed_from(WeightId E, Buf ids, int64_t T, Buf out) override;
   bool supports_device_sampling() const override { return true; }
   void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) override;
@@ -187,7 +188,7 @@ class WebGpuBackend final : public Backend {
   static Chunk chunk_at(WeightFormat f, int64_t rows, int64_t cols, uint32_t buffer, uint64_t offset);
   std::vector<WeightId> place_group(const std::vector<Shape>& shapes);  // one buffer where they fit
   WeightId place_alone(const Shape& s);
-  void fill(const Weight& W, const QMatrix& w);
+  void fill_weight(const Weight& W, const QMatrix& w);
   // webgpu_quantize.cpp: fills W from checkpoint data with the quantize kernels.
   // A row holding NaN or Inf writes its index + 1 into flags_[flag_slot] (check_uploads reads them).
   void fill_quantized(const Weight& W, const RawMatrix& m, bool search, uint32_t flag_slot);

@@ -87,7 +87,7 @@ void WebGpuBackend::fill_quantized(const Weight& W, const RawMatrix& m, bool sea
         rec_.grid(uint64_t(ceil_div(n * groups, 64)), &d.x, &d.y);
       } else {
         webgpu::QuantizeInt8Params p{u32(staging_.offset) * 2, u32(n), u32(cols), dst_base, u32(row_words),
-                                     c.scale_off + u32(s)};
+                                     c.scale_off + u32(s), flag_slot, row0};
         d.set_params(p);
         d.shader = {"quantize_int8", true, "", false, cu("WG", 256) + webgpu::Consts(source)};
         rec_.grid(uint64_t(n), &d.x, &d.y);
