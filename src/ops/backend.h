@@ -55,6 +55,9 @@ class Backend {
 
   // Memory.
   virtual Buf alloc(int64_t n) = 0;                                     // zero-filled
+  // Gives back the memory of a buffer alloc() returned (training state a session no longer
+  // needs); the Buf must not be used afterwards. Backends that cannot keep it.
+  virtual void free_buffer(Buf b) {}
   virtual void write(Buf dst, std::span<const float> src) = 0;          // host -> backend
   virtual void read(Buf src, std::span<float> dst) = 0;                 // backend -> host (waits)
   virtual WeightId upload(QMatrix w) = 0;  // takes ownership

@@ -46,7 +46,8 @@ inline constexpr WeightFormat kFormats[] = {WeightFormat::F32, WeightFormat::F16
 
 // The groups, in order: "matmul", "embed", "rmsnorm", "rope", "attention", "elementwise",
 // "argmax", "sample", "products" (product stages of plans), "attention_step" (attention steps
-// of plans), "upload", "quantize" (quantization on upload, byte for byte).
+// of plans), "upload", "quantize" (quantization on upload, byte for byte), and the training ops:
+// "train_products", "train_norm", "train_attention", "train_loss", "train_optimizer".
 const std::vector<std::string>& groups();
 // Runs one group on c.be (and c.chunked where the group uses it); false for an unknown group.
 bool run_group(const std::string& group, Ctx& c);

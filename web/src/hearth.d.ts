@@ -225,7 +225,83 @@ export class HearthModel {
     } | null;
   };
   dispose(): Promise<void>;
+  /** Pretrains every tensor of this model's folder on its backend (src/train.mjs). */
+  train(opts: TrainOptions): TrainingRun;
+  /** Trains LoRA pairs on this model as loaded (its base frozen); the adapter is added under
+   *  opts.adapterName ('finetuned') when the run ends. */
+  finetune(opts: FinetuneOptions): TrainingRun;
+  /** The model of the last train(): a Hugging Face folder's files. */
+  save(opts?: { dtype?: 'f32' | 'bf16' }): Promise<Record<string, Uint8Array>>;
+  /** The adapter of the last finetune(): adapter_config.json and adapter_model.safetensors. */
+  saveAdapter(): Promise<Record<string, Uint8Array>>;
 }
+
+/** Training options: `hearth train`'s flags, camelCased. Give one of data, text or tokens. */
+export interface TrainOptions {
+  /** Node: a path; or a .safetensors token file / text as File, Blob or bytes; or text Files. */
+  data?: string | Blob | ArrayBuffer | Uint8Array | Iterable<Blob>;
+  text?: string;
+  /** Rows of seq + 1 token ids (inputs row[:-1], targets row[1:]). */
+  tokens?: ArrayLike<number>[];
+  steps?: number;
+  batch?: number;
+  seq?: number;
+  accum?: number;
+  lr?: number;
+  minLr?: number;
+  warmup?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  gradClip?: number;
+  seed?: number;
+  recompute?: boolean;
+  /** Weights from the config (normal(0, 0.02), seeded) instead of the checkpoint. */
+  init?: boolean;
+  /** Ends the run after the step in progress. */
+  signal?: AbortSignal;
+  /** Node: a file for step 0's gradients (safetensors). */
+  saveGradsStep0?: string;
+}
+
+export interface FinetuneOptions extends TrainOptions {
+  rank?: number;
+  alpha?: number;
+  /** 'q_proj,k_proj,...', an array of names, or 'all-linear'. */
+  targets?: string | string[];
+  rslora?: boolean;
+  /** An adapter to start from (PEFT or MLX-LM), as loadAdapter takes it. */
+  adapterInit?: ModelSource;
+  adapterName?: string;
+}
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  /** The global gradient norm before clipping. */
+  grad_norm: number;
+  lr: number;
+  tokens: number;
+  tokens_per_s: number;
+  ms: number;
+}
+
+export interface TrainingRun extends AsyncIterableIterator<StepRecord> {
+  readonly result: Promise<{ steps: number; stepsDone: number; aborted: boolean; losses: number[] }>;
+  stats(): Promise<{ kind: 'train' | 'finetune'; backend: string; steps: number; steps_done: number; batch: number;
+    seq: number; accum: number; parameters: number; data: string;
+    bytes: { weights: number; gradients: number; optimizer: number; activations: number } }>;
+  save(opts?: { dtype?: 'f32' | 'bf16' }): Promise<Record<string, Uint8Array>>;
+  /** Fine-tuning: the adapter as trained so far, under `name`, for generate({ adapter: name }). */
+  useAdapter(name?: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Pretrains the model folder `source` without loading it for inference (config.json alone with
+ *  init: true); backend, threads, subgroups, gpu and wasmUrl as loadModel takes them. */
+export function trainModel(source: ModelSource, opts: TrainOptions & Pick<LoadOptions, 'backend' | 'subgroups' |
+  'gpu' | 'wasmUrl'> & { threads?: number }): TrainingRun;
 
 /** A model folder: a path (Node), a base URL, File/Blob objects, or a name -> bytes map. */
 export type ModelSource = string | URL | Iterable<File> | Record<string, Blob | ArrayBuffer | Uint8Array>;

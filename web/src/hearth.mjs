@@ -11,6 +11,7 @@ import { chat } from './chat.mjs';
 import { GpuBridge } from './gpu_bridge.mjs';
 import { findPack, storePack } from './pack_cache.mjs';
 import { LoadProgress, readBytes } from './progress.mjs';
+import { installTraining } from './train.mjs';
 import { isNode, loadWasmModule } from './wasm_loader.mjs';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
@@ -559,3 +560,9 @@ export async function shutdown() {
     releaseNodeGpu();
   }
 }
+
+// Training (train.mjs): model.train / finetune / save / saveAdapter, and trainModel(source, opts).
+export const trainModel = installTraining({
+  HearthModel, engine: () => engine, getEngine, getGpuBridge, serialize, call, engineError, mountSource, isNode,
+});
+export { TrainingRun } from './train.mjs';
