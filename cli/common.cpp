@@ -3,13 +3,15 @@
 
 #include <cstdio>
 
+#include "engine/pack_cache.h"
+
 namespace hearth::cli {
 
 std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
           "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale", "--json-schema",
-          "--grammar", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype"};
+          "--grammar", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype", "--cache-dir"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -25,7 +27,16 @@ Result<std::unique_ptr<Session>> open_session(const Args& args) {
   auto kv = parse_kv_dtype(args.str("--kv-dtype").value_or("f32"));
   if (!kv.ok()) return err("--kv-dtype: ", kv.message());
   opt.kv_dtype = *kv;
-  HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
+  if (auto cache = args.str("--cache-dir")) {
+    const int threads_n = opt.threads;
+    HEARTH_ASSIGN(CachedLoad c, load_through_cache(s->dir, opt, [threads_n]() -> Result<std::unique_ptr<Backend>> {
+      return make_cpu_backend(threads_n);
+    }, *cache));
+    if (!c.note.empty()) std::fprintf(stderr, "hearth: %s\n", c.note.c_str());
+    s->engine = std::move(c.engine);
+  } else {
+    HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
+  }
   HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_for_model(s->dir));
   return s;
 }

@@ -36,7 +36,9 @@ void usage() {
                "             [--adapter-init DIR] [train's optimizer and data options] --out DIR [--log LOG.jsonl]\n"
                "  bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T] [--recompute]\n"
                "             | -m DIR [--dtype D] [--rank R] [--targets ...] [--tokens 18,512]\n"
-               "DIR (a Hugging Face folder) may be a .gguf file wherever a model is taken.\n");
+               "  pack       -m DIR -o FILE.hpk [--dtype int4|int8|f16|f32] [--no-quant-search] [--threads T]\n"
+               "DIR (a Hugging Face folder) may be a .gguf file or a pack wherever a model is taken; generate\n"
+               "and chat take --cache-dir DIR: the pack made on a folder's first load is reused after.\n");
 }
 
 }  // namespace
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
   if (cmd == "train") return hearth::cli::cmd_train(n, rest);
   if (cmd == "finetune") return hearth::cli::cmd_finetune(n, rest);
   if (cmd == "bench-train") return hearth::cli::cmd_bench_train(n, rest);
+  if (cmd == "pack") return hearth::cli::cmd_pack(n, rest);
   if (cmd == "serve") return hearth::cli::cmd_serve(n, rest);
   std::fprintf(stderr, "hearth: unknown command \"%s\" (hearth --help lists them)\n", cmd.c_str());
   return 2;

@@ -12,7 +12,7 @@ B=${BUILD_WASM:-build-wasm}  # the Emscripten build folder
 if [ ! -f "$B/CMakeCache.txt" ]; then
   emcmake cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CROSSCOMPILING_EMULATOR="$(command -v node)" >/dev/null
 fi
-cmake --build "$B" --target hearth_web hearth_webgpu_ops_test -j"${JOBS:-2}"
+cmake --build "$B" --target hearth_web hearth_webgpu_ops_test hearth_webgpu_train_test -j"${JOBS:-2}"
 if [ ! -d web/node_modules/webgpu ]; then
   (cd web && npm ci --no-audit --no-fund >/dev/null)
 fi

@@ -25,6 +25,22 @@ if(TARGET hearth_parity)
     OUTPUT_NAME hearth_webgpu_ops_test SUFFIX .cjs)
 endif()
 
+# The training fixtures (tests/train_fixture.h) on WebGPU, GoogleTest in a module for Node
+# (web/test/train_webgpu.test.mjs runs it; NODERAWFS for the fixture files).
+if(TARGET gtest)
+  add_executable(hearth_webgpu_train_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_train.cpp)
+  target_link_libraries(hearth_webgpu_train_test PRIVATE hearth gtest)
+  target_include_directories(hearth_webgpu_train_test PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_compile_definitions(hearth_webgpu_train_test PRIVATE HEARTH_FIXTURES="${HEARTH_FIXTURES}"
+    HEARTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  set(hearth_node_link ${HEARTH_WEB_LINK})
+  list(REMOVE_ITEM hearth_node_link -sENVIRONMENT=web,worker,node)
+  target_link_options(hearth_webgpu_train_test PRIVATE ${hearth_node_link} -sENVIRONMENT=node -sNODERAWFS=1
+    -sEXPORT_NAME=createHearthTrainTest "-sEXPORTED_FUNCTIONS=_hearth_train_test,_malloc,_free")
+  set_target_properties(hearth_webgpu_train_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${HEARTH_WEB_OUT}
+    OUTPUT_NAME hearth_webgpu_train_test SUFFIX .cjs)
+endif()
+
 # The engine module behind web/src/hearth.mjs.
 file(GLOB HEARTH_WEB_CPP CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/cpp/*.cpp)
 if(HEARTH_WEB_CPP)
@@ -34,7 +50,7 @@ if(HEARTH_WEB_CPP)
   # written from File / fetch() data in a browser.
   target_link_options(hearth_web PRIVATE ${HEARTH_WEB_LINK} -sEXPORT_NAME=createHearthEngine -sFORCE_FILESYSTEM=1
     -lnodefs.js -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,stringToUTF8,lengthBytesUTF8,FS,NODEFS
-    "-sEXPORTED_FUNCTIONS=_malloc,_free,_hearth_last_error,_hearth_load,_hearth_info,_hearth_free,_hearth_encode,_hearth_ids_ptr,_hearth_decode,_hearth_generate,_hearth_load_adapter,_hearth_unload_adapter,_hearth_exception_message")
+    "-sEXPORTED_FUNCTIONS=_malloc,_free,_hearth_last_error,_hearth_load,_hearth_info,_hearth_free,_hearth_encode,_hearth_ids_ptr,_hearth_decode,_hearth_generate,_hearth_load_adapter,_hearth_unload_adapter,_hearth_exception_message,_hearth_save_packed,_hearth_chat_render,_hearth_chat_release,_hearth_train_start,_hearth_train_info,_hearth_train_step,_hearth_train_save,_hearth_train_add_adapter,_hearth_train_free")
   set_target_properties(hearth_web PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${HEARTH_WEB_OUT}
     OUTPUT_NAME hearth_engine SUFFIX .cjs)
   # The package's copy (web/dist/, ignored by git), where src/hearth.mjs looks first.

@@ -2,6 +2,9 @@
 // forward pass expressed as backend ops.
 #include "model/model.h"
 
+#include "formats/packed.h"
+#include "model/packed_model.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -49,6 +52,15 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   std::unique_ptr<Model> m(new Model());
   m->cfg_ = cfg;
   m->opt_ = opt;
+  if (is_packed_file(dir)) {  // a pack holds one dtype: the options say which
+    HEARTH_ASSIGN(Json h, packed_header(dir));
+    const Json* p = h.find("producer");
+    const Json* dt = p ? p->find("dtype") : nullptr;
+    const Json* qs = p ? p->find("quant_search") : nullptr;
+    if (!dt || !dt->is_string()) return err(dir, ": the pack's header names no dtype");
+    HEARTH_ASSIGN(m->opt_.dtype, parse_model_dtype(dt->as_string()));
+    if (qs && qs->is_bool()) m->opt_.quant_search = qs->as_bool();
+  }
   m->be_ = std::move(backend);
   if (opt.max_ctx < 0) return err("max_ctx must be positive, got ", opt.max_ctx);
   if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
@@ -83,6 +95,34 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   return m;
 }
 
+// Matrices [rows_i, cols] uploaded as one group: as checkpoint data for the backend to quantize
+// (upload_quantized: on a GPU, on the device) when the format is int8 / int4 and the source has
+// them raw, else converted here.
+Status Model::upload(const TensorSource& store, std::initializer_list<std::pair<std::string, int64_t>> names,
+                     int64_t cols, WeightFormat fmt, ThreadPool* pool, std::vector<WeightId>* ids) {
+  Backend& be = *be_;
+  std::vector<RawMatrix> raws;
+  if (fmt == WeightFormat::Int8 || fmt == WeightFormat::Int4) {
+    for (const auto& [name, rows] : names) {
+      HEARTH_ASSIGN(std::optional<RawMatrix> r, store.raw_matrix(name, rows, cols));
+      if (!r) break;
+      raws.push_back(std::move(*r));
+    }
+  }
+  if (raws.size() == names.size()) {
+    *ids = be.upload_quantized(raws, fmt, opt_.quant_search, pool);
+    return be.status();
+  }
+  std::vector<QMatrix> ws;
+  for (const auto& [name, rows] : names) {
+    const bool table = name == hf_tensor_name(TensorRole::Embed) || name == hf_tensor_name(TensorRole::LmHead);
+    HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, fmt, table, pool, opt_.quant_search));
+    ws.push_back(std::move(w));
+  }
+  *ids = be.upload_group(std::move(ws));
+  return be.status();
+}
+
 Status Model::load_weights(const TensorSource& store) {
   const ModelConfig& c = cfg_;
   Backend& be = *be_;
@@ -102,23 +142,18 @@ Status Model::load_weights(const TensorSource& store) {
     if (opt_.progress) opt_.progress(LoadProgress{"read", matrices_done, n_matrices});
   };
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, WeightFormat f) -> Result<WeightId> {
-    const bool table = name == hf_tensor_name(TensorRole::Embed) || name == hf_tensor_name(TensorRole::LmHead);
-    HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, f, table, &pool, opt_.quant_search));
-    WeightId id = be.upload(std::move(w));
+    std::vector<WeightId> ids;
+    HEARTH_CHECK(upload(store, {{name, rows}}, cols, f, &pool, &ids));
     report(1);
-    return id;
+    return ids[0];
   };
   // Matrices that read one x (q, k, v; gate, up) go up as a group, which the backend places in
   // one buffer: a GPU backend then takes their products in one dispatch. Placed one by one,
   // a group can straddle two buffers (the first fitting a gap an earlier buffer has left).
   auto group = [&](std::initializer_list<std::pair<std::string, int64_t>> names, int64_t cols,
                    std::initializer_list<WeightId*> out) -> Status {
-    std::vector<QMatrix> ws;
-    for (const auto& [name, rows] : names) {
-      HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, layer_fmt, false, &pool, opt_.quant_search));
-      ws.push_back(std::move(w));
-    }
-    const std::vector<WeightId> ids = be.upload_group(std::move(ws));
+    std::vector<WeightId> ids;
+    HEARTH_CHECK(upload(store, names, cols, layer_fmt, &pool, &ids));
     report(int64_t(ids.size()));
     size_t i = 0;
     for (WeightId* o : out) *o = ids[i++];
@@ -172,7 +207,7 @@ Status Model::load_weights(const TensorSource& store) {
     HEARTH_CHECK(bias(Proj::Up, &L.bup));
     HEARTH_CHECK(bias(Proj::Down, &L.bdown));
   }
-  return {};
+  return be.check_uploads();
 }
 
 Status Model::truncate(int64_t n) {

@@ -20,6 +20,9 @@
 
 namespace hearth {
 
+class TensorSource;
+class ThreadPool;
+
 // How the checkpoint's matrices are stored for compute.
 enum class ModelDType { F32, F16, Int8, Int4 };
 const char* model_dtype_name(ModelDType d);
@@ -118,6 +121,8 @@ class Model {
 
  private:
   Model() = default;
+  Status upload(const TensorSource& store, std::initializer_list<std::pair<std::string, int64_t>> names, int64_t cols,
+                WeightFormat fmt, ThreadPool* pool, std::vector<WeightId>* ids);
   Status load_weights(const TensorSource& store);
   void upload_lora_b(size_t adapter, float mult);
   // The decoder layers for T new tokens (x_ holds their embeddings) as a plan of fused steps

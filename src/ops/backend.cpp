@@ -85,7 +85,14 @@ void Backend::store_kv(Buf x, Buf cache, int64_t T, int64_t pos0, const Attentio
 std::vector<WeightId> Backend::upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                                 ThreadPool* pool) {
   std::vector<QMatrix> qs;
-  for (const RawMatrix& m : ms) qs.push_back(quantize_raw(m, format, pool, search));
+  for (const RawMatrix& m : ms) {
+    Result<QMatrix> q = quantize_raw(m, format, pool, search);
+    if (!q.ok()) {
+      fail(q.error());
+      return std::vector<WeightId>(ms.size());
+    }
+    qs.push_back(std::move(*q));
+  }
   return upload_group(std::move(qs));
 }
 

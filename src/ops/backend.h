@@ -55,6 +55,9 @@ class Backend {
 
   // Memory.
   virtual Buf alloc(int64_t n) = 0;                                     // zero-filled
+  // Gives back the memory of a buffer alloc() returned (training state a session no longer
+  // needs); the Buf must not be used afterwards. Backends that cannot keep it.
+  virtual void free_buffer(Buf b) {}
   virtual void write(Buf dst, std::span<const float> src) = 0;          // host -> backend
   virtual void read(Buf src, std::span<float> dst) = 0;                 // backend -> host (waits)
   virtual WeightId upload(QMatrix w) = 0;  // takes ownership
@@ -71,6 +74,10 @@ class Backend {
   // same bits.
   virtual std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                                  ThreadPool* pool);
+  // Waits for the quantization upload_quantized started and reports the first problem: checkpoint
+  // values that are NaN or Inf (naming the tensor and the row), or any earlier failure. A backend
+  // that quantizes on the host has checked already.
+  virtual Status check_uploads() { return status(); }
   // An uploaded weight read back in the shared format (e.g. to write a packed cache of weights
   // the device quantized).
   virtual Result<QMatrix> download(WeightId w) = 0;

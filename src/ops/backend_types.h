@@ -2,9 +2,12 @@
 // to backend memory, RoPE tables, attention shapes and sampling parameters.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/error.h"
 
 namespace hearth {
 
@@ -38,11 +41,19 @@ struct AttentionShape {
 };
 
 // A matrix as a checkpoint stores it: [rows, cols] row-major values of `dtype` (BF16, F16 or
-// F32) at `data`, before quantization (Backend::upload_quantized).
+// F32), before quantization (Backend::upload_quantized). The values are at `data` when the file
+// is in memory; otherwise read_rows(row0, n, dst) copies rows [row0, row0 + n) to dst, so a
+// backend can stream a tensor larger than any buffer it wants to hold.
 struct RawMatrix {
   const void* data = nullptr;
+  std::function<Status(int64_t row0, int64_t n, void* dst)> read_rows;
   DType dtype = DType::F32;
   int64_t rows = 0, cols = 0;
+  std::string name;  // the tensor, for messages
+
+  // Copies rows [row0, row0 + n) to dst from whichever of data / read_rows it has.
+  Status copy_rows(int64_t row0, int64_t n, void* dst) const;
+  size_t row_bytes() const { return size_t(cols) * dtype_size(dtype); }
 };
 
 // How the next token is picked from logits; one struct for the CPU sampler (engine/sampler.h,

@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "formats/gguf.h"
+#include "formats/packed.h"
 #include "formats/json.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/gguf_vocab.h"
@@ -242,6 +243,14 @@ Result<Tokenizer> Tokenizer::load_for_model(const std::string& path) {
     if (!g.find("tokenizer.ggml.model") && !g.find("tokenizer.ggml.tokens")) return Tokenizer();  // a model without one
     HEARTH_ASSIGN(Json root, tokenizer_json_from_gguf(g));
     return load_parsed(root, path + " (tokenizer metadata)");
+  }
+  if (is_packed_file(path)) {
+    HEARTH_ASSIGN(PackedFile pack, PackedFile::open(path));
+    HEARTH_ASSIGN(std::optional<std::string> text, pack.file_text("tokenizer.json"));
+    if (!text) return Tokenizer();
+    const std::string what = path + " (tokenizer.json)";
+    HEARTH_ASSIGN(Json root, parse_json(*text, what));
+    return load_parsed(root, what);
   }
   const std::string file = path + "/tokenizer.json";
   if (FILE* f = std::fopen(file.c_str(), "rb")) {

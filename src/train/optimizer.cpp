@@ -44,6 +44,8 @@ AdamW::AdamW(Backend& be, ParamSet& params, OptimConfig config) : be_(be), param
   sums_ = be_.alloc(int64_t(params_.params().size()));
 }
 
+AdamW::~AdamW() { be_.free_buffer(sums_); }
+
 Result<double> AdamW::grad_norm() {
   const auto& ps = params_.params();
   for (size_t i = 0; i < ps.size(); ++i) be_.sum_squares(ps[i].grad, ps[i].numel, sums_.at(int64_t(i)));

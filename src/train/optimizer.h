@@ -29,6 +29,9 @@ AdamWStep adamw_scalars(const OptimConfig& c, int64_t step, double lr, bool deca
 class AdamW {
  public:
   AdamW(Backend& be, ParamSet& params, OptimConfig config);
+  ~AdamW();
+  AdamW(const AdamW&) = delete;
+  AdamW& operator=(const AdamW&) = delete;
   const OptimConfig& config() const { return cfg_; }
   // sqrt of the sum over every trained tensor of its squared gradient (one read-back).
   Result<double> grad_norm();

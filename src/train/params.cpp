@@ -30,6 +30,13 @@ int64_t ParamSet::numel() const {
   return n;
 }
 
+void ParamSet::release(Backend& be) {
+  for (const Param& p : params_) {
+    for (Buf b : {p.value, p.grad, p.m, p.v}) be.free_buffer(b);
+  }
+  params_.clear();
+}
+
 std::vector<float> ParamSet::read(Backend& be, Buf b, int64_t n) {
   std::vector<float> v(static_cast<size_t>(n));
   be.read(b, v);

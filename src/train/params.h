@@ -29,6 +29,9 @@ class ParamSet {
   int64_t numel() const;
   // Reads a parameter's value or gradient back to the host.
   static std::vector<float> read(Backend& be, Buf b, int64_t n);
+  // Gives every parameter's buffers back to `be` (the one add() allocated them on) and forgets
+  // the parameters.
+  void release(Backend& be);
 
  private:
   std::vector<Param> params_;

@@ -80,9 +80,15 @@ TrainStep::LayerActs TrainStep::alloc_layer(size_t layer) {
   return a;
 }
 
+TrainStep::~TrainStep() {
+  for (Buf b : owned_) be_.free_buffer(b);
+}
+
 Buf TrainStep::alloc(int64_t n) {
   act_floats_ += n;
-  return dry_run_ ? Buf{} : be_.alloc(n);
+  if (dry_run_) return Buf{};
+  owned_.push_back(be_.alloc(n));
+  return owned_.back();
 }
 
 int64_t TrainStep::activation_bytes_for(Backend& be, const ModelConfig& cfg, const NetworkRefs& net, int64_t max_seqs,

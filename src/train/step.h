@@ -24,6 +24,10 @@ class TrainStep {
   // dry_run: count the buffers, allocate none (activation_bytes_for).
   TrainStep(Backend& be, const ModelConfig& cfg, NetworkRefs net, int64_t max_seqs, int64_t seq, bool recompute = false,
             bool dry_run = false);
+  // Gives its buffers back to the backend (which must outlive it).
+  ~TrainStep();
+  TrainStep(const TrainStep&) = delete;
+  TrainStep& operator=(const TrainStep&) = delete;
 
   // tokens: [n_seq, seq + 1] (inputs row[:-1], targets row[1:]; a negative target is ignored).
   // Adds the gradients of grad_scale * (sum of the cross-entropies) to the trained tensors, and
@@ -87,6 +91,7 @@ class TrainStep {
     Buf dx, dh, d_act, d_attn, dq, dk, dv, dk_lin, lora_dt;
   } grads_;
   int64_t act_floats_ = 0;
+  std::vector<Buf> owned_;  // every buffer alloc() made
   bool dry_run_ = false;  // alloc() only counts
 };
 

@@ -18,6 +18,11 @@ void product_stage_cases(Ctx& c);
 void attention_step_cases(Ctx& c);
 void upload_group_cases(Ctx& c);
 void quantize_cases(Ctx& c);  // cases_quantize.cpp
+void train_products_cases(Ctx& c);  // cases_train.cpp
+void train_norm_cases(Ctx& c);
+void train_attention_cases(Ctx& c);
+void train_loss_cases(Ctx& c);
+void train_optimizer_cases(Ctx& c);
 
 void Ctx::expect(bool ok, const std::string& what) {
   ++checks;
@@ -68,6 +73,9 @@ const Group kGroups[] = {
     {"rope", rope_cases},           {"attention", attention_cases}, {"elementwise", elementwise_cases},
     {"argmax", argmax_cases},       {"sample", sample_cases},   {"products", product_stage_cases},
     {"attention_step", attention_step_cases}, {"upload", upload_group_cases}, {"quantize", quantize_cases},
+    {"train_products", train_products_cases}, {"train_norm", train_norm_cases},
+    {"train_attention", train_attention_cases}, {"train_loss", train_loss_cases},
+    {"train_optimizer", train_optimizer_cases},
 };
 }  // namespace
 

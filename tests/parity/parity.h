@@ -5,6 +5,8 @@
 // feature tiers (web/test/webgpu_parity.cpp on Dawn), and a perf mode prints GB/s.
 #pragma once
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@ struct Ctx {
   // A second backend of the same kind whose weights are split into small chunks (GPU backends
   // with a tiny buffer limit), or nullptr.
   Backend* chunked = nullptr;
+  // A new backend like be, for cases that leave the one they use failed (bad checkpoint data).
+  std::function<std::unique_ptr<Backend>()> fresh;
   std::string label;  // "cpu", "webgpu subgroups", ...
   int failures = 0, checks = 0;
 
@@ -42,7 +46,8 @@ inline constexpr WeightFormat kFormats[] = {WeightFormat::F32, WeightFormat::F16
 
 // The groups, in order: "matmul", "embed", "rmsnorm", "rope", "attention", "elementwise",
 // "argmax", "sample", "products" (product stages of plans), "attention_step" (attention steps
-// of plans), "upload", "quantize" (quantization on upload, byte for byte).
+// of plans), "upload", "quantize" (quantization on upload, byte for byte), and the training ops:
+// "train_products", "train_norm", "train_attention", "train_loss", "train_optimizer".
 const std::vector<std::string>& groups();
 // Runs one group on c.be (and c.chunked where the group uses it); false for an unknown group.
 bool run_group(const std::string& group, Ctx& c);

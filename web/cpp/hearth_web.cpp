@@ -14,13 +14,16 @@
 #include <vector>
 
 #include "engine/model_folder.h"
+#include "model/packed_model.h"
 #include "engine/structured_output.h"
 #include "engine/text_stream.h"
 #include "formats/json.h"
+#include "web_module.h"
 
 namespace {
 
 using namespace hearth;
+using web::Options;
 
 struct Handle {
   std::unique_ptr<ModelFolder> folder;
@@ -50,78 +53,12 @@ EM_JS(int, hw_on_token, (int handle, int id, const char* text, int len), {
 EM_ASYNC_JS(void, hw_yield, (), {
   await (Module['hearthYield'] ? Module['hearthYield']() : new Promise((r) => setTimeout(r, 0)));
 });
+// Load progress (LoadOptions::progress) to Module.hearthOnProgress(phase, done, total).
+EM_JS(void, hw_on_progress, (const char* phase, double done, double total), {
+  const cb = Module['hearthOnProgress'];
+  if (cb) cb(UTF8ToString(phase), done, total);
+});
 // clang-format on
-
-// Reads the members of a JS options object, each checked for type and range; errors name the
-// option as JS spells it.
-class Options {
- public:
-  static Result<Options> parse(const char* text, const char* what) {
-    HEARTH_ASSIGN(Json j, parse_json(text ? text : "{}", what));
-    if (!j.is_object()) return err(what, ": expected an object");
-    Options o;
-    o.j_ = std::move(j);
-    return o;
-  }
-  const Json* get(const char* key) const { return j_.find_non_null(key); }
-  Result<double> number(const char* key, double dflt, double lo, double hi) const {
-    const Json* v = get(key);
-    if (!v) return dflt;
-    if (!v->is_number()) return err(key, ": expected a number");
-    const double d = v->as_double();
-    if (!(d >= lo && d <= hi)) return err(key, ": ", d, " is outside [", lo, ", ", hi, "]");
-    return d;
-  }
-  Result<int64_t> integer(const char* key, int64_t dflt, int64_t lo, int64_t hi) const {
-    const Json* v = get(key);
-    if (!v) return dflt;
-    if (!v->is_number() || v->as_double() != std::floor(v->as_double())) return err(key, ": expected a whole number");
-    const double d = v->as_double();
-    if (!(d >= double(lo) && d <= double(hi))) return err(key, ": ", d, " is outside [", lo, ", ", hi, "]");
-    return int64_t(d);
-  }
-  Result<bool> boolean(const char* key, bool dflt) const {
-    const Json* v = get(key);
-    if (!v) return dflt;
-    if (!v->is_bool()) return err(key, ": expected true or false");
-    return v->as_bool();
-  }
-  Result<std::string> string(const char* key, const std::string& dflt) const {
-    const Json* v = get(key);
-    if (!v) return dflt;
-    if (!v->is_string()) return err(key, ": expected a string");
-    return v->as_string();
-  }
-  // An array of token ids, each a whole number in [lo, 2^31).
-  Result<std::vector<int32_t>> ids(const char* key, double lo = 0) const {
-    std::vector<int32_t> out;
-    const Json* v = get(key);
-    if (!v) return out;
-    if (!v->is_array()) return err(key, ": expected an array of token ids");
-    for (const Json& x : v->as_array()) {
-      if (!x.is_number() || x.as_double() != std::floor(x.as_double()) || x.as_double() < lo ||
-          x.as_double() > 2147483647.0) {
-        return err(key, ": every id must be a whole number in [", lo, ", 2^31)");
-      }
-      out.push_back(int32_t(x.as_double()));
-    }
-    return out;
-  }
-  Result<std::vector<std::string>> strings(const char* key) const {
-    std::vector<std::string> out;
-    const Json* v = get(key);
-    if (!v) return out;
-    if (!v->is_array()) return err(key, ": expected an array of strings");
-    for (const Json& x : v->as_array()) {
-      if (!x.is_string()) return err(key, ": expected an array of strings");
-      out.push_back(x.as_string());
-    }
-    return out;
-  }
-
- private:
-  Json j_;
-};
 
 Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) {
   HEARTH_ASSIGN(Options o, Options::parse(options, "loadModel options"));
@@ -137,13 +74,15 @@ Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) 
   lo.kv_dtype = *kvd;
   HEARTH_ASSIGN(int64_t threads, o.integer("threads", 0, 0, 1024));
   lo.threads = int(threads);
+  lo.progress = [](const LoadProgress& p) { hw_on_progress(p.phase, double(p.done), double(p.total)); };
   BackendOptions bo;
   HEARTH_ASSIGN(bo.kind, o.string("backend", "cpu"));
   bo.threads = lo.threads;
   HEARTH_ASSIGN(bo.allow_subgroups, o.boolean("subgroups", true));
   HEARTH_ASSIGN(int64_t wb, o.integer("weightBufferBytes", 0, 0, (int64_t(1) << 31) - 1));
   bo.max_chunk_bytes = uint64_t(wb);
-  return open_model_folder(dir, lo, bo);
+  HEARTH_ASSIGN(std::string cache_dir, o.string("cacheDir", ""));
+  return open_model_folder(dir, lo, bo, cache_dir);
 }
 
 Result<GenerateRequest> request(const Engine& e, const char* text) {
@@ -209,6 +148,9 @@ Json info(const Handle& h) {
       {"load_seconds", num(m.load_seconds())},
       {"eos_ids", Json::array(std::move(eos))},
       {"has_tokenizer", Json::boolean(f.tokenizer.loaded())},
+      {"pack", f.pack.empty() ? Json() : Json::object({{"path", Json::string(f.pack)},
+                                                       {"hit", Json::boolean(f.pack_hit)},
+                                                       {"note", Json::string(f.note)}})},
       {"gpu", gpu},
       {"last", Json::object({{"prompt_tokens", num(double(r.n_prompt))},
                              {"reused_tokens", num(double(r.n_reused))},
@@ -236,6 +178,17 @@ int fail_with(const Error& e, int code) {
 
 }  // namespace
 
+// For the other parts of the C API (hearth_web_*.cpp): the model folder behind a handle
+// (nullptr, with the error set, for an invalid one) and the error hearth_last_error() reports.
+namespace hearth::web {
+ModelFolder* folder_of(int handle) {
+  Handle* h = get(handle);
+  return h ? h->folder.get() : nullptr;
+}
+void set_error(const std::string& message) { g_error = message; }
+ModelFolder* folder(int handle) { return folder_of(handle); }
+}  // namespace hearth::web
+
 extern "C" {
 
 EMSCRIPTEN_KEEPALIVE const char* hearth_last_error() { return g_error.c_str(); }
@@ -248,7 +201,8 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_exception_message(void* thrown) {
 }
 
 // Loads the model folder `dir` (an Emscripten FS path) with options (JSON): dtype, maxCtx,
-// maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes.
+// maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes,
+// cacheDir (a folder of packs: engine/pack_cache.h). `dir` may also be a .gguf file or a pack.
 // Returns a handle, or 0 with hearth_last_error().
 EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
   auto f = load(dir, options);
@@ -261,6 +215,16 @@ EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
 
 EMSCRIPTEN_KEEPALIVE void hearth_free(int handle) {
   if (get(handle)) g_handles[size_t(handle)].reset();
+}
+
+// Writes the loaded model's weights as a pack (model/packed_model.h) to `path`; `source` is the
+// folder it was loaded from (its small files go along). Returns 1, or 0 with hearth_last_error().
+EMSCRIPTEN_KEEPALIVE int hearth_save_packed(int handle, const char* source, const char* path) {
+  Handle* h = get(handle);
+  if (!h) return 0;
+  Status s = save_packed(h->folder->engine->model(), source, path);
+  if (!s.ok()) return fail_with(s.error(), 0);
+  return 1;
 }
 
 // A JSON object describing the loaded engine and its last generation.

@@ -29,6 +29,9 @@ class CpuBackend final : public Backend {
     bufs_.emplace_back(size_t(n), 0.0f);
     return Buf{uint32_t(bufs_.size() - 1), 0};
   }
+  void free_buffer(Buf b) override {
+    if (b.id > 0 && b.id < bufs_.size()) std::vector<float>().swap(bufs_[b.id]);
+  }
   void write(Buf dst, std::span<const float> src) override { std::memcpy(p(dst), src.data(), src.size_bytes()); }
   void read(Buf src, std::span<float> dst) override { std::memcpy(dst.data(), p(src), dst.size_bytes()); }
   WeightId upload(QMatrix w) override {

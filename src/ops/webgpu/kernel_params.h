@@ -71,10 +71,12 @@ HEARTH_KERNEL_PARAMS(AttentionDecodeParams, HEARTH_ATTN_DECODE_PARAMS);
   F(u32, part_off) F(u32, out_off) F(u32, T) F(u32, H) F(u32, D) F(u32, n_split)
 HEARTH_KERNEL_PARAMS(AttentionCombineParams, HEARTH_ATTN_COMBINE_PARAMS);
 
-// attention_prefill.wgsl, attention_prefill_sg.wgsl (n_hb: the subgroup kernel's head blocks)
+// attention_prefill.wgsl, attention_prefill_sg.wgsl (n_hb: the subgroup kernel's head blocks;
+// with LSE, each row's log-sum-exp to lse_off: [T, H]). Grid z: independent sequences of T
+// tokens back to back (training).
 #define HEARTH_ATTN_PREFILL_PARAMS(F, A)                                                                \
   F(u32, q_off) F(u32, k_off) F(u32, v_off) F(u32, out_off) F(u32, T) F(u32, pos0) F(u32, H) F(u32, KV) \
-  F(u32, D) F(u32, window) F(f32, scale) F(u32, n_hb)
+  F(u32, D) F(u32, window) F(f32, scale) F(u32, n_hb) F(u32, lse_off)
 HEARTH_KERNEL_PARAMS(AttentionPrefillParams, HEARTH_ATTN_PREFILL_PARAMS);
 
 // matmul_tiled.wgsl (prefill products); with RESID, res[t, row] += the stored value.
@@ -109,14 +111,94 @@ HEARTH_KERNEL_PARAMS(SampleParams, HEARTH_SAMPLE_PARAMS);
 
 // quantize_int4.wgsl: checkpoint rows (16-bit values from element src_elem0 of src) quantized into
 // a weight: packed words from dst word dst_base, row_words a row; (scale, minimum) pairs from sm_off.
-#define HEARTH_QUANTIZE_INT4_PARAMS(F, A) \
-  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, groups) F(u32, dst_base) F(u32, row_words) F(u32, sm_off)
+// A row holding NaN or Inf writes row0 + its row + 1 into flags[flag_slot].
+#define HEARTH_QUANTIZE_INT4_PARAMS(F, A)                                                                 \
+  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, groups) F(u32, dst_base) F(u32, row_words) F(u32, sm_off) \
+  F(u32, flag_slot) F(u32, row0)
 HEARTH_KERNEL_PARAMS(QuantizeInt4Params, HEARTH_QUANTIZE_INT4_PARAMS);
 
 // quantize_int8.wgsl: the same for int8 rows, their scales from scale_off.
-#define HEARTH_QUANTIZE_INT8_PARAMS(F, A) \
-  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, dst_base) F(u32, row_words) F(u32, scale_off)
+#define HEARTH_QUANTIZE_INT8_PARAMS(F, A)                                                            \
+  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, dst_base) F(u32, row_words) F(u32, scale_off) \
+  F(u32, flag_slot) F(u32, row0)
 HEARTH_KERNEL_PARAMS(QuantizeInt8Params, HEARTH_QUANTIZE_INT8_PARAMS);
+
+// ---- Training kernels (webgpu_train.cpp, webgpu_train_attention.cpp).
+
+// matmul_train.wgsl: C[m, n] (+)= alpha * (sum_k A(m, k) B(k, n) (+ bias[n])), A(m, k) at
+// a_off + m a_sm + k a_sk, B(k, n) at b_off + k b_sk + n b_sn (or, with BW, row k, column n of
+// the weight w), C row-major with row stride ldc; with SPLIT, workgroup z sums k_split values of
+// k into C + z M N (then split_sum.wgsl).
+#define HEARTH_MATMUL_TRAIN_PARAMS(F, A)                                                             \
+  F(u32, a_off) F(u32, a_sm) F(u32, a_sk) F(u32, b_off) F(u32, b_sk) F(u32, b_sn) F(u32, c_off)      \
+  F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, K) F(f32, alpha) F(WeightRef, w) F(u32, k_split)
+HEARTH_KERNEL_PARAMS(MatmulTrainParams, HEARTH_MATMUL_TRAIN_PARAMS);
+
+// split_sum.wgsl: C[m, n] (+)= alpha * (sum over the splits s of part[s, m, n] (+ bias[n])).
+#define HEARTH_SPLIT_SUM_PARAMS(F, A) \
+  F(u32, part_off) F(u32, c_off) F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, splits) F(f32, alpha)
+HEARTH_KERNEL_PARAMS(SplitSumParams, HEARTH_SPLIT_SUM_PARAMS);
+
+// colsum.wgsl: out[c] += sum_r x[r, c] (with MUL: x[r, c] y[r, c] s[r]) over rows, blocks of
+// rows_per_block rows first summed into part[block, c] when n_blocks > 1.
+#define HEARTH_COLSUM_PARAMS(F, A)                                                                   \
+  F(u32, x_off) F(u32, y_off) F(u32, s_off) F(u32, part_off) F(u32, out_off) F(u32, rows) F(u32, d)  \
+  F(u32, rows_per_block) F(u32, n_blocks)
+HEARTH_KERNEL_PARAMS(ColsumParams, HEARTH_COLSUM_PARAMS);
+
+// rmsnorm_backward.wgsl: dx of each row, and its 1 / rms into inv[r] (for the weight's gradient).
+#define HEARTH_RMSNORM_BACKWARD_PARAMS(F, A)                                                         \
+  F(u32, x_off) F(u32, w_off) F(u32, dy_off) F(u32, dx_off) F(u32, inv_off) F(u32, rows) F(u32, d)   \
+  F(f32, eps) F(u32, accumulate)
+HEARTH_KERNEL_PARAMS(RmsnormBackwardParams, HEARTH_RMSNORM_BACKWARD_PARAMS);
+
+// rope_train.wgsl: x: [rows, H, D], row r at position r % T; sign -1: the inverse rotation.
+#define HEARTH_ROPE_TRAIN_PARAMS(F, A) \
+  F(u32, x_off) F(u32, rows) F(u32, T) F(u32, H) F(u32, D) F(u32, half) F(f32, scaling) F(f32, sign) F(u32, freq_off)
+HEARTH_KERNEL_PARAMS(RopeTrainParams, HEARTH_ROPE_TRAIN_PARAMS);
+
+// swiglu_backward.wgsl
+#define HEARTH_SWIGLU_BACKWARD_PARAMS(F, A) \
+  F(u32, gate_off) F(u32, up_off) F(u32, dout_off) F(u32, dgate_off) F(u32, dup_off) F(u32, n)
+HEARTH_KERNEL_PARAMS(SwigluBackwardParams, HEARTH_SWIGLU_BACKWARD_PARAMS);
+
+// embed_rows.wgsl; the T ids follow the struct (its runtime-sized `ids`).
+#define HEARTH_EMBED_ROWS_PARAMS(F, A) F(u32, e_off) F(u32, out_off) F(u32, T) F(u32, d)
+HEARTH_KERNEL_PARAMS(EmbedRowsParams, HEARTH_EMBED_ROWS_PARAMS);
+
+// embed_backward.wgsl; after the struct (`ids`): the n_ids distinct ids, n_ids + 1 starts into
+// the positions, then the positions of each id in increasing order.
+#define HEARTH_EMBED_BACKWARD_PARAMS(F, A) F(u32, dy_off) F(u32, de_off) F(u32, n_ids) F(u32, d)
+HEARTH_KERNEL_PARAMS(EmbedBackwardParams, HEARTH_EMBED_BACKWARD_PARAMS);
+
+// cross_entropy.wgsl; the rows targets follow the struct (`ids`; 0xffffffff: ignored).
+#define HEARTH_CROSS_ENTROPY_PARAMS(F, A) \
+  F(u32, logits_off) F(u32, loss_off) F(u32, dl_off) F(u32, rows) F(u32, V) F(f32, grad_scale)
+HEARTH_KERNEL_PARAMS(CrossEntropyParams, HEARTH_CROSS_ENTROPY_PARAMS);
+
+// adamw.wgsl (the scalars of AdamWStep)
+#define HEARTH_ADAMW_PARAMS(F, A)                                                                       \
+  F(u32, p_off) F(u32, g_off) F(u32, m_off) F(u32, v_off) F(u32, n) F(f32, grad_scale) F(f32, decay)    \
+  F(f32, beta1) F(f32, one_minus_beta1) F(f32, beta2) F(f32, one_minus_beta2) F(f32, step_size)         \
+  F(f32, bias2_sqrt) F(f32, eps)
+HEARTH_KERNEL_PARAMS(AdamwParams, HEARTH_ADAMW_PARAMS);
+
+// sum_squares.wgsl: per_wg elements a workgroup into part (or out when one workgroup does all).
+#define HEARTH_SUM_SQUARES_PARAMS(F, A) F(u32, x_off) F(u32, n) F(u32, per_wg) F(u32, part_off) F(u32, out_off)
+HEARTH_KERNEL_PARAMS(SumSquaresParams, HEARTH_SUM_SQUARES_PARAMS);
+
+// fill.wgsl
+#define HEARTH_FILL_PARAMS(F, A) F(u32, x_off) F(u32, n) F(f32, value)
+HEARTH_KERNEL_PARAMS(FillParams, HEARTH_FILL_PARAMS);
+
+// attention_backward_delta.wgsl, attention_backward_dq.wgsl, attention_backward_dkdv.wgsl:
+// rows = n_seq T; the scratch buffer aux holds [rows, H] log-sum-exps from aux_off and [rows, H]
+// deltas (dout . out) from delta_off.
+#define HEARTH_ATTN_BACKWARD_PARAMS(F, A)                                                              \
+  F(u32, q_off) F(u32, k_off) F(u32, v_off) F(u32, o_off) F(u32, do_off) F(u32, lse_off) F(u32, dq_off) \
+  F(u32, dk_off) F(u32, dv_off) F(u32, aux_off) F(u32, delta_off) F(u32, rows) F(u32, T) F(u32, H)     \
+  F(u32, KV) F(u32, window) F(f32, scale)
+HEARTH_KERNEL_PARAMS(AttentionBackwardParams, HEARTH_ATTN_BACKWARD_PARAMS);
 
 // Which WGSL struct mirrors which C++ struct, for the layout test: the .wgsl file that
 // declares it, the WGSL struct name, and the C++ layout.
@@ -124,13 +206,14 @@ struct ParamsMirror {
   const char* file;
   const char* wgsl_struct;
   std::string_view layout;
+  const char* tail = "";  // WGSL members after the C++ ones: a runtime-sized array of ids
 };
 inline constexpr ParamsMirror kParamsMirrors[] = {
     {"weights_common", "WeightRef", WeightRef::kLayout},
     {"rmsnorm", "Params", RmsnormParams::kLayout},
     {"rmsnorm_subgroup", "Params", RmsnormParams::kLayout},
     {"elementwise", "Params", ElementwiseParams::kLayout},
-    {"embed", "Params", EmbedParams::kLayout},
+    {"embed", "Params", EmbedParams::kLayout, "ids:array<u32>,"},
     {"rope", "Params", RopeParams::kLayout},
     {"attention_decode_splitk", "Params", AttentionDecodeParams::kLayout},
     {"attention_combine", "Params", AttentionCombineParams::kLayout},
@@ -144,6 +227,21 @@ inline constexpr ParamsMirror kParamsMirrors[] = {
     {"sample_common", "Params", SampleParams::kLayout},
     {"quantize_int4", "Params", QuantizeInt4Params::kLayout},
     {"quantize_int8", "Params", QuantizeInt8Params::kLayout},
+    {"matmul_train", "Params", MatmulTrainParams::kLayout},
+    {"split_sum", "Params", SplitSumParams::kLayout},
+    {"colsum", "Params", ColsumParams::kLayout},
+    {"rmsnorm_backward", "Params", RmsnormBackwardParams::kLayout},
+    {"rope_train", "Params", RopeTrainParams::kLayout},
+    {"swiglu_backward", "Params", SwigluBackwardParams::kLayout},
+    {"embed_rows", "Params", EmbedRowsParams::kLayout, "ids:array<u32>,"},
+    {"embed_backward", "Params", EmbedBackwardParams::kLayout, "ids:array<u32>,"},
+    {"cross_entropy", "Params", CrossEntropyParams::kLayout, "ids:array<u32>,"},
+    {"adamw", "Params", AdamwParams::kLayout},
+    {"sum_squares", "Params", SumSquaresParams::kLayout},
+    {"fill", "Params", FillParams::kLayout},
+    {"attention_backward_delta", "Params", AttentionBackwardParams::kLayout},
+    {"attention_backward_dq", "Params", AttentionBackwardParams::kLayout},
+    {"attention_backward_dkdv", "Params", AttentionBackwardParams::kLayout},
 };
 
 }  // namespace hearth::webgpu

@@ -146,7 +146,8 @@ void WebGpuBackend::attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, in
   rec_.dispatch(c);
 }
 
-void WebGpuBackend::attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) {
+void WebGpuBackend::attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s,
+                                      const Buf* lse, int64_t n_seq) {
   const int64_t D = s.head_dim;
   webgpu::AttentionPrefillParams p;
   p.q_off = u32(q.offset);
@@ -160,6 +161,7 @@ void WebGpuBackend::attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, i
   p.D = u32(D);
   p.window = u32(std::max<int64_t>(0, s.window));
   p.scale = s.scale;
+  p.lse_off = lse ? u32(lse->offset) : 0u;
   // Subgroup tier, head dims in four slices of vec4s: the GQA-grouped kernel (a key and a value
   // tile of BK rows in workgroup memory, staged once for every head of a KV head).
   const int64_t bk_sg = std::min<int64_t>(32, int64_t(info_.max_workgroup_storage) / (8 * std::max<int64_t>(D, 1)));
@@ -173,18 +175,20 @@ void WebGpuBackend::attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, i
     DispatchDesc d;
     d.shader = {"attention_prefill_sg", false, "", false,
                 cu("WG", 4 * kRows) + cu("ROWS", kRows) + cu("GB", uint64_t(gb)) + cu("BT", uint64_t(bt)) +
-                    cu("BK", uint64_t(bk_sg)) + cu("D", uint64_t(D)) + cb("V4", v4),
+                    cu("BK", uint64_t(bk_sg)) + cu("D", uint64_t(D)) + cb("V4", v4) + cb("LSE", lse != nullptr),
                 true};
     d.operands = {{"q", gpu(q)},
                   {"k", v4 ? 0u : gpu(k)},
                   {"v", v4 ? 0u : gpu(v)},
                   {"k4", v4 ? gpu(k) : 0u, false, false, true},
                   {"v4", v4 ? gpu(v) : 0u, false, false, true},
-                  {"out", gpu(out), true}};
+                  {"out", gpu(out), true},
+                  {"lse", lse ? gpu(*lse) : 0u, true}};
     p.n_hb = u32(n_hb);
     d.set_params(p);
     d.x = u32(ceil_div(T, bt));
     d.y = u32(s.n_kv_heads * n_hb);
+    d.z = u32(n_seq);
     rec_.dispatch(d);
     return;
   }
@@ -197,11 +201,13 @@ void WebGpuBackend::attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, i
   }
   DispatchDesc d;
   d.shader = {"attention_prefill", false, "", false,
-              cu("WG", 64) + cu("BQ", uint64_t(bq)) + cu("BK", uint64_t(bk)) + cu("DMAX", uint64_t(D))};
-  d.operands = {{"q", gpu(q)}, {"k", gpu(k)}, {"v", gpu(v)}, {"out", gpu(out), true}};
+              cu("WG", 64) + cu("BQ", uint64_t(bq)) + cu("BK", uint64_t(bk)) + cu("DMAX", uint64_t(D)) +
+                  cb("LSE", lse != nullptr)};
+  d.operands = {{"q", gpu(q)}, {"k", gpu(k)}, {"v", gpu(v)}, {"out", gpu(out), true}, {"lse", lse ? gpu(*lse) : 0u, true}};
   d.set_params(p);
   d.x = u32(ceil_div(T, bq));
   d.y = u32(s.n_heads);
+  d.z = u32(n_seq);
   rec_.dispatch(d);
 }
 

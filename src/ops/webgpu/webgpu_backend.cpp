@@ -23,6 +23,7 @@ Result<std::unique_ptr<WebGpuBackend>> WebGpuBackend::create(const WebGpuOptions
 WebGpuBackend::WebGpuBackend(const webgpu::DeviceInfo& info, const WebGpuOptions& opt)
     : info_(info), opt_(opt), rec_(info, info.subgroups && opt.allow_subgroups) {
   bufs_.push_back(0);  // Buf id 0 is never handed out
+  buf_sizes_.push_back(0);
   weights_.emplace_back();
 }
 
@@ -63,7 +64,18 @@ Buf WebGpuBackend::alloc(int64_t n) {
     bytes_ += bytes;
   }
   bufs_.push_back(id);
+  buf_sizes_.push_back(id ? bytes : 0);
   return Buf{uint32_t(bufs_.size() - 1), 0};
+}
+
+void WebGpuBackend::free_buffer(Buf b) {
+  if (b.id == 0 || b.id >= bufs_.size() || !bufs_[b.id]) return;
+  rec_.flush();  // work recorded so far may use it
+  rec_.forget_buffer(bufs_[b.id]);
+  webgpu::bridge::destroy_buffer(bufs_[b.id]);
+  bytes_ -= buf_sizes_[b.id];
+  bufs_[b.id] = 0;
+  buf_sizes_[b.id] = 0;
 }
 
 void WebGpuBackend::ensure_scratch(Buf& b, int64_t& cap, int64_t need) {
@@ -73,7 +85,8 @@ void WebGpuBackend::ensure_scratch(Buf& b, int64_t& cap, int64_t need) {
     rec_.forget_buffer(gpu(b));
     webgpu::bridge::destroy_buffer(gpu(b));
     bufs_[b.id] = 0;
-    bytes_ -= buf_bytes(cap);
+    bytes_ -= buf_sizes_[b.id];
+    buf_sizes_[b.id] = 0;
   }
   cap = std::max(need, 2 * cap);
   b = alloc(cap);

@@ -43,6 +43,7 @@ class WebGpuBackend final : public Backend {
   const webgpu::DeviceInfo& device_info() const { return info_; }
 
   Buf alloc(int64_t n) override;
+  void free_buffer(Buf b) override;
   void write(Buf dst, std::span<const float> src) override;
   void read(Buf src, std::span<float> dst) override;
   WeightId upload(QMatrix w) override;
@@ -52,6 +53,7 @@ class WebGpuBackend final : public Backend {
   std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                          ThreadPool* pool) override;
   Result<QMatrix> download(WeightId w) override;
+  Status check_uploads() override;
   void release(WeightId w) override;
   // vec4<u32> units per row of a matrix of `cols` columns in format f, as the kernels read it.
   static uint32_t units_per_row(WeightFormat f, int64_t cols);
@@ -79,6 +81,29 @@ class WebGpuBackend final : public Backend {
   void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) override;
   uint32_t read_start(Buf src, int64_t n) override;
   Status read_finish(uint32_t ticket, std::span<float> dst) override;
+
+  // Training (webgpu_train.cpp; attention in webgpu_train_attention.cpp).
+  void linear(Buf x, Buf W, const Buf* bias, Buf out, int64_t T, int64_t in, int64_t n_out, float scale,
+              bool accumulate) override;
+  void linear_dx(Buf dy, Buf W, Buf dx, int64_t T, int64_t in, int64_t n_out, float scale, bool accumulate) override;
+  void matmul_dx(Buf dy, WeightId W, Buf dx, int64_t T, bool accumulate) override;
+  void linear_dw(Buf dy, Buf x, Buf dW, int64_t T, int64_t in, int64_t n_out, float scale) override;
+  void bias_grad(Buf dy, Buf db, int64_t T, int64_t n) override;
+  void rmsnorm_backward(Buf x, Buf w, Buf dy, Buf dx, Buf dw, int64_t rows, int64_t d, float eps,
+                        bool accumulate) override;
+  void rope_seqs(Buf x, int64_t n_seq, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table,
+                 bool inverse) override;
+  void attention_train(Buf q, Buf k, Buf v, Buf out, Buf lse, int64_t n_seq, int64_t T, const AttentionShape& s) override;
+  void attention_backward(Buf q, Buf k, Buf v, Buf out, Buf lse, Buf dout, Buf dq, Buf dk, Buf dv, int64_t n_seq,
+                          int64_t T, const AttentionShape& s) override;
+  void swiglu_backward(Buf gate, Buf up, Buf dout, Buf dgate, Buf dup, int64_t n) override;
+  void embed_rows(Buf E, std::span<const int32_t> ids, Buf out, int64_t d) override;
+  void embed_backward(std::span<const int32_t> ids, Buf dy, Buf dE, int64_t d) override;
+  void cross_entropy(Buf logits, std::span<const int32_t> targets, Buf loss, Buf dlogits, int64_t rows, int64_t V,
+                     float grad_scale) override;
+  void adamw(Buf param, Buf grad, Buf m, Buf v, int64_t n, const AdamWStep& s) override;
+  void sum_squares(Buf x, int64_t n, Buf out) override;
+  void fill(Buf x, int64_t n, float value) override;
 
  private:
   using Dispatches = std::vector<webgpu::DispatchDesc>;
@@ -179,7 +204,24 @@ class WebGpuBackend final : public Backend {
   void attention_step(const AttentionStep& s, int64_t pos0);
   void attention_decode(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s,
                         const RopeArgs* rope, const RopeTable* table);
-  void attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s);
+  // With lse (training): each row's log-sum-exp too, over n_seq sequences of T tokens at pos0 0.
+  void attention_prefill(Buf q, Buf k, Buf v, Buf out, int64_t T, int64_t pos0, const AttentionShape& s,
+                         const Buf* lse = nullptr, int64_t n_seq = 1);
+  // webgpu_train.cpp: C (+)= alpha (A B (+ bias)) through matmul_train.wgsl (see there).
+  struct TrainGemm {
+    Buf a, b, c, bias;  // bias.id 0: none
+    int64_t a_sm = 0, a_sk = 0, b_sk = 0, b_sn = 0, ldc = 0;
+    int64_t M = 0, N = 0, K = 0;
+    float alpha = 1.0f;
+    bool acc = false;
+  };
+  void train_gemm(const TrainGemm& g, const Weight* w = nullptr, const Chunk* chunk = nullptr);
+  // out[c] += column sums of x: [rows, d] (with y and s: of x * y * s[row]); colsum.wgsl, its
+  // blocks' sums in `part` (colsum_floats(rows, d) floats).
+  void colsum(Buf x, const Buf* y, const Buf* s, Buf out, int64_t rows, int64_t d, Buf part);
+  static int64_t colsum_floats(int64_t rows, int64_t d);
+  // One invocation per element: the grid of n elements in workgroups of 256.
+  void elementwise_grid(int64_t n, webgpu::DispatchDesc& d) const;
   // webgpu_weights.cpp: placement (weights made, no data yet), then filling from the host.
   bool arena_alloc(uint64_t bytes, uint32_t* buffer, uint64_t* offset);
   void arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes);
@@ -187,14 +229,16 @@ class WebGpuBackend final : public Backend {
   static Chunk chunk_at(WeightFormat f, int64_t rows, int64_t cols, uint32_t buffer, uint64_t offset);
   std::vector<WeightId> place_group(const std::vector<Shape>& shapes);  // one buffer where they fit
   WeightId place_alone(const Shape& s);
-  void fill(const Weight& W, const QMatrix& w);
+  void fill_weight(const Weight& W, const QMatrix& w);
   // webgpu_quantize.cpp: fills W from checkpoint data with the quantize kernels.
-  void fill_quantized(const Weight& W, const RawMatrix& m, bool search);
+  // A row holding NaN or Inf writes its index + 1 into flags_[flag_slot] (check_uploads reads them).
+  void fill_quantized(const Weight& W, const RawMatrix& m, bool search, uint32_t flag_slot);
 
   webgpu::DeviceInfo info_;
   WebGpuOptions opt_;
   webgpu::Recorder rec_;
   std::vector<uint32_t> bufs_;                   // Buf id -> bridge buffer (0 unused)
+  std::vector<uint64_t> buf_sizes_;              // Buf id -> its bytes
   std::vector<std::unique_ptr<Weight>> weights_; // WeightId -> chunks
   std::vector<RopeFreq> rope_freqs_;
   std::vector<Arena> arenas_;
@@ -205,6 +249,11 @@ class WebGpuBackend final : public Backend {
   int64_t cand_cap_ = 0;   // floats
   Buf staging_;            // checkpoint data on its way to the quantize kernels
   int64_t staging_cap_ = 0;  // floats (words)
+  static constexpr int64_t kFlagSlots = 1024;
+  Buf flags_;                // a word per matrix quantized since the last check_uploads
+  std::vector<std::string> flag_names_;  // their tensors
+  Buf train_scratch_;      // training ops' partial sums, attention's log-sum-exps and deltas
+  int64_t train_scratch_cap_ = 0;  // floats
   size_t bytes_ = 0;
 };
 

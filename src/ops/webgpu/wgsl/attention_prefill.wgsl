@@ -3,7 +3,10 @@
 // in the same space), scores go to sc, and the running max / sum / output of each query row
 // are rescaled tile by tile. Workgroup memory: (BK + BQ) * DMAX + BQ * (BK + 3) floats,
 // independent of the context length. Causal, windowed when window > 0 (as the decode kernel).
-// q, out: [T, H, D]; k, v: [ctx, KV, D]. Grid: (ceil(T / BQ), H).
+// q, out: [T, H, D]; k, v: [ctx, KV, D]. Grid: (ceil(T / BQ), H, sequences). With LSE, each
+// row's log-sum-exp of its scaled scores goes to lse: [T, H] (training keeps it for the
+// backward). Training runs independent sequences of T tokens back to back (pos0 0): grid z
+// picks one, its rows at seq * T.
 
 struct Params {
   q_off: u32,
@@ -18,6 +21,7 @@ struct Params {
   window: u32,
   scale: f32,
   n_hb: u32,  // attention_prefill_sg.wgsl's head blocks per KV head
+  lse_off: u32,
 }
 
 const MASKED: f32 = -3.0e38;
@@ -30,15 +34,16 @@ var<workgroup> lrow: array<f32, BQ>;
 var<workgroup> arow: array<f32, BQ>;
 
 // Stages rows kb .. kb + BK - 1 (clamped to hi, zero past it) of k (src = 0) or v (src = 1).
-fn stage(src: u32, kb: u32, hi: u32, kvh: u32, lid: u32) {
+fn stage(src: u32, kb: u32, hi: u32, kvh: u32, lid: u32, seq: u32) {
   let D = P.D;
   let KV = P.KV;
+  let sk = seq * P.T * KV * D;
   for (var idx = lid; idx < BK * D; idx += WG) {
     let jj = idx / D;
     let d = idx % D;
     let j = min(kb + jj, hi);
     var v = 0.0;
-    if (src == 0u) { v = buf_k[P.k_off + (j * KV + kvh) * D + d]; } else { v = buf_v[P.v_off + (j * KV + kvh) * D + d]; }
+    if (src == 0u) { v = buf_k[P.k_off + sk + (j * KV + kvh) * D + d]; } else { v = buf_v[P.v_off + sk + (j * KV + kvh) * D + d]; }
     kv[jj * DMAX + d] = select(0.0, v, kb + jj <= hi);
   }
 }
@@ -51,6 +56,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let D = P.D;
   let win = P.window;
   let h = wid.y;
+  let seq = wid.z;
+  let sq = seq * T * H * D;  // the sequence's first q / out element
   let kvh = h / (H / P.KV);
   let t0 = wid.x * BQ;
   let lo = first_key(pos0 + t0, win);
@@ -61,7 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     lrow[i] = 0.0;
   }
   for (var kb = lo; kb <= hi; kb += BK) {
-    stage(0u, kb, hi, kvh, lid);
+    stage(0u, kb, hi, kvh, lid, seq);
     workgroupBarrier();
     for (var idx = lid; idx < BQ * BK; idx += WG) {
       let i = idx / BK;
@@ -70,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let j = kb + jj;
       var s = MASKED;
       if (t < T && j <= pos0 + t && j >= first_key(pos0 + t, win)) {
-        let qb = P.q_off + (t * H + h) * D;
+        let qb = P.q_off + sq + (t * H + h) * D;
         var acc = 0.0;
         for (var d = 0u; d < D; d++) { acc += buf_q[qb + d] * kv[jj * DMAX + d]; }
         s = acc * P.scale;
@@ -95,7 +102,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       arow[i] = a;
     }
     workgroupBarrier();
-    stage(1u, kb, hi, kvh, lid);
+    stage(1u, kb, hi, kvh, lid, seq);
     workgroupBarrier();
     for (var idx = lid; idx < BQ * D; idx += WG) {
       let i = idx / D;
@@ -109,6 +116,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var idx = lid; idx < BQ * D; idx += WG) {
     let i = idx / D;
     let t = t0 + i;
-    if (t < T) { buf_out[P.out_off + (t * H + h) * D + idx % D] = o[i * DMAX + idx % D] / lrow[i]; }
+    if (t < T) { buf_out[P.out_off + sq + (t * H + h) * D + idx % D] = o[i * DMAX + idx % D] / lrow[i]; }
+  }
+  if (LSE) {
+    for (var i = lid; i < BQ; i += WG) {
+      if (t0 + i < T) { buf_lse[P.lse_off + (seq * T + t0 + i) * H + h] = mrow[i] + log(lrow[i]); }
+    }
   }
 }

@@ -6,7 +6,8 @@
 // row's running max / sum (online softmax) is kept by all four. Workgroup memory: one key and
 // one value tile, 2 * BK * D floats, whatever the context length. Causal, windowed when
 // window > 0 (key j is visible to position p when p - window < j <= p).
-// q, out: [T, H, D]; k, v: [ctx, KV, D]. Grid: (ceil(T / BT), KV * n_hb).
+// q, out: [T, H, D]; k, v: [ctx, KV, D]. Grid: (ceil(T / BT), KV * n_hb, sequences). LSE and
+// the sequences of training as in attention_prefill.wgsl.
 // Consts: WG (4 * ROWS), ROWS, GB (heads per block), BT (positions per block, BT * GB <= ROWS),
 // BK (keys per tile), D (head dim, a multiple of 16), V4 (k_off, v_off multiples of 4: the
 // caches are read through the vec4 views k4 / v4).
@@ -24,6 +25,7 @@ struct Params {
   window: u32,
   scale: f32,
   n_hb: u32,  // head blocks per KV head
+  lse_off: u32,
 }
 
 const MASKED: f32 = -3.0e38;
@@ -34,8 +36,8 @@ var<workgroup> kt: array<vec4<f32>, BK * D4>;
 var<workgroup> vt: array<vec4<f32>, BK * D4>;
 
 // Chunk c (dims 4c .. 4c + 3) of row j of the key (src 0) or value (src 1) cache.
-fn cache_at(src: u32, j: u32, kvh: u32, c: u32) -> vec4<f32> {
-  let row = (j * P.KV + kvh) * D;
+fn cache_at(src: u32, j: u32, kvh: u32, c: u32, seq: u32) -> vec4<f32> {
+  let row = ((seq * P.T + j) * P.KV + kvh) * D;
   if (V4) {
     if (src == 0u) { return buf_k4[(P.k_off + row) / 4u + c]; }
     return buf_v4[(P.v_off + row) / 4u + c];
@@ -55,6 +57,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let H = P.H;
   let win = P.window;
   let G = H / P.KV;
+  let seq = wid.z;
+  let sq = seq * T * H * D;  // the sequence's first q / out element
   let kvh = wid.y / P.n_hb;
   let h0 = kvh * G + (wid.y % P.n_hb) * GB;
   let nh = min(GB, kvh * G + G - h0);
@@ -69,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   var q: array<vec4<f32>, S4>;
   var o: array<vec4<f32>, S4>;
-  let qb = P.q_off + (min(t, T - 1u) * H + h0 + min(hh, nh - 1u)) * D + sl * (D / 4u);
+  let qb = P.q_off + sq + (min(t, T - 1u) * H + h0 + min(hh, nh - 1u)) * D + sl * (D / 4u);
   for (var i = 0u; i < S4; i++) {
     let b = qb + 4u * i;
     q[i] = vec4<f32>(buf_q[b], buf_q[b + 1u], buf_q[b + 2u], buf_q[b + 3u]);
@@ -83,8 +87,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();  // the last tile is no longer read
     for (var i = lid; i < BK * D4; i += WG) {
       let j = min(kb + i / D4, hi);  // past hi: masked for every row
-      kt[i] = cache_at(0u, j, kvh, i % D4);
-      vt[i] = cache_at(1u, j, kvh, i % D4);
+      kt[i] = cache_at(0u, j, kvh, i % D4, seq);
+      vt[i] = cache_at(1u, j, kvh, i % D4, seq);
     }
     workgroupBarrier();
     var s: array<f32, BK>;
@@ -110,7 +114,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     m = mx;
   }
   if (live) {
-    let ob = P.out_off + (t * H + h0 + hh) * D + sl * (D / 4u);
+    let ob = P.out_off + sq + (t * H + h0 + hh) * D + sl * (D / 4u);
     for (var i = 0u; i < S4; i++) {
       let v = o[i] / l;
       buf_out[ob + 4u * i] = v.x;
@@ -118,5 +122,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       buf_out[ob + 4u * i + 2u] = v.z;
       buf_out[ob + 4u * i + 3u] = v.w;
     }
+    if (LSE && sl == 0u) { buf_lse[P.lse_off + (seq * T + t) * H + h0 + hh] = m + log(l); }
   }
 }
