@@ -1,6 +1,8 @@
 // hearth chat -m DIR [generate's model and sampling options] [--system TEXT] [--no-think]
-//   [--adapter DIR [--adapter-scale S]]
-// Interactive multi-turn chat on stdin/stdout; the KV cache is kept between turns. Commands:
+//   [--adapter DIR [--adapter-scale S]] [--context-overflow error|drop-oldest]
+// Interactive multi-turn chat on stdin/stdout; each turn prefills only what the KV cache does
+// not already hold. A conversation that outgrows --max-ctx is refused, or with
+// --context-overflow drop-oldest loses its oldest turns (the system message stays). Commands:
 //   /adapter DIR [SCALE]   load (once) and use a LoRA adapter from the next turn on
 //   /adapter none          back to the base model
 //   /reset                 forget the conversation
@@ -19,6 +21,7 @@ namespace hearth::cli {
 
 int cmd_chat(int argc, char** argv) {
   auto opts = generate_value_options();
+  opts.insert("--context-overflow");
   auto args = Args::parse(argc, argv, opts, {"--no-think", "--no-quant-search"}, {{"-m", "--model"}, {"-n", "--max-tokens"}});
   if (!args.ok()) return fail(args.message());
   auto setup = open_session(*args);
@@ -31,10 +34,14 @@ int cmd_chat(int argc, char** argv) {
   HEARTH_ASSIGN_OR_FAIL(params.max_new_tokens, args->integer("--max-tokens", 512, 1, 1 << 24));
   HEARTH_ASSIGN_OR_FAIL(params.sampling, sampling_from_args(*args, s.engine->default_sampling()));
   HEARTH_ASSIGN_OR_FAIL(params.adapter, apply_adapter_flags(s, *args, &params.adapter_scale));
+  HEARTH_ASSIGN_OR_FAIL(params.grammar, grammar_from_args(s, *args));
   ChatOptions copt;
   copt.enable_thinking = !args->has("--no-think");
   ChatSession chat(*s.engine, s.tokenizer, *tmpl, copt);
   if (auto sys = args->str("--system")) chat.set_system(*sys);
+  ContextOverflow overflow;
+  HEARTH_ASSIGN_OR_FAIL(overflow, parse_context_overflow(args->str("--context-overflow").value_or("error")));
+  chat.set_overflow(overflow);
   std::vector<std::string> stops;
   if (auto st = args->str("--stop")) stops.push_back(*st);
   std::map<std::string, std::string> loaded;  // adapter dir -> name
@@ -86,7 +93,8 @@ int cmd_chat(int argc, char** argv) {
       continue;
     }
     const auto& r = chat.last_result();
-    std::fprintf(stderr, "[%lld new prompt tokens, %zu generated, %.1f tok/s]\n", (long long)chat.last_new_tokens(),
+    std::fprintf(stderr, "[%lld prompt tokens prefilled, %lld reused, %zu generated, %.1f tok/s]\n",
+                 (long long)chat.last_new_tokens(), (long long)r.n_reused,
                  r.ids.size(), r.decode_seconds > 0 ? double(r.ids.size()) / r.decode_seconds : 0.0);
   }
   return 0;

@@ -1,7 +1,8 @@
 // hearth generate -m DIR (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P]
 //   [--min-p P] [--repeat-penalty R] [--presence-penalty P] [--frequency-penalty F] [--seed S]
 //   [--stop STR] [--dtype D] [--max-ctx N] [--threads T] [--chat] [--system TEXT] [--no-think]
-//   [--adapter DIR [--adapter-scale S]] [--print-ids]
+//   [--adapter DIR [--adapter-scale S]] [--json-schema FILE | --grammar FILE]
+//   [--draft prompt-lookup|DIR [--draft-k K]] [--print-ids]
 // Streams the generated text to stdout; with --print-ids the last line is "ids: <ids>".
 #include <cstdio>
 #include <string>
@@ -27,6 +28,9 @@ int cmd_generate(int argc, char** argv) {
   HEARTH_ASSIGN_OR_FAIL(req.max_new_tokens, args->integer("--max-tokens", 128, 0, 1 << 24));
   HEARTH_ASSIGN_OR_FAIL(req.sampling, sampling_from_args(*args, s.engine->default_sampling()));
   HEARTH_ASSIGN_OR_FAIL(req.adapter, apply_adapter_flags(s, *args, &req.adapter_scale));
+  HEARTH_ASSIGN_OR_FAIL(req.grammar, grammar_from_args(s, *args));
+  std::unique_ptr<Engine> draft;
+  HEARTH_ASSIGN_OR_FAIL(req.speculative, speculative_from_args(*args, &draft));
   if (args->has("--ids")) {
     HEARTH_ASSIGN_OR_FAIL(req.prompt, parse_id_list(*args->str("--ids"), "--ids"));
   } else {
@@ -57,6 +61,11 @@ int cmd_generate(int argc, char** argv) {
     std::string tail = text->finish();
     std::fwrite(tail.data(), 1, tail.size(), stdout);
     std::printf("\n");
+  }
+  if (req.speculative.draft != SpeculativeOptions::Draft::None) {
+    std::fprintf(stderr, "speculative: %lld drafted, %lld accepted (%.0f %%), %.1f tok/s\n", (long long)r->drafted,
+                 (long long)r->accepted, r->drafted ? 100.0 * double(r->accepted) / double(r->drafted) : 0.0,
+                 r->decode_seconds > 0 ? double(r->ids.size()) / r->decode_seconds : 0.0);
   }
   if (args->has("--print-ids")) {
     std::printf("ids:");

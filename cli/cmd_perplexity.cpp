@@ -13,7 +13,7 @@
 namespace hearth::cli {
 
 int cmd_perplexity(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, {"--model", "--windows", "--dtype", "--threads", "--max-windows"}, {"--no-quant-search"}, {{"-m", "--model"}});
+  auto args = Args::parse(argc, argv, {"--model", "--windows", "--dtype", "--threads", "--max-windows", "--kv-dtype"}, {"--no-quant-search"}, {{"-m", "--model"}});
   if (!args.ok()) return fail(args.message());
   auto dir = args->required("--model");
   if (!dir.ok()) return fail(dir.message());
@@ -44,6 +44,9 @@ int cmd_perplexity(int argc, char** argv) {
   opt.quant_search = !args->has("--no-quant-search");
   opt.max_ctx = len;
   opt.max_prefill_t = len;
+  auto kv = parse_kv_dtype(args->str("--kv-dtype").value_or("f32"));
+  if (!kv.ok()) return fail("--kv-dtype: " + kv.message());
+  opt.kv_dtype = *kv;
   auto model = Model::load(*dir, opt);
   if (!model.ok()) return fail(model.message());
   for (int32_t id : ids) {

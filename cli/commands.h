@@ -13,5 +13,7 @@ int cmd_convert(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_finetune(int argc, char** argv);
 int cmd_bench_train(int argc, char** argv);
+int cmd_pack(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 
 }  // namespace hearth::cli

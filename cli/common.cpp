@@ -3,12 +3,15 @@
 
 #include <cstdio>
 
+#include "engine/pack_cache.h"
+
 namespace hearth::cli {
 
 std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
-          "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale"};
+          "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale", "--json-schema",
+          "--grammar", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype", "--cache-dir"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -21,7 +24,19 @@ Result<std::unique_ptr<Session>> open_session(const Args& args) {
   opt.threads = int(threads);
   opt.quant_search = !args.has("--no-quant-search");
   HEARTH_ASSIGN(opt.max_prefill_t, args.integer("--max-prefill", 512, 1, 1 << 16));
-  HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
+  auto kv = parse_kv_dtype(args.str("--kv-dtype").value_or("f32"));
+  if (!kv.ok()) return err("--kv-dtype: ", kv.message());
+  opt.kv_dtype = *kv;
+  if (auto cache = args.str("--cache-dir")) {
+    const int threads_n = opt.threads;
+    HEARTH_ASSIGN(CachedLoad c, load_through_cache(s->dir, opt, [threads_n]() -> Result<std::unique_ptr<Backend>> {
+      return make_cpu_backend(threads_n);
+    }, *cache));
+    if (!c.note.empty()) std::fprintf(stderr, "hearth: %s\n", c.note.c_str());
+    s->engine = std::move(c.engine);
+  } else {
+    HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
+  }
   HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_for_model(s->dir));
   return s;
 }
@@ -49,6 +64,57 @@ Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams p) {
 }  // namespace hearth::cli
 
 namespace hearth::cli {
+
+Result<std::shared_ptr<GrammarMatcher>> grammar_from_args(Session& s, const Args& args) {
+  auto schema_file = args.str("--json-schema");
+  auto grammar_file = args.str("--grammar");
+  if (!schema_file && !grammar_file) return std::shared_ptr<GrammarMatcher>();
+  if (schema_file && grammar_file) return err("give one of --json-schema FILE or --grammar FILE, not both");
+  if (!s.tokenizer.loaded()) return err(s.dir, ": no tokenizer, so the output cannot be constrained to a grammar");
+  ResponseFormat f;
+  std::string what;
+  if (schema_file) {
+    what = "--json-schema " + *schema_file;
+    auto j = read_json_file(*schema_file);
+    if (!j.ok()) return err(what, ": ", j.message());
+    f.kind = ResponseFormat::Kind::JsonSchema;
+    f.schema = std::move(*j);
+  } else {
+    what = "--grammar " + *grammar_file;
+    auto text = read_text_file(*grammar_file);
+    if (!text.ok()) return err(what, ": ", text.message());
+    f.kind = ResponseFormat::Kind::Grammar;
+    f.grammar = std::move(*text);
+  }
+  HEARTH_ASSIGN(std::shared_ptr<const Grammar> g, compile_response_format(f, what));
+  if (!s.vocab) s.vocab = make_token_trie(s.tokenizer, s.engine->model().config().vocab_size);
+  return std::make_shared<GrammarMatcher>(std::move(g), s.vocab);
+}
+
+Result<SpeculativeOptions> speculative_from_args(const Args& args, std::unique_ptr<Engine>* draft) {
+  SpeculativeOptions so;
+  auto d = args.str("--draft");
+  HEARTH_ASSIGN(so.k, args.integer("--draft-k", 4, 1, 32));
+  if (!d) {
+    if (args.has("--draft-k")) return err("--draft-k needs --draft prompt-lookup or --draft DIR");
+    return so;
+  }
+  if (*d == "prompt-lookup") {
+    so.draft = SpeculativeOptions::Draft::PromptLookup;
+    return so;
+  }
+  LoadOptions opt;
+  HEARTH_ASSIGN(opt.dtype, parse_model_dtype(args.str("--draft-dtype").value_or(args.str("--dtype").value_or("f32"))));
+  HEARTH_ASSIGN(opt.max_ctx, args.integer("--max-ctx", 0, 1, int64_t(1) << 24));
+  HEARTH_ASSIGN(int64_t threads, args.integer("--threads", 0, 0, 1024));
+  opt.threads = int(threads);
+  auto e = Engine::load(*d, opt);
+  if (!e.ok()) return err("--draft ", *d, ": ", e.message());
+  *draft = std::move(*e);
+  so.draft = SpeculativeOptions::Draft::Model;
+  so.draft_engine = draft->get();
+  return so;
+}
 
 Result<ChatTemplate> load_chat_template(const Session& s) {
   return ChatTemplate::for_model(s.dir);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: set up, build (native CLI and the wasm engine), generate Python with the bundled
-# default model from the CLI, then serve the demo page on http://localhost:8080/web/index.html
+# default model from the CLI, then serve the app on http://localhost:8080/web/index.html
 # (WebGPU in the browser, wasm CPU fallback). NO_SERVE=1 stops after the CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."

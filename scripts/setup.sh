@@ -4,7 +4,8 @@
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-pkgs=(cmake g++ make googletest libgtest-dev emscripten node-acorn unicode-data python3 chromium)
+pkgs=(cmake g++ make googletest libgtest-dev emscripten node-acorn unicode-data python3 chromium libcpp-httplib-dev
+      pkg-config curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

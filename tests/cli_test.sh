@@ -68,6 +68,19 @@ check_error "truncated gguf" "$TMP/cut.gguf: tensor count 74 cannot fit in the" 
 check_error "gguf version" 'GGUF version 9 is not supported' "$HEARTH" perplexity -m "$TMP/v9.gguf" --windows "$FIX/pycoder-6m/eval_windows.safetensors"
 check_error "convert type" 'GGUF type Q3_K cannot be written' "$HEARTH" convert -m "$FIX/pycoder-6m" -o "$TMP/x.gguf" --type q3_k
 check_error "gguf chat without template" 'no chat_template' "$HEARTH" generate -m "$GGUF" --prompt hi --chat
+# Structured output from the command line.
+echo '{"type":"object","properties":{"lang":{"enum":["python","c"]},"lines":{"type":"integer","minimum":1,"maximum":50}},"required":["lang","lines"]}' > "$TMP/s.json"
+out=$("$HEARTH" generate -m "$MODEL" --prompt "meta = " -n 60 --temp 0.9 --seed 4 --json-schema "$TMP/s.json")
+python3 -c "import json,sys; o=json.loads(sys.argv[1]); assert o['lang'] in ('python','c') and 1<=o['lines']<=50 and len(o)==2" "$out" \
+  && pass "generate --json-schema: $out" || failed "--json-schema: $out"
+printf 'root ::= "x = " [0-9]{1,3} "\\n"\n' > "$TMP/g.gbnf"
+out=$("$HEARTH" generate -m "$MODEL" --prompt "import os" -n 10 --temp 0 --grammar "$TMP/g.gbnf")
+[[ "$out" =~ ^x\ =\ [0-9]{1,3}$ ]] && pass "generate --grammar: $out" || failed "--grammar: $out"
+echo '{"type":"string","pattern":"a+"}' > "$TMP/bad.json"
+check_error "unsupported schema keyword" "--json-schema $TMP/bad.json: json schema: \"pattern\" at # is not supported" \
+  "$HEARTH" generate -m "$MODEL" --prompt x --json-schema "$TMP/bad.json"
+echo 'root ::= "a" | oops' > "$TMP/bad.gbnf"
+check_error "grammar error" "undefined rule oops" "$HEARTH" generate -m "$MODEL" --prompt x --grammar "$TMP/bad.gbnf"
 rm -rf "$TMP"
 
 echo "$fails failed"

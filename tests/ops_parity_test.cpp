@@ -14,6 +14,7 @@ TEST_P(Parity, CpuKernelsMatchTheScalarReference) {
   auto be = make_cpu_backend(3);
   parity::Ctx c;
   c.be = be.get();
+  c.fresh = [] { return make_cpu_backend(1); };
   c.label = "cpu";
   ASSERT_TRUE(parity::run_group(GetParam(), c));
   if (c.checks == 0) GTEST_SKIP() << "no " << GetParam() << " cases apply to the CPU backend (a GPU backend's own op)";

@@ -33,6 +33,8 @@ endforeach()
 if(NOT HEARTH_WASM)
   add_test(NAME cli_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli_test.sh $<TARGET_FILE:hearth_cli>
            ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
+  add_test(NAME serve_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/serve_test.sh $<TARGET_FILE:hearth_cli>
+           ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
   add_test(NAME train_cli_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_cli_test.sh $<TARGET_FILE:hearth_cli>
            ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
 endif()

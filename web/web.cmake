@@ -50,7 +50,7 @@ if(HEARTH_WEB_CPP)
   # written from File / fetch() data in a browser.
   target_link_options(hearth_web PRIVATE ${HEARTH_WEB_LINK} -sEXPORT_NAME=createHearthEngine -sFORCE_FILESYSTEM=1
     -lnodefs.js -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,stringToUTF8,lengthBytesUTF8,FS,NODEFS
-    "-sEXPORTED_FUNCTIONS=_malloc,_free,_hearth_last_error,_hearth_load,_hearth_info,_hearth_free,_hearth_encode,_hearth_ids_ptr,_hearth_decode,_hearth_generate,_hearth_load_adapter,_hearth_unload_adapter,_hearth_exception_message,_hearth_train_start,_hearth_train_info,_hearth_train_step,_hearth_train_save,_hearth_train_add_adapter,_hearth_train_free")
+    "-sEXPORTED_FUNCTIONS=_malloc,_free,_hearth_last_error,_hearth_load,_hearth_info,_hearth_free,_hearth_encode,_hearth_ids_ptr,_hearth_decode,_hearth_generate,_hearth_load_adapter,_hearth_unload_adapter,_hearth_exception_message,_hearth_save_packed,_hearth_chat_render,_hearth_chat_release,_hearth_train_start,_hearth_train_info,_hearth_train_step,_hearth_train_save,_hearth_train_add_adapter,_hearth_train_free")
   set_target_properties(hearth_web PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${HEARTH_WEB_OUT}
     OUTPUT_NAME hearth_engine SUFFIX .cjs)
   # The package's copy (web/dist/, ignored by git), where src/hearth.mjs looks first.

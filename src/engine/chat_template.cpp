@@ -5,6 +5,7 @@
 
 #include "engine/chat_jinja.h"
 #include "formats/gguf.h"
+#include "formats/packed.h"
 #include "tokenizer/gguf_vocab.h"
 
 namespace hearth {
@@ -56,6 +57,14 @@ Result<ChatTemplate> ChatTemplate::from_tokenizer_config_file(const std::string&
 }
 
 Result<ChatTemplate> ChatTemplate::for_model(const std::string& path) {
+  if (is_packed_file(path)) {
+    HEARTH_ASSIGN(PackedFile pack, PackedFile::open(path));
+    HEARTH_ASSIGN(std::optional<std::string> text, pack.file_text("tokenizer_config.json"));
+    const std::string what = path + " (tokenizer_config.json)";
+    if (!text) return err(what, ": the pack holds no tokenizer_config.json");
+    HEARTH_ASSIGN(Json config, parse_json(*text, what));
+    return from_tokenizer_config(config, "", what);
+  }
   if (!is_gguf_file(path)) return from_tokenizer_config_file(path + "/tokenizer_config.json");
   HEARTH_ASSIGN(auto file, MappedFile::open(path, /*force_ranges=*/true));  // the metadata only
   HEARTH_ASSIGN(GgufFile g, GgufFile::parse(std::move(file)));

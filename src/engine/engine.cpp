@@ -46,44 +46,109 @@ Status Engine::load_adapter(const std::string& name, const std::string& dir) {
   return model_->add_adapter(name, std::move(a));
 }
 
+void Engine::forget_cache() {
+  cache_tokens_.clear();
+  model_->reset();
+}
+
+Result<int64_t> Engine::reuse_cached_prefix(const GenerateRequest& req) {
+  Model& m = *model_;
+  const bool known = m.n_past() == int64_t(cache_tokens_.size()) && cache_adapter_ == m.active_adapter() &&
+                     cache_adapter_scale_ == req.adapter_scale && cache_adapter_epoch_ == m.adapter_epoch();
+  if (req.keep_cache) {
+    // The prompt continues the cache; whether its tokens are known stays as it was.
+    if (!known) cache_tokens_.assign(size_t(m.n_past()) + 1, -1);  // never equal to n_past() again
+    return int64_t(0);
+  }
+  size_t keep = 0;
+  if (known && req.reuse_prefix) {
+    while (keep < cache_tokens_.size() && keep < req.prompt.size() && cache_tokens_[keep] == req.prompt[keep]) ++keep;
+    if (keep == req.prompt.size()) --keep;  // the last prompt token is fed again for its logits
+  }
+  HEARTH_CHECK(m.truncate(int64_t(keep)));
+  cache_tokens_.resize(keep);
+  return int64_t(keep);
+}
+
 Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::function<bool(int32_t)>& on_token) {
   HEARTH_CHECK(validate_sampling_params(req.sampling));
   HEARTH_CHECK(model_->set_adapter(req.adapter, req.adapter_scale));
   if (req.max_new_tokens < 0) return err("max_new_tokens must be >= 0, got ", req.max_new_tokens);
   if (req.prompt.empty()) return err("the prompt is empty: give at least one token");
-  if (!req.keep_cache) model_->reset();
+  if (req.speculative.draft != SpeculativeOptions::Draft::None) {
+    const SpeculativeOptions& so = req.speculative;
+    if (req.grammar) return err("speculative decoding and structured output cannot be combined");
+    if (so.k < 1 || so.k > 32) return err("speculative decoding: k must be in [1, 32], got ", so.k);
+    if (so.ngram_min < 1 || so.ngram_max < so.ngram_min) return err("speculative decoding: need 1 <= ngram_min <= ngram_max");
+    if (so.draft == SpeculativeOptions::Draft::Model &&
+        (!so.draft_engine || so.draft_engine == this ||
+         so.draft_engine->model().config().vocab_size != model_->config().vocab_size)) {
+      return err("speculative decoding: the draft model must be another loaded model with the same vocabulary");
+    }
+  }
+  // Check the context up front: prompt + generated tokens (the last one is never fed).
+  const int64_t before = req.keep_cache ? model_->n_past() : 0;
+  const int64_t need = before + int64_t(req.prompt.size()) + std::max<int64_t>(0, req.max_new_tokens - 1);
+  if (need > model_->max_ctx()) {
+    return err("the request needs ", need, " positions (", before, " cached + ", req.prompt.size(), " prompt + ",
+               req.max_new_tokens, " new) but max_ctx is ", model_->max_ctx(), ": raise --max-ctx or ask for fewer tokens");
+  }
+  HEARTH_ASSIGN(const int64_t reused, reuse_cached_prefix(req));
+  cache_adapter_ = model_->active_adapter();
+  cache_adapter_scale_ = req.adapter_scale;
+  cache_adapter_epoch_ = model_->adapter_epoch();
+  const std::span<const int32_t> feed = std::span<const int32_t>(req.prompt).subspan(size_t(reused));
+  auto r = run(req, feed, on_token);
+  if (!r.ok()) {
+    forget_cache();  // what the cache holds after a failed step is not known
+    return r.error();
+  }
+  r->n_reused = reused;
+  if (model_->n_past() == int64_t(cache_tokens_.size() + feed.size() + (r->ids.empty() ? 0 : r->ids.size() - 1))) {
+    cache_tokens_.insert(cache_tokens_.end(), feed.begin(), feed.end());
+    if (!r->ids.empty()) cache_tokens_.insert(cache_tokens_.end(), r->ids.begin(), r->ids.end() - 1);
+  }
+  return r;
+}
+
+Result<GenerateResult> Engine::run(const GenerateRequest& req, std::span<const int32_t> feed,
+                                   const std::function<bool(int32_t)>& on_token) {
   const int64_t start = model_->n_past();
   GenerateResult res;
   res.n_prompt = int64_t(req.prompt.size());
-  // Check the context up front: prompt + generated tokens (the last one is never fed).
-  const int64_t need = start + int64_t(req.prompt.size()) + std::max<int64_t>(0, req.max_new_tokens - 1);
-  if (need > model_->max_ctx()) {
-    return err("the request needs ", need, " positions (", start, " cached + ", req.prompt.size(), " prompt + ",
-               req.max_new_tokens, " new) but max_ctx is ", model_->max_ctx(), ": raise --max-ctx or ask for fewer tokens");
-  }
   const std::vector<int32_t>& stops = req.stop_ids.empty() ? default_stops_ : req.stop_ids;
   Sampler sampler(req.sampling);
   sampler.add_prompt(req.prompt);
   std::vector<float> logits;
   auto t0 = std::chrono::steady_clock::now();
-  Status s = model_->forward(req.prompt, &logits);
-  if (!s.ok()) {
-    (void)model_->truncate(start);
-    return s.error();
-  }
+  HEARTH_CHECK(model_->forward(feed, &logits));
   res.prefill_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   const SamplingParams& sp = req.sampling;
   const bool plain_greedy = sp.temperature <= 0 && sp.repetition_penalty == 1.0f && sp.presence_penalty == 0.0f &&
                             sp.frequency_penalty == 0.0f;
   const Backend& be = model_->backend();
+  if (req.grammar) req.grammar->reset();
+  if (req.speculative.draft != SpeculativeOptions::Draft::None) {
+    HEARTH_CHECK(decode_speculative(req, start + int64_t(feed.size()), logits, stops, on_token, sampler, &res));
+    res.decode_seconds = seconds_since(t0);
+    return res;
+  }
   if (req.device_greedy_steps > 0 && be.supports_device_greedy() && (plain_greedy || be.supports_device_sampling())) {
-    HEARTH_CHECK(decode_on_device(req, start, logits, stops, on_token, sampler, plain_greedy, &res));
+    if (req.grammar) {
+      HEARTH_CHECK(decode_constrained_on_device(req, logits, stops, on_token, sampler, plain_greedy, &res));
+    } else {
+      HEARTH_CHECK(decode_on_device(req, start + int64_t(feed.size()), logits, stops, on_token, sampler, plain_greedy, &res));
+    }
     res.decode_seconds = seconds_since(t0);
     return res;
   }
   for (int64_t i = 0; i < req.max_new_tokens; ++i) {
-    int32_t id = sampler.sample(logits);
+    const int32_t id = req.grammar ? pick_constrained(req, stops, sampler, logits) : sampler.sample(logits);
+    if (id < 0) {
+      res.stopped_by_grammar = true;
+      break;
+    }
     sampler.accept(id);
     res.ids.push_back(id);
     bool is_stop = std::find(stops.begin(), stops.end(), id) != stops.end();
@@ -104,9 +169,9 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
 // recorded and submitted while the GPU runs the first). Tokens computed past a stop (or past
 // the caller's stop) are dropped and the KV cache is cut back to what the one-token-at-a-time
 // loop would have fed.
-Status Engine::decode_on_device(const GenerateRequest& req, int64_t start, std::span<float> logits,
-                                       const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
-                                       Sampler& sampler, bool argmax, GenerateResult* res) {
+Status Engine::decode_on_device(const GenerateRequest& req, int64_t fed_base, std::span<float> logits,
+                                const std::vector<int32_t>& stops, const std::function<bool(int32_t)>& on_token,
+                                Sampler& sampler, bool argmax, GenerateResult* res) {
   if (req.max_new_tokens <= 0) return {};
   const int32_t id0 = sampler.sample(logits);  // the same pick as the one-token loop's
   const SamplingParams& sp = req.sampling;
@@ -145,7 +210,6 @@ Status Engine::decode_on_device(const GenerateRequest& req, int64_t start, std::
     }
     return s;
   };
-  const int64_t fed_base = start + int64_t(req.prompt.size());
   std::vector<int32_t> batch = {id0};
   size_t next = 0;
   while (true) {

@@ -216,6 +216,13 @@ int32_t Sampler::pick(std::span<float> l) {
   if (!(p.temperature > 0.0f) || p.top_k == 1 || !std::isfinite(m) || n == 1) return best;
   for (float& x : l) x = x != x ? kNegInf : x;  // NaN -> -inf: keeps the orderings below strict
 
+  const int32_t id = draw(select(l, m));
+  return id < 0 ? best : id;
+}
+
+size_t Sampler::select(std::span<float> l, float m) {
+  const size_t n = l.size();
+  const SamplingParams& p = params_;
   const float inv_t = 1.0f / p.temperature;
   size_t kept = 0;  // candidates: idx_[0, kept) (or ids 0..kept-1 when idx_ is empty), weights w_
   if (p.top_k > 0 && size_t(p.top_k) < n) {
@@ -241,8 +248,49 @@ int32_t Sampler::pick(std::span<float> l) {
     const float min_w = p.min_p;
     for (size_t c = 0; c < kept; ++c) w_[c] = w_[c] < min_w ? 0.0f : w_[c];
   }
-  const int32_t id = draw(kept);
-  return id < 0 ? best : id;
+  return kept;
+}
+
+void Sampler::distribution(std::span<float> logits, std::span<const int32_t> prompt_ids,
+                           std::span<const int32_t> generated_ids, std::vector<float>& probs) {
+  probs.assign(logits.size(), 0.0f);
+  if (logits.empty()) return;
+  TokenHistory h;
+  if (params_.repetition_penalty != 1.0f) h.add_prompt(prompt_ids);
+  for (int32_t id : generated_ids) h.add_generated(id);
+  h.apply_penalties(logits, params_);
+  const int32_t best = argmax(logits);
+  const float m = logits[size_t(best)];
+  const SamplingParams& p = params_;
+  if (!(p.temperature > 0.0f) || p.top_k == 1 || !std::isfinite(m) || logits.size() == 1) {
+    probs[size_t(best)] = 1.0f;
+    return;
+  }
+  for (float& x : logits) x = x != x ? kNegInf : x;
+  const size_t kept = select(logits, m);
+  double total = 0;
+  for (size_t c = 0; c < kept; ++c) total += double(w_[c]);
+  if (!(total > 0.0)) {
+    probs[size_t(best)] = 1.0f;
+    return;
+  }
+  for (size_t c = 0; c < kept; ++c) probs[size_t(idx_.empty() ? int32_t(c) : idx_[c])] = float(double(w_[c]) / total);
+}
+
+int32_t Sampler::draw_from(std::span<const float> weights) {
+  double total = 0;
+  for (float w : weights) total += double(w);
+  if (!(total > 0.0)) return -1;
+  const double u = rng_.uniform() * total;
+  double acc = 0;
+  int32_t last = -1;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (!(weights[i] > 0.0f)) continue;
+    acc += double(weights[i]);
+    last = int32_t(i);
+    if (u < acc) return last;
+  }
+  return last;
 }
 
 double Sampler::select_top_k(std::span<const float> l, size_t k, float m, float inv_t) {

@@ -114,10 +114,22 @@ class Sampler {
   // neither used nor changed). The PRNG advances as in sample().
   int32_t sample(std::span<float> logits, std::span<const int32_t> prompt_ids,
                  std::span<const int32_t> generated_ids);
+  // The distribution sample() draws from, as probabilities per token ([vocab], zero where the
+  // filters leave a token out; one-hot at the argmax when greedy), with the history given
+  // explicitly. `logits` are modified in place (penalties). Uses no randomness.
+  void distribution(std::span<float> logits, std::span<const int32_t> prompt_ids,
+                    std::span<const int32_t> generated_ids, std::vector<float>& probs);
+  // A uniform double in [0, 1) from the sampler's stream (speculative acceptance tests).
+  double uniform() { return rng_.uniform(); }
+  // An index drawn in proportion to non-negative `weights` (need not sum to 1); -1 if all zero.
+  int32_t draw_from(std::span<const float> weights);
 
  private:
   int32_t sample_with(std::span<float> logits, const TokenHistory& h);
   int32_t pick(std::span<float> logits);
+  // Fills idx_/w_ with the candidates that top-k / top-p / min-p keep (m = the largest logit);
+  // returns how many.
+  size_t select(std::span<float> logits, float m);
   // Fills idx_/w_ with the top-k tokens (best first) and their weights; returns their mass.
   double select_top_k(std::span<const float> l, size_t k, float m, float inv_t);
   // Fills idx_/w_ with the top-p nucleus of the whole vocabulary; returns how many tokens.

@@ -2,6 +2,8 @@
 // file and key; unsupported features are refused rather than silently ignored.
 #include "formats/config.h"
 
+#include "formats/packed.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -253,6 +255,14 @@ Result<GenerationConfig> parse_generation_config(const Json& j, const std::strin
 }
 
 Result<GenerationConfig> read_generation_config(const std::string& dir) {
+  if (is_packed_file(dir)) {
+    HEARTH_ASSIGN(PackedFile pack, PackedFile::open(dir));
+    HEARTH_ASSIGN(std::optional<std::string> text, pack.file_text("generation_config.json"));
+    if (!text) return GenerationConfig{};
+    const std::string what = dir + " (generation_config.json)";
+    HEARTH_ASSIGN(Json j, parse_json(*text, what));
+    return parse_generation_config(j, what);
+  }
   std::string path = dir + "/generation_config.json";
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return GenerationConfig{};

@@ -2,12 +2,16 @@
 // forward pass expressed as backend ops.
 #include "model/model.h"
 
+#include "formats/packed.h"
+#include "model/packed_model.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "core/thread_pool.h"
 #include "model/rope.h"
+#include "ops/kv_cache.h"
 
 namespace hearth {
 
@@ -29,6 +33,13 @@ Result<ModelDType> parse_model_dtype(const std::string& s) {
   return err("--dtype: \"", s, "\" is not one of f32, f16, int8, int4");
 }
 
+Result<KvDType> parse_kv_dtype(const std::string& s) {
+  if (s == "f32") return KvDType::F32;
+  if (s == "f16") return KvDType::F16;
+  if (s == "int8") return KvDType::Int8;
+  return err("KV cache dtype \"", s, "\" is not one of f32, f16, int8");
+}
+
 Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& opt) {
   return load(dir, opt, make_cpu_backend(opt.threads));
 }
@@ -41,11 +52,25 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   std::unique_ptr<Model> m(new Model());
   m->cfg_ = cfg;
   m->opt_ = opt;
+  if (is_packed_file(dir)) {  // a pack holds one dtype: the options say which
+    HEARTH_ASSIGN(Json h, packed_header(dir));
+    const Json* p = h.find("producer");
+    const Json* dt = p ? p->find("dtype") : nullptr;
+    const Json* qs = p ? p->find("quant_search") : nullptr;
+    if (!dt || !dt->is_string()) return err(dir, ": the pack's header names no dtype");
+    HEARTH_ASSIGN(m->opt_.dtype, parse_model_dtype(dt->as_string()));
+    if (qs && qs->is_bool()) m->opt_.quant_search = qs->as_bool();
+  }
   m->be_ = std::move(backend);
   if (opt.max_ctx < 0) return err("max_ctx must be positive, got ", opt.max_ctx);
   if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
   m->max_ctx_ = opt.max_ctx > 0 ? opt.max_ctx : std::min<int64_t>(cfg.max_position_embeddings, 4096);
   m->rope_ = make_rope_table(cfg);
+  if (!m->be_->supports_kv_dtype(opt.kv_dtype))
+    return err("the ", m->be_->name(), " backend cannot keep the KV cache as ", kv_dtype_name(opt.kv_dtype), " (f32 only)");
+  if (!kv_dtype_fits(opt.kv_dtype, cfg.head_dim))
+    return err("a KV cache of ", kv_dtype_name(opt.kv_dtype), " needs head_dim divisible by ",
+               opt.kv_dtype == KvDType::F16 ? 2 : 4, ", this model has ", cfg.head_dim);
   HEARTH_CHECK(m->load_weights(*ckpt.tensors));
   HEARTH_CHECK(m->be_->status());
   const int64_t P = std::min(opt.max_prefill_t, m->max_ctx_);
@@ -60,13 +85,42 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   m->gate_ = be.alloc(P * cfg.intermediate_size);
   m->up_ = be.alloc(P * cfg.intermediate_size);
   m->logits_ = be.alloc(kLogitRows * cfg.vocab_size);
+  const int64_t cache_elems = m->max_ctx_ * cfg.n_kv_heads * kv_row_elements(opt.kv_dtype, cfg.head_dim);
   for (auto& l : m->layers_) {
-    l.k_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
-    l.v_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
+    l.k_cache = be.alloc(cache_elems);
+    l.v_cache = be.alloc(cache_elems);
   }
   if (opt.progress) opt.progress(LoadProgress{"ready", 1, 1});
   m->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
+}
+
+// Matrices [rows_i, cols] uploaded as one group: as checkpoint data for the backend to quantize
+// (upload_quantized: on a GPU, on the device) when the format is int8 / int4 and the source has
+// them raw, else converted here.
+Status Model::upload(const TensorSource& store, std::initializer_list<std::pair<std::string, int64_t>> names,
+                     int64_t cols, WeightFormat fmt, ThreadPool* pool, std::vector<WeightId>* ids) {
+  Backend& be = *be_;
+  std::vector<RawMatrix> raws;
+  if (fmt == WeightFormat::Int8 || fmt == WeightFormat::Int4) {
+    for (const auto& [name, rows] : names) {
+      HEARTH_ASSIGN(std::optional<RawMatrix> r, store.raw_matrix(name, rows, cols));
+      if (!r) break;
+      raws.push_back(std::move(*r));
+    }
+  }
+  if (raws.size() == names.size()) {
+    *ids = be.upload_quantized(raws, fmt, opt_.quant_search, pool);
+    return be.status();
+  }
+  std::vector<QMatrix> ws;
+  for (const auto& [name, rows] : names) {
+    const bool table = name == hf_tensor_name(TensorRole::Embed) || name == hf_tensor_name(TensorRole::LmHead);
+    HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, fmt, table, pool, opt_.quant_search));
+    ws.push_back(std::move(w));
+  }
+  *ids = be.upload_group(std::move(ws));
+  return be.status();
 }
 
 Status Model::load_weights(const TensorSource& store) {
@@ -88,23 +142,18 @@ Status Model::load_weights(const TensorSource& store) {
     if (opt_.progress) opt_.progress(LoadProgress{"read", matrices_done, n_matrices});
   };
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, WeightFormat f) -> Result<WeightId> {
-    const bool table = name == hf_tensor_name(TensorRole::Embed) || name == hf_tensor_name(TensorRole::LmHead);
-    HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, f, table, &pool, opt_.quant_search));
-    WeightId id = be.upload(std::move(w));
+    std::vector<WeightId> ids;
+    HEARTH_CHECK(upload(store, {{name, rows}}, cols, f, &pool, &ids));
     report(1);
-    return id;
+    return ids[0];
   };
   // Matrices that read one x (q, k, v; gate, up) go up as a group, which the backend places in
   // one buffer: a GPU backend then takes their products in one dispatch. Placed one by one,
   // a group can straddle two buffers (the first fitting a gap an earlier buffer has left).
   auto group = [&](std::initializer_list<std::pair<std::string, int64_t>> names, int64_t cols,
                    std::initializer_list<WeightId*> out) -> Status {
-    std::vector<QMatrix> ws;
-    for (const auto& [name, rows] : names) {
-      HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, layer_fmt, false, &pool, opt_.quant_search));
-      ws.push_back(std::move(w));
-    }
-    const std::vector<WeightId> ids = be.upload_group(std::move(ws));
+    std::vector<WeightId> ids;
+    HEARTH_CHECK(upload(store, names, cols, layer_fmt, &pool, &ids));
     report(int64_t(ids.size()));
     size_t i = 0;
     for (WeightId* o : out) *o = ids[i++];
@@ -158,7 +207,7 @@ Status Model::load_weights(const TensorSource& store) {
     HEARTH_CHECK(bias(Proj::Up, &L.bup));
     HEARTH_CHECK(bias(Proj::Down, &L.bdown));
   }
-  return {};
+  return be.check_uploads();
 }
 
 Status Model::truncate(int64_t n) {
@@ -250,7 +299,8 @@ Plan Model::build_plan(int64_t T, bool logits) const {
     at.rope = &rope_;
     at.k_cache = L.k_cache;
     at.v_cache = L.v_cache;
-    at.shape = AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
+    at.shape = AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim)),
+                              opt_.kv_dtype};
     at.T = T;
     plan.steps.push_back(at);
     // attn_ -> o (h_), x_ += h_
@@ -309,8 +359,18 @@ void Model::set_device_history(std::span<const int32_t> prompt, std::span<const 
   be_->write(device_pen_, h);
 }
 
+Status Model::set_device_logit_mask(std::span<const uint32_t> words) {
+  const int64_t V = cfg_.vocab_size, n = (V + 15) / 16;
+  if (int64_t(words.size()) * 32 < V) return err("token mask of ", words.size() * 32, " bits for a vocabulary of ", V);
+  std::vector<float> packed(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) packed[size_t(j)] = float((words[size_t(j / 2)] >> (16 * (j % 2))) & 0xffffu);
+  if (!device_mask_.id) device_mask_ = be_->alloc(n);
+  be_->write(device_mask_, packed);
+  return {};
+}
+
 Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const SamplingParams* sampling,
-                                           std::span<const float> uniforms) {
+                                           std::span<const float> uniforms, bool masked) {
   Backend& be = *be_;
   if (!be.supports_device_greedy()) return err("decode on device: backend ", be.name(), " cannot pick tokens itself");
   if (k <= 0 || k > kMaxDeviceSteps) return err("decode on device: k must be in [1, ", kMaxDeviceSteps, "], got ", k);
@@ -322,6 +382,7 @@ Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const Sampl
     return err("decode on device: backend ", be.name(), " cannot sample, or fewer than ", k, " uniforms");
   }
   if (sampling && sampling->penalties() && !device_pen_.id) return err("decode on device: no token history set");
+  if (masked && (k != 1 || !device_mask_.id)) return err("decode on device: a masked batch takes one step after set_device_logit_mask");
   if (!device_ids_.id) device_ids_ = be.alloc(kDeviceSlots * (kMaxDeviceSteps + 1));
   device_slot_ = (device_slot_ + 1) % kDeviceSlots;
   const Buf u = sampling ? (device_u_.id ? device_u_ : (device_u_ = be.alloc(kDeviceSlots * kMaxDeviceSteps))).at(device_slot_ * kMaxDeviceSteps)
@@ -338,6 +399,7 @@ Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const Sampl
   for (int64_t i = 0; i < k; ++i) {
     be.embed_from(embed_, i == 0 ? first : ids.at(i), 1, x_);
     be.run(step, n_past_ + i);
+    if (masked) be.mask_logits(logits_, device_mask_, cfg_.vocab_size);
     if (sampling) {
       be.sample(logits_, cfg_.vocab_size, *sampling, u.at(i), sampling->penalties() ? device_pen_ : Buf{}, ids.at(i + 1));
     } else {
@@ -391,6 +453,7 @@ void Model::upload_lora_b(size_t index, float mult) {
     }
   }
   r.mult = mult;
+  ++adapter_epoch_;
   plans_.clear();  // they name the B matrices just replaced
 }
 
@@ -453,6 +516,7 @@ Status Model::remove_adapter(const std::string& name) {
         be_->release(slot->B);
       }
     }
+    ++adapter_epoch_;
     if (active_ == int(i)) active_ = -1;
     else if (active_ > int(i)) --active_;
     plans_.clear();  // adapter indices moved, and the released matrices may be named

@@ -20,10 +20,14 @@
 
 namespace hearth {
 
+class TensorSource;
+class ThreadPool;
+
 // How the checkpoint's matrices are stored for compute.
 enum class ModelDType { F32, F16, Int8, Int4 };
 const char* model_dtype_name(ModelDType d);
 Result<ModelDType> parse_model_dtype(const std::string& s);
+Result<KvDType> parse_kv_dtype(const std::string& s);  // "f32" | "f16" | "int8"
 
 // Where a load stands: `phase` is "read" (tensors parsed and converted), "quantize", "upload" or
 // "ready"; `done` of `total` units (tensors) of that phase.
@@ -38,6 +42,7 @@ struct LoadOptions {
   int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
   int threads = 0;            // CPU threads; 0 = all cores
   bool quant_search = true;   // int4: search clipped ranges per group (slower load, better quality)
+  KvDType kv_dtype = KvDType::F32;  // how the KV cache stores keys and values (ops/kv_cache.h)
   std::function<void(const LoadProgress&)> progress;  // called as tensors load (may be empty)
 };
 
@@ -67,6 +72,9 @@ class Model {
   // Activates `name` ("" = none) with its scale multiplied by `scale`.
   Status set_adapter(const std::string& name, float scale = 1.0f);
   const std::string& active_adapter() const;
+  // Changes whenever an adapter's matrices are replaced or removed (a KV cache computed through
+  // an adapter of the same name may no longer match it).
+  uint64_t adapter_epoch() const { return adapter_epoch_; }
   std::vector<std::string> adapter_names() const;
 
   // The loaded weights as backend handles, for training an adapter on the frozen base
@@ -93,7 +101,11 @@ class Model {
   // batch's ids and appends them to `out`. Batches finish in start order; at most two are under
   // way, so the next one can be recorded while the GPU runs the current one.
   Result<uint32_t> start_device_batch(int32_t token, int64_t k, const SamplingParams* sampling = nullptr,
-                                      std::span<const float> uniforms = {});
+                                      std::span<const float> uniforms = {}, bool masked = false);
+  // Structured output on the device: with `masked`, start_device_batch (k = 1) picks only among
+  // the tokens whose bit is set here (words[id / 32] bit id % 32), the others' logits masked
+  // on the backend (Backend::mask_logits).
+  Status set_device_logit_mask(std::span<const uint32_t> words);
   Status finish_device_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out);
   // The token history the device sampler's penalties see: prompt tokens and generated ones.
   void set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated);
@@ -109,6 +121,8 @@ class Model {
 
  private:
   Model() = default;
+  Status upload(const TensorSource& store, std::initializer_list<std::pair<std::string, int64_t>> names, int64_t cols,
+                WeightFormat fmt, ThreadPool* pool, std::vector<WeightId>* ids);
   Status load_weights(const TensorSource& store);
   void upload_lora_b(size_t adapter, float mult);
   // The decoder layers for T new tokens (x_ holds their embeddings) as a plan of fused steps
@@ -126,7 +140,7 @@ class Model {
     Buf ln1, ln2, q_norm, k_norm;
     WeightId q, k, v, o, gate, up, down;
     Buf bq, bk, bv, bo, bgate, bup, bdown;  // id 0 when absent
-    Buf k_cache, v_cache;                   // [max_ctx, kv_dim]
+    Buf k_cache, v_cache;                   // [max_ctx, n_kv_heads] rows in the format opt_.kv_dtype
   };
   ModelConfig cfg_;
   LoadOptions opt_;
@@ -149,6 +163,7 @@ class Model {
   };
   std::vector<Resident> adapters_;
   int active_ = -1;
+  uint64_t adapter_epoch_ = 0;
   struct CachedPlan {
     int64_t T;
     bool logits;
@@ -167,6 +182,7 @@ class Model {
   Buf last_device_id_;  // where the last id of the latest batch is
   Buf device_u_;        // kDeviceSlots slots of [kMaxDeviceSteps] uniforms for device sampling
   Buf device_pen_;      // [vocab] prompt flags, [vocab] generated counts (device sampling)
+  Buf device_mask_;     // [ceil(vocab / 16)] token mask, 16 bits per element (structured output)
   static constexpr int64_t kLogitRows = 32;
 };
 

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "formats/config.h"
 #include "formats/safetensors.h"
+#include "ops/backend_types.h"
 #include "ops/qmatrix.h"
 
 namespace hearth {
@@ -32,6 +33,12 @@ class TensorSource {
   // hearth's (see GgufTensorSource). `table` marks the embeddings and the LM head.
   virtual Result<QMatrix> load_matrix(const std::string& name, int64_t rows, int64_t cols, WeightFormat fmt, bool table,
                                       ThreadPool* pool, bool search) const;
+  // A matrix [rows, cols] as the checkpoint stores it (BF16, F16 or F32), for a backend to
+  // quantize itself (Backend::upload_quantized); nullopt when the source holds it otherwise
+  // (then load_matrix). The view reads from the source, which must outlive it.
+  virtual Result<std::optional<RawMatrix>> raw_matrix(const std::string& name, int64_t rows, int64_t cols) const {
+    return std::optional<RawMatrix>();
+  }
   // The file or folder, for messages.
   virtual std::string where() const = 0;
 };
@@ -42,6 +49,7 @@ class SafetensorsSource final : public TensorSource {
   explicit SafetensorsSource(TensorStore store, std::string dir) : store_(std::move(store)), dir_(std::move(dir)) {}
   std::optional<std::vector<int64_t>> shape(const std::string& name) const override;
   Result<std::vector<float>> load_f32(const std::string& name, std::span<const int64_t> expect) const override;
+  Result<std::optional<RawMatrix>> raw_matrix(const std::string& name, int64_t rows, int64_t cols) const override;
   std::string where() const override { return dir_; }
 
  private:

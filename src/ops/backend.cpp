@@ -3,6 +3,8 @@
 // backend factory.
 #include "ops/backend.h"
 
+#include "ops/kv_cache.h"
+
 #ifdef HEARTH_WEBGPU
 #include "ops/webgpu/webgpu_backend.h"
 #endif
@@ -64,15 +66,33 @@ void Backend::run_attention(const AttentionStep& s, int64_t pos0) {
   }
   rope(s.q, s.T, sh.n_heads, sh.head_dim, pos0, *s.rope);
   rope(s.k, s.T, sh.n_kv_heads, sh.head_dim, pos0, *s.rope);
-  copy(s.k, s.k_cache.at(pos0 * kv_dim), s.T * kv_dim);
-  copy(s.v, s.v_cache.at(pos0 * kv_dim), s.T * kv_dim);
+  if (sh.kv == KvDType::F32) {
+    copy(s.k, s.k_cache.at(pos0 * kv_dim), s.T * kv_dim);
+    copy(s.v, s.v_cache.at(pos0 * kv_dim), s.T * kv_dim);
+  } else {
+    store_kv(s.k, s.k_cache, s.T, pos0, sh);
+    store_kv(s.v, s.v_cache, s.T, pos0, sh);
+  }
   attention(s.q, s.k_cache, s.v_cache, s.out, s.T, pos0, sh);
+}
+
+void Backend::store_kv(Buf x, Buf cache, int64_t T, int64_t pos0, const AttentionShape& s) {
+  if (s.kv != KvDType::F32) return fail(err(name(), " cannot store a KV cache as ", kv_dtype_name(s.kv)));
+  const int64_t kv_dim = s.n_kv_heads * s.head_dim;
+  copy(x, cache.at(pos0 * kv_dim), T * kv_dim);
 }
 
 std::vector<WeightId> Backend::upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                                 ThreadPool* pool) {
   std::vector<QMatrix> qs;
-  for (const RawMatrix& m : ms) qs.push_back(quantize_raw(m, format, pool, search));
+  for (const RawMatrix& m : ms) {
+    Result<QMatrix> q = quantize_raw(m, format, pool, search);
+    if (!q.ok()) {
+      fail(q.error());
+      return std::vector<WeightId>(ms.size());
+    }
+    qs.push_back(std::move(*q));
+  }
   return upload_group(std::move(qs));
 }
 

@@ -74,6 +74,10 @@ class Backend {
   // same bits.
   virtual std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                                  ThreadPool* pool);
+  // Waits for the quantization upload_quantized started and reports the first problem: checkpoint
+  // values that are NaN or Inf (naming the tensor and the row), or any earlier failure. A backend
+  // that quantizes on the host has checked already.
+  virtual Status check_uploads() { return status(); }
   // An uploaded weight read back in the shared format (e.g. to write a packed cache of weights
   // the device quantized).
   virtual Result<QMatrix> download(WeightId w) = 0;
@@ -94,9 +98,14 @@ class Backend {
   virtual void rope(Buf x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) = 0;
   // dst[i] = src[i], n elements.
   virtual void copy(Buf src, Buf dst, int64_t n) = 0;
-  // q: [T, n_heads, head_dim] at positions pos0..pos0+T-1; k_cache, v_cache: [ctx, n_kv_heads,
-  // head_dim] holding positions 0..pos0+T-1; out: [T, n_heads, head_dim]. Causal (and windowed).
+  // q: [T, n_heads, head_dim] at positions pos0..pos0+T-1; k_cache, v_cache: [ctx, n_kv_heads]
+  // rows in the format s.kv (ops/kv_cache.h; f32: [ctx, n_kv_heads, head_dim]) holding positions
+  // 0..pos0+T-1; out: [T, n_heads, head_dim]. Causal (and windowed).
   virtual void attention(Buf q, Buf k_cache, Buf v_cache, Buf out, int64_t T, int64_t pos0, const AttentionShape& s) = 0;
+  // Stores x: [T, n_kv_heads, head_dim] into cache rows pos0.. in the format s.kv.
+  virtual void store_kv(Buf x, Buf cache, int64_t T, int64_t pos0, const AttentionShape& s);
+  // Whether attention() and store_kv() take caches in format t (f32 everywhere).
+  virtual bool supports_kv_dtype(KvDType t) const { return t == KvDType::F32; }
   // out[i] = silu(gate[i]) * up[i]; gate, up, out: [T, n] stored as [T, n]
   virtual void swiglu(Buf gate, Buf up, Buf out, int64_t n) = 0;
   // x[i] += y[i]
@@ -120,6 +129,10 @@ class Backend {
   // of tokens seen in the prompt, then [n] counts of generated tokens (the pick is counted).
   virtual bool supports_device_sampling() const { return false; }
   virtual void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) { fail(err(name(), " cannot sample on the device")); }
+  // Structured output: x[i] = -inf where bit i % 16 of the whole number mask[i / 16] is clear
+  // (16 bits per element, so every value is an exact float); x: [n], mask: [ceil(n / 16)].
+  // (WebGPU writes -1e30: WGSL has no infinite constants; the picks are the same.)
+  virtual void mask_logits(Buf x, Buf mask, int64_t n) { fail(err(name(), " cannot mask logits")); }
   // A read-back in two halves (device greedy backends), so that the next batch of work can be
   // recorded and submitted while this one runs: read_start submits what was recorded and
   // returns a ticket (0: failed or not supported); read_finish waits and copies n floats.

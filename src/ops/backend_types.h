@@ -2,9 +2,12 @@
 // to backend memory, RoPE tables, attention shapes and sampling parameters.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/error.h"
 
 namespace hearth {
 
@@ -27,18 +30,30 @@ struct RopeTable {
   float attention_scaling = 1.0f;     // multiplies cos and sin (yarn)
 };
 
+// How the KV cache stores its rows (ops/kv_cache.h has the formats).
+enum class KvDType { F32, F16, Int8 };
+
 struct AttentionShape {
   int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int64_t window = 0;  // 0 = full causal; else keys with q_pos - k_pos < window
   float scale = 1.0f;  // usually 1/sqrt(head_dim)
+  KvDType kv = KvDType::F32;  // the caches' row format (the training ops take f32 only)
 };
 
 // A matrix as a checkpoint stores it: [rows, cols] row-major values of `dtype` (BF16, F16 or
-// F32) at `data`, before quantization (Backend::upload_quantized).
+// F32), before quantization (Backend::upload_quantized). The values are at `data` when the file
+// is in memory; otherwise read_rows(row0, n, dst) copies rows [row0, row0 + n) to dst, so a
+// backend can stream a tensor larger than any buffer it wants to hold.
 struct RawMatrix {
   const void* data = nullptr;
+  std::function<Status(int64_t row0, int64_t n, void* dst)> read_rows;
   DType dtype = DType::F32;
   int64_t rows = 0, cols = 0;
+  std::string name;  // the tensor, for messages
+
+  // Copies rows [row0, row0 + n) to dst from whichever of data / read_rows it has.
+  Status copy_rows(int64_t row0, int64_t n, void* dst) const;
+  size_t row_bytes() const { return size_t(cols) * dtype_size(dtype); }
 };
 
 // How the next token is picked from logits; one struct for the CPU sampler (engine/sampler.h,

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.h"
+
 namespace hearth {
 
 class ThreadPool;
@@ -64,9 +66,10 @@ struct QMatrix {
 QMatrix quantize_matrix(std::span<const float> w, int64_t rows, int64_t cols, WeightFormat f,
                         ThreadPool* pool, bool search = true);
 
-// quantize_matrix of checkpoint data (BF16, F16 or F32 values; converted to f32 a row at a time).
+// quantize_matrix of checkpoint data (BF16, F16 or F32 values, converted to f32 in slices); an
+// error naming the tensor and element when a value is NaN or Inf.
 struct RawMatrix;
-QMatrix quantize_raw(const RawMatrix& m, WeightFormat f, ThreadPool* pool, bool search = true);
+Result<QMatrix> quantize_raw(const RawMatrix& m, WeightFormat f, ThreadPool* pool, bool search = true);
 
 // Quantizes one int4 group of n <= 128 values: writes nibbles into q (n values 0..15).
 void quantize_int4_group(const float* w, int n, uint8_t* q, float* scale, float* minv, bool search = true);

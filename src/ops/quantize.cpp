@@ -71,24 +71,72 @@ int8_t quantize_int8_value(float w, float s, float inv_s) {
   return int8_t(w < 0 ? -q : q);
 }
 
-QMatrix quantize_raw(const RawMatrix& m, WeightFormat f, ThreadPool* pool, bool search) {
-  const size_t n = size_t(m.rows * m.cols);
-  std::vector<float> w(n);
-  const auto* b = static_cast<const uint8_t*>(m.data);
+Status RawMatrix::copy_rows(int64_t row0, int64_t n, void* dst) const {
+  if (row0 < 0 || n < 0 || row0 + n > rows) return err(name, ": rows ", row0, "..", row0 + n, " outside [0, ", rows, ")");
+  if (data) {
+    std::memcpy(dst, static_cast<const uint8_t*>(data) + size_t(row0) * row_bytes(), size_t(n) * row_bytes());
+    return {};
+  }
+  if (!read_rows) return err(name, ": no data");
+  return read_rows(row0, n, dst);
+}
+
+// Converts n checkpoint values to f32; the index of the first NaN or Inf, or -1. The check
+// rides on the conversion (an OR of exponent bits over the slice, then a search only when set).
+static int64_t convert_checked(const uint8_t* b, DType t, size_t n, float* out) {
+  uint32_t bad = 0;
   for (size_t i = 0; i < n; ++i) {
     uint16_t h;
-    switch (m.dtype) {
+    uint32_t bits;
+    switch (t) {
       case DType::BF16:
         std::memcpy(&h, b + 2 * i, 2);
-        w[i] = bf16_to_f32(h);
+        bits = uint32_t(h) << 16;
         break;
       case DType::F16:
         std::memcpy(&h, b + 2 * i, 2);
-        w[i] = f16_to_f32(h);
+        out[i] = f16_to_f32(h);
+        bits = bits_from_f32(out[i]);
         break;
       default:
-        std::memcpy(&w[i], b + 4 * i, 4);
+        std::memcpy(&bits, b + 4 * i, 4);
         break;
+    }
+    out[i] = f32_from_bits(bits);
+    bad |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+  }
+  if (!bad) return -1;
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(out[i])) return int64_t(i);
+  return -1;
+}
+
+Result<QMatrix> quantize_raw(const RawMatrix& m, WeightFormat f, ThreadPool* pool, bool search) {
+  if (m.dtype != DType::BF16 && m.dtype != DType::F16 && m.dtype != DType::F32)
+    return err(m.name, ": checkpoint dtype ", dtype_name(m.dtype), " is not BF16, F16 or F32");
+  std::vector<float> w(size_t(m.rows * m.cols));
+  // Slices of about 8 MB of checkpoint data, so a tensor read in ranges is never held twice.
+  const int64_t slice = std::max<int64_t>(1, int64_t((size_t(8) << 20) / std::max<size_t>(1, m.row_bytes())));
+  std::vector<uint8_t> bytes;
+  for (int64_t r = 0; r < m.rows; r += slice) {
+    const int64_t n = std::min(slice, m.rows - r);
+    bytes.resize(size_t(n) * m.row_bytes());
+    HEARTH_CHECK(m.copy_rows(r, n, bytes.data()));
+    float* out = w.data() + r * m.cols;
+    // Converted over the pool, a block of rows each; the first bad element of the slice wins.
+    std::vector<int64_t> first_bad(size_t(n), -1);
+    auto convert = [&](int64_t r0, int64_t r1) {
+      for (int64_t i = r0; i < r1; ++i)
+        first_bad[size_t(i)] = convert_checked(bytes.data() + size_t(i) * m.row_bytes(), m.dtype, size_t(m.cols), out + i * m.cols);
+    };
+    if (pool) pool->parallel_for(n, 16, convert); else convert(0, n);
+    int64_t bad = -1;
+    for (int64_t i = 0; i < n && bad < 0; ++i)
+      if (first_bad[size_t(i)] >= 0) bad = i * m.cols + first_bad[size_t(i)];
+    if (bad >= 0) {
+      const int64_t e = r * m.cols + bad;
+      return err(m.name, ": element ", e, " (row ", e / m.cols, ", column ", e % m.cols, ") is ", out[bad],
+                 "; weights must be finite");
     }
   }
   return quantize_matrix(w, m.rows, m.cols, f, pool, search);

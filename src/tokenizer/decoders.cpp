@@ -56,7 +56,7 @@ std::string replace_all(const std::string& s, const std::string& pat, const std:
 
 class ByteLevelDec : public Decoder {
  public:
-  void decode_chain(std::vector<std::string>& tokens) const override {
+  void decode_chain(std::vector<std::string>& tokens, bool raw) const override {
     std::string bytes;
     for (const std::string& t : tokens) {
       size_t mark = bytes.size();
@@ -77,27 +77,27 @@ class ByteLevelDec : public Decoder {
         bytes += t;
       }
     }
-    tokens.assign(1, unicode::utf8_lossy(bytes));
+    tokens.assign(1, raw ? bytes : unicode::utf8_lossy(bytes));
   }
 };
 
 class ReplaceDec : public Decoder {
  public:
   std::string pattern, content;
-  void decode_chain(std::vector<std::string>& tokens) const override {
+  void decode_chain(std::vector<std::string>& tokens, bool raw) const override {
     for (std::string& t : tokens) t = replace_all(t, pattern, content);
   }
 };
 
 class ByteFallbackDec : public Decoder {
  public:
-  void decode_chain(std::vector<std::string>& tokens) const override {
+  void decode_chain(std::vector<std::string>& tokens, bool raw) const override {
     std::vector<std::string> out;
     out.reserve(tokens.size());
     std::string run;
     auto flush = [&] {
       if (run.empty()) return;
-      if (unicode::is_valid_utf8(run)) {
+      if (raw || unicode::is_valid_utf8(run)) {
         out.push_back(run);
       } else {
         for (size_t i = 0; i < run.size(); ++i) out.emplace_back("\xEF\xBF\xBD");
@@ -134,7 +134,7 @@ class ByteFallbackDec : public Decoder {
 
 class FuseDec : public Decoder {
  public:
-  void decode_chain(std::vector<std::string>& tokens) const override {
+  void decode_chain(std::vector<std::string>& tokens, bool raw) const override {
     std::string all;
     for (const std::string& t : tokens) all += t;
     tokens.assign(1, std::move(all));
@@ -145,8 +145,15 @@ class StripDec : public Decoder {
  public:
   uint32_t content = ' ';
   size_t start = 0, stop = 0;
-  void decode_chain(std::vector<std::string>& tokens) const override {
+  void decode_chain(std::vector<std::string>& tokens, bool raw) const override {
     for (std::string& t : tokens) {
+      if (content < 0x80) {  // on bytes: the same for UTF-8 text, and keeps raw bytes intact
+        size_t b = 0, e = t.size();
+        while (b < start && b < t.size() && uint8_t(t[b]) == content) ++b;
+        while (t.size() - e < stop && e > b && uint8_t(t[e - 1]) == content) --e;
+        t = t.substr(b, e - b);
+        continue;
+      }
       std::vector<uint32_t> cs = chars_of(t);
       size_t b = 0, e = cs.size();
       for (size_t i = 0; i < start && i < cs.size(); ++i) {
@@ -169,7 +176,7 @@ class MetaspaceDec : public Decoder {
  public:
   std::string rep = "\xE2\x96\x81";
   bool strip_first = true;  // prepend_scheme != never
-  void decode_chain(std::vector<std::string>& tokens) const override {
+  void decode_chain(std::vector<std::string>& tokens, bool raw) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       tokens[i] = replace_all(tokens[i], rep, i == 0 && strip_first ? "" : " ");
     }
@@ -179,8 +186,8 @@ class MetaspaceDec : public Decoder {
 class SequenceDec : public Decoder {
  public:
   std::vector<std::unique_ptr<Decoder>> steps;
-  void decode_chain(std::vector<std::string>& tokens) const override {
-    for (const auto& d : steps) d->decode_chain(tokens);
+  void decode_chain(std::vector<std::string>& tokens, bool raw) const override {
+    for (const auto& d : steps) d->decode_chain(tokens, raw);
   }
 };
 

@@ -13,8 +13,10 @@ namespace hearth::tok {
 class Decoder {
  public:
   virtual ~Decoder() = default;
-  // Rewrites the list of token strings; the final text is their concatenation.
-  virtual void decode_chain(std::vector<std::string>& tokens) const = 0;
+  // Rewrites the list of token strings; the final text is their concatenation. With `raw`,
+  // bytes that are not valid UTF-8 are kept as they are instead of becoming U+FFFD (the bytes a
+  // token stands for, for grammars).
+  virtual void decode_chain(std::vector<std::string>& tokens, bool raw = false) const = 0;
 };
 
 // Builds a decoder from its JSON; `where` names it in errors ("file: decoder").

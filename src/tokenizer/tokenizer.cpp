@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "formats/gguf.h"
+#include "formats/packed.h"
 #include "formats/json.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/gguf_vocab.h"
@@ -243,6 +244,14 @@ Result<Tokenizer> Tokenizer::load_for_model(const std::string& path) {
     HEARTH_ASSIGN(Json root, tokenizer_json_from_gguf(g));
     return load_parsed(root, path + " (tokenizer metadata)");
   }
+  if (is_packed_file(path)) {
+    HEARTH_ASSIGN(PackedFile pack, PackedFile::open(path));
+    HEARTH_ASSIGN(std::optional<std::string> text, pack.file_text("tokenizer.json"));
+    if (!text) return Tokenizer();
+    const std::string what = path + " (tokenizer.json)";
+    HEARTH_ASSIGN(Json root, parse_json(*text, what));
+    return load_parsed(root, what);
+  }
   const std::string file = path + "/tokenizer.json";
   if (FILE* f = std::fopen(file.c_str(), "rb")) {
     std::fclose(f);
@@ -300,6 +309,19 @@ std::optional<int32_t> Tokenizer::token_id(std::string_view token) const {
 
 std::string Tokenizer::token_text(int32_t id) const {
   return d_ ? std::string(d_->text(id)) : std::string();
+}
+
+std::string Tokenizer::token_bytes(int32_t id) const {
+  if (!d_ || !d_->has_text(id) || d_->is_special(id)) return {};
+  if (!d_->decoder) return std::string(d_->text(id));
+  // After a plain "x", so decoders that treat the first token specially (Metaspace, Strip) do
+  // not apply; "x" stands for itself in every decoder here.
+  std::vector<std::string> tokens = {"x", std::string(d_->text(id))};
+  d_->decoder->decode_chain(tokens, true);
+  std::string all;
+  for (const std::string& t : tokens) all += t;
+  if (all.empty() || all[0] != 'x') return {};
+  return all.substr(1);
 }
 
 bool Tokenizer::is_special(int32_t id) const { return d_ && d_->is_special(id); }

@@ -57,6 +57,9 @@ class Tokenizer {
   std::optional<int32_t> token_id(std::string_view token) const;
   // The token string of an id as written in tokenizer.json; empty for an unknown id.
   std::string token_text(int32_t id) const;
+  // The bytes token `id` adds to a text after other tokens (not necessarily valid UTF-8: byte
+  // tokens and split characters); empty for special and unknown tokens.
+  std::string token_bytes(int32_t id) const;
   // Added tokens marked "special" (skipped by decode(ids, true)).
   bool is_special(int32_t id) const;
   // Any token of "added_tokens".

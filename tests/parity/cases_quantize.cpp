@@ -56,6 +56,70 @@ std::vector<uint16_t> checkpoint_data(int64_t rows, int64_t cols, DType dtype, u
   return h;
 }
 
+// Checkpoint data read in ranges (RawMatrix::read_rows, how a large file is read in wasm) gives
+// the bytes that data in memory gives.
+void streamed_cases(Ctx& c) {
+  const int64_t rows = 37, cols = 300;
+  const auto data = checkpoint_data(rows, cols, DType::BF16, 5);
+  RawMatrix mem;
+  mem.data = data.data();
+  mem.dtype = DType::BF16;
+  mem.rows = rows;
+  mem.cols = cols;
+  mem.name = "streamed";
+  RawMatrix ranges = mem;
+  ranges.data = nullptr;
+  int reads = 0;
+  ranges.read_rows = [&](int64_t r0, int64_t n, void* dst) -> Status {
+    ++reads;
+    std::memcpy(dst, data.data() + r0 * cols, size_t(n * cols) * 2);
+    return {};
+  };
+  for (WeightFormat f : {WeightFormat::Int4, WeightFormat::Int8}) {
+    const auto a = c.be->upload_quantized(std::span<const RawMatrix>(&mem, 1), f, true, nullptr);
+    const auto b = c.be->upload_quantized(std::span<const RawMatrix>(&ranges, 1), f, true, nullptr);
+    auto ga = c.be->download(a.at(0)), gb = c.be->download(b.at(0));
+    const std::string diff = ga.ok() && gb.ok() ? first_difference(*ga, *gb) : "download failed";
+    c.expect(diff.empty() && reads > 0, std::string("quantize from ranges, ") + weight_format_name(f) + ": " + diff);
+    c.be->release(a[0]);
+    c.be->release(b[0]);
+  }
+}
+
+// A NaN or an Inf in checkpoint data fails the load (check_uploads) naming the tensor and the row.
+void nonfinite_cases(Ctx& c) {
+  if (!c.fresh) return;
+  const int64_t rows = 9, cols = 260;
+  for (auto [dt, bad] : {std::pair{DType::BF16, uint16_t(0x7fc0)}, {DType::F16, uint16_t(0xfc00)}}) {
+    for (WeightFormat f : {WeightFormat::Int4, WeightFormat::Int8}) {
+      auto be = c.fresh();
+      if (!be) {
+        c.expect(false, "a fresh backend");
+        return;
+      }
+      auto data = checkpoint_data(rows, cols, dt, 11);
+      data[size_t(6 * cols + 201)] = bad;  // row 6
+      RawMatrix good_m, bad_m;
+      good_m.data = data.data() + 0;  // rows 0..2 are finite
+      good_m.dtype = bad_m.dtype = dt;
+      good_m.rows = 3;
+      good_m.cols = bad_m.cols = cols;
+      good_m.name = "model.layers.0.mlp.up_proj.weight";
+      bad_m.data = data.data();
+      bad_m.rows = rows;
+      bad_m.name = "model.layers.0.mlp.down_proj.weight";
+      const RawMatrix both[2] = {good_m, bad_m};
+      be->upload_quantized(both, f, true, nullptr);
+      const Status st = be->check_uploads();
+      const std::string what = std::string("non-finite ") + dtype_name(dt) + " -> " + weight_format_name(f) + ": \"" +
+                               st.message() + "\"";
+      c.expect(!st.ok() && st.message().find("model.layers.0.mlp.down_proj.weight") != std::string::npos &&
+                   st.message().find("row 6") != std::string::npos,
+               what);
+    }
+  }
+}
+
 }  // namespace
 
 void quantize_cases(Ctx& c) {
@@ -64,9 +128,14 @@ void quantize_cases(Ctx& c) {
     for (const auto& sh : shapes) {
       const int64_t rows = sh[0], cols = sh[1];
       const auto data = checkpoint_data(rows, cols, dt, uint32_t(rows * 7 + cols));
-      const RawMatrix raw{data.data(), dt, rows, cols};
+      RawMatrix raw;
+      raw.data = data.data();
+      raw.dtype = dt;
+      raw.rows = rows;
+      raw.cols = cols;
+      raw.name = "w";
       for (auto [f, search] : {std::pair{WeightFormat::Int4, true}, {WeightFormat::Int4, false}, {WeightFormat::Int8, true}}) {
-        const QMatrix want = quantize_raw(raw, f, nullptr, search);
+        const QMatrix want = *quantize_raw(raw, f, nullptr, search);
         const auto ids = c.be->upload_quantized(std::span<const RawMatrix>(&raw, 1), f, search, nullptr);
         auto got = c.be->download(ids.at(0));
         const std::string what = std::string("quantize ") + dtype_name(dt) + " -> " + weight_format_name(f) +
@@ -78,6 +147,8 @@ void quantize_cases(Ctx& c) {
       }
     }
   }
+  streamed_cases(c);
+  nonfinite_cases(c);
 }
 
 }  // namespace hearth::parity

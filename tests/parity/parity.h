@@ -5,6 +5,8 @@
 // feature tiers (web/test/webgpu_parity.cpp on Dawn), and a perf mode prints GB/s.
 #pragma once
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@ struct Ctx {
   // A second backend of the same kind whose weights are split into small chunks (GPU backends
   // with a tiny buffer limit), or nullptr.
   Backend* chunked = nullptr;
+  // A new backend like be, for cases that leave the one they use failed (bad checkpoint data).
+  std::function<std::unique_ptr<Backend>()> fresh;
   std::string label;  // "cpu", "webgpu subgroups", ...
   int failures = 0, checks = 0;
 

@@ -2,6 +2,8 @@
 // submission, as ms per product and GB/s of weights read.
 #include <chrono>
 
+#include "core/dtype.h"
+
 #include "parity/parity.h"
 #include "random_data.h"
 
@@ -12,8 +14,9 @@ void run_perf(Backend& be, int reps) {
   struct Shape {
     int64_t rows, cols, T;
   };
-  // Qwen2.5-3B's q/k/v, gate/up and down widths, and a prefill block.
-  const Shape shapes[] = {{2048, 2048, 1}, {11008, 2048, 1}, {2048, 11008, 1}, {11008, 2048, 64}};
+  // Qwen2.5-3B's q/k/v, gate/up and down widths, a small prefill block and prefill chunks.
+  const Shape shapes[] = {{2048, 2048, 1},   {11008, 2048, 1},   {2048, 11008, 1},  {11008, 2048, 64},
+                          {2048, 2048, 512}, {11008, 2048, 512}, {2048, 11008, 512}};
   Buf sink = be.alloc(4);
   std::vector<float> one(1);
   for (auto f : {WeightFormat::F32, WeightFormat::F16, WeightFormat::Int8, WeightFormat::Int4}) {
@@ -28,11 +31,32 @@ void run_perf(Backend& be, int reps) {
       for (int i = 0; i < reps; ++i) be.matmul(x, W, nullptr, out, s.T);
       be.read(out, one);
       const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count() / reps;
-      std::printf("  perf matmul %-5s %5lldx%-5lld T=%-3lld %9.3f ms  %8.1f GB/s of weights\n", weight_format_name(f),
-                  static_cast<long long>(s.rows), static_cast<long long>(s.cols), static_cast<long long>(s.T), ms,
-                  bytes / (ms * 1e6));
+      std::printf("  perf matmul %-5s %5lldx%-5lld T=%-3lld %9.3f ms  %8.1f GB/s of weights  %8.0f GFLOP/s\n",
+                  weight_format_name(f), static_cast<long long>(s.rows), static_cast<long long>(s.cols),
+                  static_cast<long long>(s.T), ms, bytes / (ms * 1e6), 2.0 * double(s.rows * s.cols * s.T) / (ms * 1e6));
       be.release(W);
     }
+  }
+  // Quantization on upload of BF16 checkpoint data (on a GPU: on the device), in GB/s of BF16.
+  const int64_t rows = 11008, cols = 2048;
+  std::vector<uint16_t> bf16(size_t(rows * cols));
+  const auto w = test::randn(bf16.size(), 2, 0.02f);
+  for (size_t i = 0; i < bf16.size(); ++i) bf16[i] = f32_to_bf16(w[i]);
+  RawMatrix raw;
+  raw.data = bf16.data();
+  raw.dtype = DType::BF16;
+  raw.rows = rows;
+  raw.cols = cols;
+  raw.name = "perf";
+  for (auto [f, search] : {std::pair{WeightFormat::Int4, true}, {WeightFormat::Int4, false}, {WeightFormat::Int8, true}}) {
+    const auto t0 = clock::now();
+    auto ids = be.upload_quantized(std::span<const RawMatrix>(&raw, 1), f, search, nullptr);
+    (void)be.check_uploads();  // waits for the device
+    const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+    std::printf("  perf quantize %s%s %lldx%lld: %9.3f ms  %8.2f GB/s of BF16\n", weight_format_name(f),
+                f == WeightFormat::Int4 && !search ? " (no search)" : "", static_cast<long long>(rows),
+                static_cast<long long>(cols), ms, double(bf16.size() * 2) / (ms * 1e6));
+    be.release(ids.at(0));
   }
 }
 

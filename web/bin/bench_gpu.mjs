@@ -5,6 +5,8 @@
 // device of its own in the same process, the GPU's plain storage-read bandwidth and the cost of a
 // dependent dispatch (gpu_probe.mjs), which decode is compared to.
 //   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--repeat 3] [--adapter DIR] [--quant-search off]
+//                 [--cache-dir DIR] (load through the pack cache: the first load writes the pack, later ones read it)
+//                 [--load-only on]  (stop after the load)
 //   Each decode speed is the median of --repeat runs (greedy and sampled, or base and adapter,
 //   alternating), printed with the slowest and fastest: the host's speed varies from run to run.
 //                 [--profile on]   (GPU time per kernel from timestamp queries; slows the run down)
@@ -29,10 +31,17 @@ const t0 = performance.now();
 const model = await loadModel(a.get('--model'), {
   backend: 'webgpu', dtype: a.get('--dtype'), maxCtx, maxPrefillT: 1024, quantSearch: a.get('--quant-search') !== 'off',
   profileKernels: a.get('--profile') === 'passes' ? 'passes' : a.get('--profile') === 'on',
+  cacheDir: a.get('--cache-dir'),
 });
 const info = model.info;
-console.log(`load: ${((performance.now() - t0) / 1000).toFixed(1)} s  backend: ${info.backend}  dtype: ${info.dtype}  `
-  + `GPU memory (weights + KV + activations): ${(info.bytes / 2 ** 30).toFixed(2)} GiB`);
+const pack = info.pack ? `  pack: ${info.pack.hit ? 'loaded from' : 'written to'} ${info.pack.path}${info.pack.note ? ` (${info.pack.note})` : ''}` : '';
+console.log(`load: ${((performance.now() - t0) / 1000).toFixed(1)} s (engine ${info.load_seconds.toFixed(1)} s)  backend: ${info.backend}  `
+  + `tier: ${info.tier}  dtype: ${info.dtype}  GPU memory (weights + KV + activations): ${(info.bytes / 2 ** 30).toFixed(2)} GiB${pack}`);
+if (a.get('--load-only') === 'on') {
+  await model.dispose();
+  await shutdown();
+  process.exit(0);
+}
 
 // The GPU's own limits, on a device of their own in this process: what decode is compared to.
 const probe = await probeGpu(await nodeGpu());
@@ -144,7 +153,8 @@ if (a.has('--adapter')) {
   const n = ctxs[0];
   const [base, lora] = await alternate(n, [greedy, { ...greedy, adapter: 'bench' }]);
   console.log(`ctx ${n} with LoRA adapter: decode ${lora.decode.toFixed(1)}${spread(lora)} tok/s vs base `
-    + `${base.decode.toFixed(1)}${spread(base)} tok/s (lora/base ${(lora.decode / base.decode).toFixed(3)})`
+    + `${base.decode.toFixed(1)}${spread(base)} tok/s (lora/base ${(lora.decode / base.decode).toFixed(3)}); `
+    + `prefill ${lora.prefill.toFixed(0)} vs ${base.prefill.toFixed(0)} tok/s (lora/base ${(lora.prefill / base.prefill).toFixed(3)})`
     + (repeat > 1 ? `; medians of ${repeat} runs each, alternating` : ''));
   if (lora.host) console.log(`  base${hostLine(base)}\n  lora${hostLine(lora)}`);
   await busyLine('base', base, n, greedy);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Serves the repository root on localhost for the demo page (web/index.html), with the
+// Serves the repository root on localhost for the app (web/index.html), with the
 // cross-origin-isolation headers that wasm threads in a page need. Loopback only.
 //   node web/bin/serve.mjs [--port 8080]
 import { createReadStream, statSync } from 'node:fs';
@@ -25,10 +25,12 @@ createServer((req, res) => {
   res.writeHead(200, {
     'Content-Type': types[extname(file)] ?? 'application/octet-stream',
     'Content-Length': st.size,
+    'Last-Modified': st.mtime.toUTCString(),
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Embedder-Policy': 'require-corp',
   });
-  createReadStream(file).pipe(res);
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
 }).listen(port, '127.0.0.1', () => {
-  console.log(`hearth demo: http://localhost:${port}/web/index.html (the bundled model loads from ../models/pycoder-6m/)`);
+  console.log(`hearth: http://localhost:${port}/web/index.html (the bundled model loads from ../models/pycoder-6m/)`);
 });

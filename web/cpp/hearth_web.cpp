@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "engine/model_folder.h"
+#include "model/packed_model.h"
+#include "engine/structured_output.h"
 #include "engine/text_stream.h"
 #include "formats/json.h"
 #include "web_module.h"
@@ -26,6 +28,7 @@ using web::Options;
 struct Handle {
   std::unique_ptr<ModelFolder> folder;
   GenerateResult last;
+  std::shared_ptr<const TokenTrie> vocab;  // built when a request first asks for structured output
 };
 
 std::vector<std::unique_ptr<Handle>> g_handles(1);  // handle 0 is never valid
@@ -50,6 +53,11 @@ EM_JS(int, hw_on_token, (int handle, int id, const char* text, int len), {
 EM_ASYNC_JS(void, hw_yield, (), {
   await (Module['hearthYield'] ? Module['hearthYield']() : new Promise((r) => setTimeout(r, 0)));
 });
+// Load progress (LoadOptions::progress) to Module.hearthOnProgress(phase, done, total).
+EM_JS(void, hw_on_progress, (const char* phase, double done, double total), {
+  const cb = Module['hearthOnProgress'];
+  if (cb) cb(UTF8ToString(phase), done, total);
+});
 // clang-format on
 
 Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) {
@@ -60,15 +68,21 @@ Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) 
   HEARTH_ASSIGN(lo.max_ctx, o.integer("maxCtx", 0, 0, int64_t(1) << 24));
   HEARTH_ASSIGN(lo.max_prefill_t, o.integer("maxPrefillT", 512, 1, 1 << 16));
   HEARTH_ASSIGN(lo.quant_search, o.boolean("quantSearch", true));
+  HEARTH_ASSIGN(std::string kv, o.string("kvDtype", "f32"));
+  auto kvd = parse_kv_dtype(kv);
+  if (!kvd.ok()) return err("kvDtype: ", kvd.message());
+  lo.kv_dtype = *kvd;
   HEARTH_ASSIGN(int64_t threads, o.integer("threads", 0, 0, 1024));
   lo.threads = int(threads);
+  lo.progress = [](const LoadProgress& p) { hw_on_progress(p.phase, double(p.done), double(p.total)); };
   BackendOptions bo;
   HEARTH_ASSIGN(bo.kind, o.string("backend", "cpu"));
   bo.threads = lo.threads;
   HEARTH_ASSIGN(bo.allow_subgroups, o.boolean("subgroups", true));
   HEARTH_ASSIGN(int64_t wb, o.integer("weightBufferBytes", 0, 0, (int64_t(1) << 31) - 1));
   bo.max_chunk_bytes = uint64_t(wb);
-  return open_model_folder(dir, lo, bo);
+  HEARTH_ASSIGN(std::string cache_dir, o.string("cacheDir", ""));
+  return open_model_folder(dir, lo, bo, cache_dir);
 }
 
 Result<GenerateRequest> request(const Engine& e, const char* text) {
@@ -96,6 +110,7 @@ Result<GenerateRequest> request(const Engine& e, const char* text) {
   req.sampling = p;
   HEARTH_ASSIGN(req.stop_ids, o.ids("stopIds", -2147483648.0));  // an id that never comes: never stop
   HEARTH_ASSIGN(req.keep_cache, o.boolean("keepCache", false));
+  HEARTH_ASSIGN(req.reuse_prefix, o.boolean("reusePrefix", true));
   HEARTH_ASSIGN(req.device_greedy_steps, o.integer("deviceSteps", req.device_greedy_steps, 0, Model::kMaxDeviceSteps));
   HEARTH_ASSIGN(req.adapter, o.string("adapter", ""));
   HEARTH_ASSIGN(double scale, o.number("adapterScale", 1.0, -1e6, 1e6));
@@ -133,12 +148,27 @@ Json info(const Handle& h) {
       {"load_seconds", num(m.load_seconds())},
       {"eos_ids", Json::array(std::move(eos))},
       {"has_tokenizer", Json::boolean(f.tokenizer.loaded())},
+      {"pack", f.pack.empty() ? Json() : Json::object({{"path", Json::string(f.pack)},
+                                                       {"hit", Json::boolean(f.pack_hit)},
+                                                       {"note", Json::string(f.note)}})},
       {"gpu", gpu},
       {"last", Json::object({{"prompt_tokens", num(double(r.n_prompt))},
+                             {"reused_tokens", num(double(r.n_reused))},
                              {"generated_tokens", num(double(r.ids.size()))},
                              {"prefill_seconds", num(r.prefill_seconds)},
                              {"decode_seconds", num(r.decode_seconds)}})},
   });
+}
+
+// responseFormat: {type: 'json_object'} | {type: 'json_schema', schema} | {type: 'grammar', grammar}
+// (or 'text') -> a matcher over the model's vocabulary; null for text.
+Result<std::shared_ptr<GrammarMatcher>> grammar_for(Handle& h, const Json& format) {
+  HEARTH_ASSIGN(ResponseFormat f, parse_response_format(format, "responseFormat"));
+  if (f.kind == ResponseFormat::Kind::Text) return std::shared_ptr<GrammarMatcher>();
+  if (!h.folder->tokenizer.loaded()) return err("responseFormat needs the model's tokenizer.json");
+  HEARTH_ASSIGN(std::shared_ptr<const Grammar> g, compile_response_format(f, "responseFormat"));
+  if (!h.vocab) h.vocab = make_token_trie(h.folder->tokenizer, h.folder->engine->model().config().vocab_size);
+  return std::make_shared<GrammarMatcher>(std::move(g), h.vocab);
 }
 
 int fail_with(const Error& e, int code) {
@@ -148,15 +178,15 @@ int fail_with(const Error& e, int code) {
 
 }  // namespace
 
+// For the other parts of the C API (hearth_web_*.cpp): the model folder behind a handle
+// (nullptr, with the error set, for an invalid one) and the error hearth_last_error() reports.
 namespace hearth::web {
-
-ModelFolder* folder(int handle) {
+ModelFolder* folder_of(int handle) {
   Handle* h = get(handle);
   return h ? h->folder.get() : nullptr;
 }
-
 void set_error(const std::string& message) { g_error = message; }
-
+ModelFolder* folder(int handle) { return folder_of(handle); }
 }  // namespace hearth::web
 
 extern "C" {
@@ -171,7 +201,8 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_exception_message(void* thrown) {
 }
 
 // Loads the model folder `dir` (an Emscripten FS path) with options (JSON): dtype, maxCtx,
-// maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes.
+// maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes,
+// cacheDir (a folder of packs: engine/pack_cache.h). `dir` may also be a .gguf file or a pack.
 // Returns a handle, or 0 with hearth_last_error().
 EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
   auto f = load(dir, options);
@@ -184,6 +215,16 @@ EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
 
 EMSCRIPTEN_KEEPALIVE void hearth_free(int handle) {
   if (get(handle)) g_handles[size_t(handle)].reset();
+}
+
+// Writes the loaded model's weights as a pack (model/packed_model.h) to `path`; `source` is the
+// folder it was loaded from (its small files go along). Returns 1, or 0 with hearth_last_error().
+EMSCRIPTEN_KEEPALIVE int hearth_save_packed(int handle, const char* source, const char* path) {
+  Handle* h = get(handle);
+  if (!h) return 0;
+  Status s = save_packed(h->folder->engine->model(), source, path);
+  if (!s.ok()) return fail_with(s.error(), 0);
+  return 1;
 }
 
 // A JSON object describing the loaded engine and its last generation.
@@ -233,7 +274,9 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_decode(int handle, const int32_t* ids, i
 // Generates after request.prompt (JSON: prompt ids, maxTokens, temperature, topK, topP, minP,
 // repetitionPenalty, presencePenalty, frequencyPenalty, seed — unset ones take the model's
 // generation_config.json — stopIds (replacing the model's eos ids), stop (strings), keepCache,
-// deviceSteps, adapter, adapterScale). Each token goes to Module.hearthOnToken(handle, id,
+// reusePrefix (default true: the KV cache of the longest prefix shared with the previous
+// request is reused), deviceSteps, adapter, adapterScale, responseFormat (structured output:
+// {type: 'json_object' | 'json_schema' (with schema) | 'grammar' (with GBNF grammar)}). Each token goes to Module.hearthOnToken(handle, id,
 // text); at the end one more call with id -1 carries the text held back. Returns the number of
 // generated ids (at hearth_ids_ptr()) or -1.
 EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const char* request_json) {
@@ -245,6 +288,11 @@ EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const char* request_json) {
   auto opts = Options::parse(request_json, "generate options");
   auto stop_strings = opts->strings("stop");
   if (!stop_strings.ok()) return fail_with(stop_strings.error(), -1);
+  if (const Json* rf = opts->get("responseFormat")) {
+    auto g = grammar_for(*h, *rf);
+    if (!g.ok()) return fail_with(g.error(), -1);
+    req->grammar = std::move(*g);
+  }
   const std::vector<int32_t> stops = req->stop_ids.empty() ? e.default_stop_ids() : req->stop_ids;
   const Tokenizer& tok = h->folder->tokenizer;
   std::unique_ptr<TextStream> text;

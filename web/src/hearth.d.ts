@@ -5,6 +5,8 @@ export type DType = 'f32' | 'f16' | 'int8' | 'int4';
 export interface LoadOptions {
   /** Weight precision on load (default 'f32'). int4 keeps embeddings / LM head in int8. */
   dtype?: DType;
+  /** The KV cache's precision (default 'f32'; 'f16' and 'int8' on the wasm CPU backend). */
+  kvDtype?: 'f32' | 'f16' | 'int8';
   /** KV cache length (default min(max_position_embeddings, 4096)). */
   maxCtx?: number;
   /** Largest batch of prompt tokens per forward pass (default 512). */
@@ -24,6 +26,41 @@ export interface LoadOptions {
   gpu?: unknown;
   /** URL or path of hearth_engine.cjs (its .wasm beside it). */
   wasmUrl?: string;
+  /**
+   * Run the engine in a dedicated module Worker (src/worker_host.mjs) behind the same API.
+   * Default: true in a browser page, false in Node and inside workers.
+   */
+  worker?: boolean;
+  /** URL of src/engine_worker.mjs when it is served elsewhere. */
+  workerUrl?: string | URL;
+  /** Load phases as they happen (src/progress.mjs). */
+  onProgress?: (event: LoadProgressEvent) => void;
+  /** Generate one token after loading so the first request does not wait for WebGPU pipelines. */
+  warmUp?: boolean;
+  /** Cancels the load: at once in a worker (AbortError), between phases in process. */
+  signal?: AbortSignal;
+  /**
+   * Browsers: keep the engine's pack of the model (its converted, quantized weights) in the weight
+   * cache (src/cache.mjs: OPFS, the Cache API or IndexedDB; an object picks { backend, name,
+   * quotaBytes }) under a key from the source files' names, sizes and dates and the options that
+   * change the pack; a later load of the same files takes the pack (info.cache says which).
+   */
+  cache?: boolean | { backend?: 'opfs' | 'cache' | 'idb'; name?: string; quotaBytes?: number };
+  /** The label of the cache entry (default: the folder's name and the dtype). */
+  cacheLabel?: string;
+  /** Node: a folder of packs, the engine's own pack cache. */
+  cacheDir?: string;
+}
+
+export interface LoadProgressEvent {
+  /** download: bytes of the files read; read: matrices converted by the engine; compile: WebGPU pipelines. */
+  phase: 'download' | 'cache' | 'read' | 'compile' | 'ready';
+  done: number;
+  total: number;
+  unit: 'bytes' | 'matrices' | 'steps';
+  /** The file being read (download). */
+  file?: string;
+  message: string;
 }
 
 export interface ModelInfo {
@@ -40,6 +77,8 @@ export interface ModelInfo {
   load_seconds: number;
   eos_ids: number[];
   has_tokenizer: boolean;
+  /** With LoadOptions.cache: whether the weights came from the cache, the entry's key and size. */
+  cache?: { hit: boolean; key: string; bytes: number; backend: string };
 }
 
 export interface GenerateOptions {
@@ -60,10 +99,23 @@ export interface GenerateOptions {
   /** Continue after what the KV cache holds (multi-turn). */
   keepCache?: boolean;
   /**
+   * Without keepCache: reuse the KV cache of the longest token prefix shared with what earlier
+   * requests fed (default true); only the rest of the prompt is prefilled.
+   */
+  reusePrefix?: boolean;
+  /** Stops generation after the current token; the stream ends and result.aborted is true. */
+  signal?: AbortSignal;
+  /**
    * WebGPU: tokens per GPU submission with the pick (argmax or sampling) on the GPU (default 8;
    * 0 = read the logits back every token and sample on the CPU).
    */
   deviceSteps?: number;
+  /**
+   * Structured output: the generated text is a JSON object, JSON valid under `schema` (JSON
+   * Schema; keywords that cannot be enforced are an error), or a sentence of a GBNF grammar.
+   */
+  responseFormat?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: object }
+    | { type: 'grammar'; grammar: string };
   /** A LoRA adapter loaded with loadAdapter (unset: none), and a multiplier of its scale. */
   adapter?: string;
   adapterScale?: number;
@@ -71,6 +123,8 @@ export interface GenerateOptions {
 
 export interface GenerationStats {
   prompt_tokens: number;
+  /** Prompt tokens whose KV cache was reused from earlier requests (not prefilled). */
+  reused_tokens: number;
   generated_tokens: number;
   prefill_seconds: number;
   decode_seconds: number;
@@ -83,12 +137,63 @@ export interface Token {
   text: string;
 }
 
+export interface GenerationResult {
+  ids: number[];
+  stats: GenerationStats;
+  /** The request's AbortSignal fired (or the loop was left early). */
+  aborted: boolean;
+}
+
 export interface GenerationStream extends AsyncIterableIterator<Token> {
-  readonly result: Promise<{ ids: number[]; stats: GenerationStats }>;
+  readonly result: Promise<GenerationResult>;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+export interface ChatOptions extends Omit<GenerateOptions, 'keepCache'> {
+  /** A built-in format instead of the model's own template (which is 'plain' when it has none). */
+  template?: 'plain' | 'chatml';
+  /** Passed to templates that read it (Qwen3). */
+  enableThinking?: boolean;
+  /** The `model` field of the returned objects (default: the model type). */
+  model?: string;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: [{ index: 0; delta: { role?: 'assistant'; content?: string }; finish_reason: FinishReason | null }];
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: [{ index: 0; message: { role: 'assistant'; content: string }; finish_reason: FinishReason }];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number;
+    prompt_tokens_details: { cached_tokens: number } };
+  /** Where the template came from: 'tokenizer_config.json' or a built-in name. */
+  template: string;
+  timings: { prefill_tokens: number; prefill_seconds: number; decode_seconds: number; decode_tokens_per_s: number };
+}
+
+export interface ChatStream extends AsyncIterableIterator<ChatCompletionChunk> {
+  readonly result: Promise<ChatCompletion>;
 }
 
 export class HearthModel {
+  /** The in-process engine's handle (absent for a model in a worker). */
   readonly handle: number;
+  /** true when the engine runs in a worker (stats() then gives the counters of the last reply). */
+  readonly worker?: boolean;
   readonly info: ModelInfo;
   /** Why the requested backend was not used, when it was not. */
   readonly notes: string[];
@@ -97,8 +202,16 @@ export class HearthModel {
   unloadAdapter(name: string): Promise<void>;
   decode(ids: number[], opts?: { skipSpecial?: boolean }): Promise<string>;
   generate(prompt: string | number[], opts?: GenerateOptions): GenerationStream;
-  complete(prompt: string | number[], opts?: GenerateOptions):
-    Promise<{ ids: number[]; text: string; stats: GenerationStats }>;
+  complete(prompt: string | number[], opts?: GenerateOptions): Promise<GenerationResult & { text: string }>;
+  /**
+   * OpenAI-style chat completion with the model's chat template; the KV cache of the previous
+   * request is reused for the prefix the two share. The reply is cut to the room left in the
+   * context (finish_reason 'length').
+   */
+  chat(messages: ChatMessage[], opts?: ChatOptions): ChatStream;
+  /** The prompt text of a conversation, where its template came from, and its stop strings. */
+  renderChat(messages: ChatMessage[], opts?: { template?: string; enableThinking?: boolean; addGenerationPrompt?: boolean }):
+    Promise<{ prompt: string; template: string; stop: string[] }>;
   /**
    * Current counters (generation stats; GPU dispatches, submits, pipelines, and host time in ms
    * spent encoding command lists and waiting for read-backs).

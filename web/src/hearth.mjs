@@ -7,7 +7,10 @@
 //
 // Sources: a folder path (Node); a base URL whose files are fetched, or File / Blob objects
 // (browser; FileList, an array of Files, or { 'config.json': Blob, ... }).
+import { chat } from './chat.mjs';
 import { GpuBridge } from './gpu_bridge.mjs';
+import { findPack, storePack } from './pack_cache.mjs';
+import { LoadProgress, readBytes } from './progress.mjs';
 import { installTraining } from './train.mjs';
 import { isNode, loadWasmModule } from './wasm_loader.mjs';
 
@@ -110,21 +113,30 @@ const mounted = new Set();
 
 // Puts the model's files where the wasm FS sees them; resolves to the folder's FS path. In Node
 // a folder is mounted at its own absolute path, so messages name the user's files.
-async function mountSource(m, source, names = MODEL_FILES) {
+// Mounts a host folder (Node) at the same path in the engine's file system.
+function mountNodeDir(m, dir) {
+  if (mounted.has(dir)) return;
+  m.FS.mkdirTree(dir);
+  m.FS.mount(m.NODEFS, { root: dir }, dir);
+  mounted.add(dir);
+}
+
+// onBytes(name, bytes, size): called as file bytes arrive (progress).
+async function mountSource(m, source, names = MODEL_FILES, onBytes = null) {
   const FS = m.FS;
   if (typeof source === 'string' && isNode && !/^https?:/.test(source)) {
     const { resolve } = await import('node:path');
     const { statSync } = await import('node:fs');
-    const dir = resolve(source);
+    const { dirname } = await import('node:path');
+    const path = resolve(source);
     let st = null;
-    try { st = statSync(dir); } catch { /* reported below */ }
-    if (!st?.isDirectory()) throw new Error(`hearth: ${source}: no such ${names === MODEL_FILES ? 'model' : 'adapter'} folder`);
-    if (!mounted.has(dir)) {
-      FS.mkdirTree(dir);
-      FS.mount(m.NODEFS, { root: dir }, dir);
-      mounted.add(dir);
-    }
-    return dir;
+    try { st = statSync(path); } catch { /* reported below */ }
+    // A model may also be one file (.gguf, or a pack): its folder is mounted.
+    const isFile = st?.isFile() && names === MODEL_FILES;
+    if (!st?.isDirectory() && !isFile) throw new Error(`hearth: ${source}: no such ${names === MODEL_FILES ? 'model' : 'adapter'} folder or file`);
+    const dir = isFile ? dirname(path) : path;
+    mountNodeDir(m, dir);
+    return path;
   }
   const dir = `/models/m${++folderCount}`;
   FS.mkdirTree(dir);
@@ -137,7 +149,7 @@ async function mountSource(m, source, names = MODEL_FILES) {
         if (optional) return null;
         throw new Error(`hearth: ${base + name}: HTTP ${r.status}`);
       }
-      return new Uint8Array(await r.arrayBuffer());
+      return readBytes(r, (n, size) => onBytes?.(name, n, size));
     };
     for (const name of names) {
       const b = await get(name, name !== names[0]);
@@ -154,7 +166,11 @@ async function mountSource(m, source, names = MODEL_FILES) {
   } else {
     const entries = typeof source[Symbol.iterator] === 'function'
       ? [...source].map((f) => [f.name, f]) : Object.entries(source);
-    for (const [name, v] of entries) files.set(String(name).split('/').pop(), await toBytes(v));
+    for (const [name, v] of entries) {
+      const base = String(name).split('/').pop();
+      files.set(base, await toBytes(v));
+      onBytes?.(base, files.get(base).length, files.get(base).length);
+    }
   }
   for (const [name, bytes] of files) FS.writeFile(`${dir}/${name}`, bytes);
   return dir;
@@ -169,7 +185,12 @@ class GenerationStream {
     this.finished = false;
     this.error = null;
     this.stopRequested = false;
+    this.aborted = false;
+    const onAbort = () => { this.stopRequested = true; this.aborted = true; };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     this.result = serialize(() => this.run(promptIds, opts));
+    this.result.finally(() => opts.signal?.removeEventListener('abort', onAbort)).catch(() => {});
     this.result.then(() => this.finish(), (e) => this.finish(e));
   }
 
@@ -185,14 +206,15 @@ class GenerationStream {
       prompt: promptIds, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP,
       minP: o.minP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty,
       frequencyPenalty: o.frequencyPenalty, seed: o.seed, stopIds: o.stopIds, stop: o.stop,
-      keepCache: o.keepCache, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      keepCache: o.keepCache, reusePrefix: o.reusePrefix, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+      responseFormat: o.responseFormat,
     };
     try {
       const n = await call(m, 'hearth_generate', 'number', ['number', 'string'], [handle, JSON.stringify(request)],
         { async: true });
       if (n < 0) throw engineError(m);
       const ids = Array.from(m.HEAP32.subarray(m._hearth_ids_ptr() >> 2, (m._hearth_ids_ptr() >> 2) + n));
-      return { ids, stats: JSON.parse(m.UTF8ToString(m._hearth_info(handle))).last };
+      return { ids, stats: JSON.parse(m.UTF8ToString(m._hearth_info(handle))).last, aborted: this.aborted };
     } finally {
       tokenSinks.delete(handle);
     }
@@ -267,15 +289,42 @@ export class HearthModel {
    * Options: maxTokens (128), temperature (0 = greedy), topK, topP, minP, repetitionPenalty,
    * presencePenalty, frequencyPenalty, seed (unset ones take generation_config.json's values),
    * stop (strings), stopIds (replace the model's eos ids), keepCache (continue the KV cache),
+   * reusePrefix (default true: without keepCache, the KV cache of the longest token prefix shared
+   * with what the previous requests fed is reused and only the rest is prefilled; stats.reused_tokens),
    * deviceSteps (WebGPU: tokens decoded per GPU submission with the pick — argmax or sampling —
    * on the GPU and one read-back of their ids; default 8, 0 = read the logits back every token
    * and sample on the CPU; the two samplers draw differently for the same seed), adapter
-   * (a name given to loadAdapter; unset = none) and adapterScale.
+   * (a name given to loadAdapter; unset = none), adapterScale, and responseFormat (structured
+   * output: { type: 'json_object' }, { type: 'json_schema', schema }, or { type: 'grammar',
+   * grammar: GBNF text }; the text then always follows it; on WebGPU the mask is applied on the
+   * GPU, one token per submission).
    * After the loop, `await stream.result` gives { ids, stats }.
    */
   generate(prompt, opts = {}) {
     const ids = typeof prompt === 'string' ? this.encode(prompt) : Promise.resolve(Array.from(prompt));
     return new GenerationStream(this, ids, opts);
+  }
+
+  /**
+   * OpenAI-style chat completion (src/chat.mjs): an async iterator of chat.completion.chunk
+   * objects; `await stream.result` gives { choices, usage, ... }. The engine reuses the KV cache
+   * for the token prefix a request shares with what earlier ones fed (reusePrefix).
+   */
+  chat(messages, opts = {}) {
+    return chat(this, messages, opts);
+  }
+
+  // The prompt text of a conversation: { prompt, template, stop } (the template's origin and
+  // the stop strings of a built-in format). opts: template, enableThinking, addGenerationPrompt.
+  async renderChat(messages, opts = {}) {
+    const request = JSON.stringify({ messages, template: opts.template, enableThinking: opts.enableThinking,
+      addGenerationPrompt: opts.addGenerationPrompt });
+    return serialize(() => {
+      const m = engine;
+      const r = m.ccall('hearth_chat_render', 'string', ['number', 'string'], [this.handle, request]);
+      if (!r) throw engineError(m);
+      return JSON.parse(r);
+    });
   }
 
   // Generates to the end: { ids, text, stats }.
@@ -299,6 +348,23 @@ export class HearthModel {
     if (!ok) throw engineError(m);
   }
 
+  // Writes the weights as the engine holds them (quantized) into a pack at `path` (Node: a host
+  // path whose folder exists; in a browser: a path in the engine's file system), which loadModel
+  // then takes in place of the model and loads with no conversion or quantization.
+  async savePacked(path) {
+    const m = engine;
+    let target = path;
+    if (isNode) {
+      const { resolve, dirname } = await import('node:path');
+      target = resolve(path);
+      mountNodeDir(m, dirname(target));
+    }
+    const ok = await serialize(() => call(m, 'hearth_save_packed', 'number', ['number', 'string', 'string'],
+      [this.handle, this.source, target], { async: true }));
+    if (!ok) throw engineError(m);
+    return target;
+  }
+
   async unloadAdapter(name) {
     const m = engine;
     const ok = await serialize(() => call(m, 'hearth_unload_adapter', 'number', ['number', 'string'],
@@ -314,12 +380,16 @@ export class HearthModel {
   }
 
   dispose() {
-    return serialize(() => engine._hearth_free(this.handle));
+    return serialize(() => {
+      engine._hearth_chat_release(this.handle);
+      engine._hearth_free(this.handle);
+    });
   }
 }
 
 /**
- * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), maxCtx,
+ * Loads a model. Options: dtype 'f32' | 'f16' | 'int8' | 'int4' (default 'f32'), kvDtype 'f32' |
+ * 'f16' | 'int8' (the KV cache's precision; the wasm CPU backend only for now), maxCtx,
  * maxPrefillT, backend 'webgpu' (default; falls back to the CPU when WebGPU or an adapter is
  * missing, saying so in model.notes and on console.warn) | 'cpu', subgroups (false forces the
  * WebGPU tier without optional features), gpu (a GPU object instead of navigator.gpu), wasmUrl,
@@ -327,9 +397,26 @@ export class HearthModel {
  * timestamp queries; 'passes': only the GPU's busy time, stats().gpu.host.gpuMs, with the
  * dispatches encoded as usual; only the first model's options create the device),
  * weightBufferBytes (WebGPU: the largest buffer weights are placed in, below the device's
- * binding limit; larger matrices are split by rows).
+ * binding limit; larger matrices are split by rows), cacheDir (Node: a folder of packs; a folder
+ * model's first load writes the pack of its quantized weights there, later loads of the same
+ * files with the same dtype take it instead; stats().pack says which). `source` may be a folder,
+ * a .gguf file or a pack (model.savePacked, `hearth pack`).
+ * worker (default: true in a browser page, false in Node and inside workers): run the engine
+ * in a dedicated module Worker behind the same API (src/worker_host.mjs). onProgress(event):
+ * load phases (src/progress.mjs). warmUp: generate one token after loading so the first
+ * request does not wait for WebGPU pipelines ('compile' phase). signal: an AbortSignal that
+ * cancels the load (at once in a worker, between phases in process).
  */
 export async function loadModel(source, opts = {}) {
+  if (opts.worker ?? (typeof window !== 'undefined' && typeof Worker === 'function')) {
+    const { loadModelInWorker } = await import('./worker_host.mjs');
+    return loadModelInWorker(source, opts);
+  }
+  const progress = new LoadProgress(opts.onProgress);
+  const checkAbort = () => {
+    if (opts.signal?.aborted) throw new DOMException('hearth: loading was cancelled', 'AbortError');
+  };
+  checkAbort();
   const wb = opts.weightBufferBytes ?? 0;
   if (!(Number.isInteger(wb) && wb >= 0 && wb < 2 ** 31)) {
     throw new Error(`hearth: weightBufferBytes must be a whole number of bytes below 2^31, got ${opts.weightBufferBytes}`);
@@ -349,14 +436,118 @@ export async function loadModel(source, opts = {}) {
       backend = 'cpu';
     }
   }
-  const dir = await mountSource(m, source);
-  const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
-    threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb };
-  const handle = await serialize(() => call(m, 'hearth_load', 'number', ['string', 'string'],
-    [dir, JSON.stringify(options)], { async: true }));
+  // The weight cache (browsers, opts.cache): the pack an earlier load of these files stored.
+  const found = opts.cache && !isNode ? await findPack(opts.cache, source, { dtype: opts.dtype, quantSearch: opts.quantSearch,
+    backend, tier: backend === 'webgpu' ? m.hearthGpu.tier : 'cpu' }, opts.cacheLabel ?? sourceLabel(source, opts)) : null;
+  if (found?.note) notes.push(found.note);
+  if (opts.cache && isNode) notes.push('weight cache: the cache option is for browsers; in Node use cacheDir (a folder of packs)');
+  for (const p of found?.problems ?? []) notes.push(`weight cache: ${p}`);
+  let cacheDir;
+  if (opts.cacheDir !== undefined) {  // Node: a folder of packs (made if missing)
+    if (!isNode || typeof opts.cacheDir !== 'string') throw new Error('hearth: cacheDir is a folder path, in Node');
+    const { resolve } = await import('node:path');
+    const { mkdirSync } = await import('node:fs');
+    cacheDir = resolve(opts.cacheDir);
+    mkdirSync(cacheDir, { recursive: true });
+    mountNodeDir(m, cacheDir);
+  }
+  const options = { dtype: opts.dtype, kvDtype: opts.kvDtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT,
+    quantSearch: opts.quantSearch, threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
+  const engineLoad = (path) => serialize(async () => {
+    // The engine's own 'ready' is the end of its part; loadModel's comes last.
+    m.hearthOnProgress = (phase, done, total) => { if (phase !== 'ready') progress.emit(phase, done, total); };
+    try {
+      return await call(m, 'hearth_load', 'number', ['string', 'string'], [path, JSON.stringify(options)], { async: true });
+    } finally {
+      m.hearthOnProgress = null;
+    }
+  });
+  let dir = null;
+  let handle = 0;
+  if (found?.bytes) {
+    dir = `/packs/${found.key}.hpk`;
+    m.FS.mkdirTree('/packs');
+    m.FS.writeFile(dir, found.bytes);
+    progress.emit('cache', found.bytes.length, found.bytes.length);
+    handle = await engineLoad(dir);
+    if (!handle) {  // a stored pack the engine refuses (e.g. an older format): drop it, load the files
+      notes.push(`weight cache: the stored pack did not load (${m.UTF8ToString(m._hearth_last_error())}); read the files instead`);
+      m.FS.unlink(dir);
+      await found.cache.delete(found.key);
+      found.bytes = null;
+    }
+  }
+  if (!handle) {
+    const expected = sourceBytes(source);
+    dir = await mountSource(m, source, MODEL_FILES, (file, n, size) => progress.bytes(file, n, size, expected));
+    checkAbort();
+    handle = await engineLoad(dir);
+  }
   if (!handle) throw engineError(m);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
-  return new HearthModel(handle, info, notes);
+  if (info.pack?.note) notes.push(info.pack.note);
+  const model = new HearthModel(handle, info, notes);
+  model.source = dir;
+  if (found?.cache) info.cache = await settlePack(m, model, found, dir, progress);
+  if (opts.warmUp && info.tier !== 'cpu') {
+    progress.emit('compile', 0, 1);
+    await model.complete([info.eos_ids[0] ?? 0], { maxTokens: 2, temperature: 0 });
+    progress.emit('compile', 1, 1);
+  }
+  progress.emit('ready', 1, 1);
+  if (opts.signal?.aborted) {
+    await model.dispose();
+    checkAbort();
+  }
+  return model;
+}
+
+// After a load with the weight cache: on a miss, the engine writes the model's pack and it is
+// stored; on a hit, the pack's chat template is read (so the pack's copy can go). Resolves to
+// { hit, key, bytes, backend }.
+async function settlePack(m, model, found, dir, progress) {
+  const hit = !!found.bytes;
+  let bytes = found.bytes?.length ?? 0;
+  if (hit) {
+    await model.renderChat([]).catch(() => {});  // reads the pack's tokenizer_config.json now
+    m.FS.unlink(dir);
+  } else {
+    const path = `/packs/${found.key}.hpk`;
+    m.FS.mkdirTree('/packs');
+    const ok = await serialize(() => call(m, 'hearth_save_packed', 'number', ['number', 'string', 'string'],
+      [model.handle, dir, path], { async: true }));
+    if (!ok) {
+      model.notes.push(`weight cache: the pack was not written (${m.UTF8ToString(m._hearth_last_error())})`);
+    } else {
+      const pack = m.FS.readFile(path);
+      m.FS.unlink(path);
+      bytes = pack.length;
+      progress.emit('cache', 0, bytes);
+      const note = await storePack(found, pack, { dtype: model.info.dtype, backend: model.info.backend,
+        model_type: model.info.model_type });
+      if (note) model.notes.push(note);
+      else progress.emit('cache', bytes, bytes);
+    }
+  }
+  return { hit, key: found.key, bytes, backend: found.cache.backend };
+}
+
+// A label for a cache entry: the folder's name (a URL's last segment, the files' folder) and dtype.
+function sourceLabel(source, opts) {
+  let name = 'model';
+  if (typeof source === 'string' || source instanceof URL) name = String(source).replace(/\/+$/, '').split('/').pop();
+  else {
+    const first = typeof source[Symbol.iterator] === 'function' ? [...source][0] : null;
+    if (first?.webkitRelativePath?.includes('/')) name = first.webkitRelativePath.split('/')[0];
+  }
+  return `${name} ${opts.dtype ?? 'f32'}`;
+}
+
+// The bytes of File / Blob sources (0 when not known up front: paths, URLs).
+function sourceBytes(source) {
+  if (!source || typeof source === 'string' || source instanceof URL) return 0;
+  const values = typeof source[Symbol.iterator] === 'function' ? [...source] : Object.values(source);
+  return values.reduce((n, v) => n + (v?.size ?? v?.byteLength ?? 0), 0);
 }
 
 // Releases the GPU device (lets Node exit).

@@ -83,23 +83,3 @@ test('pycoder-6m generates its reference greedy ids on WebGPU in headless Chromi
   assert.deepEqual(r.ids, ref.greedy.slice(0, n));
   assert.deepEqual(r.textIds, ref.greedy.slice(0, 4));
 });
-
-test('the demo page loads a model by URL and streams a greedy completion', { skip, timeout: 600000 }, async () => {
-  const page = await browser.newPage();
-  const logs = [];
-  page.on('pageerror', (e) => logs.push(String(e)));
-  await page.goto(`${base}/web/index.html`);
-  await page.selectOption('#dtype', 'int8');
-  await page.click('#load');
-  await page.waitForFunction(() => !document.getElementById('go').disabled
-    || document.getElementById('status').className === 'err', null, { timeout: 300000 });
-  assert.match(await page.textContent('#status'), /on webgpu/, logs.join('\n'));
-  await page.fill('#n', '6');
-  await page.click('#go');
-  await page.waitForFunction(() => /tokens at .* tok\/s/.test(document.getElementById('status').textContent)
-    || document.getElementById('status').className === 'err', null, { timeout: 300000 });
-  const status = await page.textContent('#status');
-  assert.match(status, /6 tokens at [\d.]+ tok\/s \(webgpu/, `${status}\n${logs.join('\n')}`);
-  assert.ok((await page.textContent('#out')).startsWith('def fibonacci(n):'));
-  await page.close();
-});

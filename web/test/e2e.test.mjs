@@ -28,12 +28,13 @@ async function greedy(model, prompt, n, extra = {}) {
   return r.ids;
 }
 
-// GPU dispatches per decoded token over n tokens: a run of 1 + n tokens minus a run of 1.
+// GPU dispatches per decoded token over n tokens: a run of 1 + n tokens minus a run of 1 (both
+// prefilling the whole prompt).
 async function decodeDispatches(model, prompt, n, extra = {}) {
   const d0 = model.stats().gpu.dispatches;
-  await greedy(model, prompt, 1, extra);
+  await greedy(model, prompt, 1, { ...extra, reusePrefix: false });
   const d1 = model.stats().gpu.dispatches;
-  await greedy(model, prompt, 1 + n, extra);
+  await greedy(model, prompt, 1 + n, { ...extra, reusePrefix: false });
   return (model.stats().gpu.dispatches - d1 - (d1 - d0)) / n;
 }
 

@@ -10,7 +10,7 @@ import { releaseNodeGpu } from '../src/node_gpu.mjs';
 
 const { bridge, reason } = await sharedBridge();
 const groups = (process.env.HEARTH_OPS_GROUPS
-  ?? 'matmul,embed,rmsnorm,rope,attention,elementwise,argmax,sample,products,attention_step,upload,'
+  ?? 'matmul,embed,rmsnorm,rope,attention,elementwise,argmax,sample,products,attention_step,upload,quantize,'
     + 'train_products,train_norm,train_attention,train_loss,train_optimizer').split(',');
 const tiers = bridge?.tier === 'subgroups' ? ['subgroups', 'none'] : ['none'];
 

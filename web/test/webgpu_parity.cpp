@@ -37,6 +37,11 @@ extern "C" EMSCRIPTEN_KEEPALIVE int hearth_ops_test(const char* group, const cha
   parity::Ctx c;
   c.be = be->get();
   c.chunked = small->get();
+  const std::string tier_name = tier;
+  c.fresh = [tier_name]() -> std::unique_ptr<Backend> {
+    auto b = backend(tier_name.c_str(), 0);
+    return b.ok() ? std::unique_ptr<Backend>(std::move(*b)) : nullptr;
+  };
   c.label = std::string("webgpu ") + (*be)->tier();
   if (!parity::run_group(group, c)) {
     std::printf("unknown group %s\n", group);

@@ -7,6 +7,7 @@
 
 #include "ops/cpu/kernels.h"
 #include "ops/cpu/simd.h"
+#include "ops/kv_cache.h"
 
 namespace hearth::cpu {
 
@@ -35,8 +36,17 @@ inline void axpy(float w, const float* x, float* y, int64_t n) {
 void attention(const float* q, const float* k, const float* v, float* out, int64_t T, int64_t pos0,
                const AttentionShape& s, ThreadPool& pool) {
   const int64_t D = s.head_dim, H = s.n_heads, KV = s.n_kv_heads, group = H / KV;
+  const int64_t row = kv_row_elements(s.kv, D);
+  const bool f32 = s.kv == KvDType::F32;
   pool.parallel_for(T * H, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> p;
+    std::vector<float> p, buf(f32 ? 0 : size_t(D));
+    // Row j of a cache as f32 (decoded into buf unless the cache is f32).
+    auto row_of = [&](const float* cache, int64_t j, int64_t kvh) {
+      const float* src = cache + (j * KV + kvh) * row;
+      if (f32) return src;
+      decode_kv_row(src, D, s.kv, buf.data());
+      return static_cast<const float*>(buf.data());
+    };
     for (int64_t task = b; task < e; ++task) {
       const int64_t t = task / H, h = task % H, kvh = h / group;
       const int64_t pos = pos0 + t;
@@ -46,7 +56,7 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
       p.resize(size_t(n));
       float mx = -INFINITY;
       for (int64_t j = 0; j < n; ++j) {
-        p[size_t(j)] = dot(qh, k + ((first + j) * KV + kvh) * D, D) * s.scale;
+        p[size_t(j)] = dot(qh, row_of(k, first + j, kvh), D) * s.scale;
         mx = std::max(mx, p[size_t(j)]);
       }
       float sum = 0;
@@ -57,7 +67,7 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
       const float inv = 1.0f / sum;
       float* oh = out + (t * H + h) * D;
       std::fill(oh, oh + D, 0.0f);
-      for (int64_t j = 0; j < n; ++j) axpy(p[size_t(j)] * inv, v + ((first + j) * KV + kvh) * D, oh, D);
+      for (int64_t j = 0; j < n; ++j) axpy(p[size_t(j)] * inv, row_of(v, first + j, kvh), oh, D);
     }
   });
 }

@@ -75,6 +75,11 @@ class CpuBackend final : public Backend {
   }
   void swiglu(Buf gate, Buf up, Buf out, int64_t n) override { ref::swiglu(p(gate), p(up), p(out), n); }
   void add(Buf x, Buf y, int64_t n) override { ref::add(p(x), p(y), n); }
+  void store_kv(Buf x, Buf cache, int64_t T, int64_t pos0, const AttentionShape& s) override {
+    ref::store_kv(p(x), p(cache), T, pos0, s);
+  }
+  bool supports_kv_dtype(KvDType) const override { return true; }
+  void mask_logits(Buf x, Buf mask, int64_t n) override { ref::mask_logits(p(x), p(mask), n); }
 
   // Training.
   void linear(Buf x, Buf W, const Buf* bias, Buf out, int64_t T, int64_t in, int64_t n_out, float scale,

@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <vector>
 
 #include "core/dtype.h"
 #include "ops/block_formats.h"
+#include "ops/kv_cache.h"
 
 namespace hearth::ref {
 
@@ -99,9 +101,15 @@ void rope(F* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, cons
   }
 }
 
-void attention(const float* q, const float* k, const float* v, float* out, int64_t T, int64_t pos0, const AttentionShape& s) {
-  const int64_t D = s.head_dim, group = s.n_heads / s.n_kv_heads;
-  std::vector<float> p;
+void store_kv(const float* x, float* cache, int64_t T, int64_t pos0, const AttentionShape& s) {
+  const int64_t D = s.head_dim, row = kv_row_elements(s.kv, D);
+  for (int64_t r = 0; r < T * s.n_kv_heads; ++r) encode_kv_row(x + r * D, D, s.kv, cache + (pos0 * s.n_kv_heads + r) * row);
+}
+
+void attention(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t T, int64_t pos0,
+               const AttentionShape& s) {
+  const int64_t D = s.head_dim, group = s.n_heads / s.n_kv_heads, row = kv_row_elements(s.kv, D);
+  std::vector<float> p, kbuf(static_cast<size_t>(D)), vbuf(static_cast<size_t>(D));
   for (int64_t t = 0; t < T; ++t) {
     const int64_t pos = pos0 + t;
     const int64_t first = s.window > 0 ? std::max<int64_t>(0, pos - s.window + 1) : 0;
@@ -111,7 +119,8 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
       p.assign(size_t(pos - first + 1), 0.0f);
       float mx = -INFINITY;
       for (int64_t j = first; j <= pos; ++j) {
-        const float* kj = k + (j * s.n_kv_heads + kvh) * D;
+        decode_kv_row(k_cache + (j * s.n_kv_heads + kvh) * row, D, s.kv, kbuf.data());
+        const float* kj = kbuf.data();
         float dot = 0;
         for (int64_t i = 0; i < D; ++i) dot += qh[i] * kj[i];
         p[size_t(j - first)] = dot * s.scale;
@@ -122,7 +131,8 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
       float* oh = out + (t * s.n_heads + h) * D;
       for (int64_t i = 0; i < D; ++i) oh[i] = 0;
       for (int64_t j = first; j <= pos; ++j) {
-        const float* vj = v + (j * s.n_kv_heads + kvh) * D;
+        decode_kv_row(v_cache + (j * s.n_kv_heads + kvh) * row, D, s.kv, vbuf.data());
+        const float* vj = vbuf.data();
         float w = p[size_t(j - first)] / sum;
         for (int64_t i = 0; i < D; ++i) oh[i] += w * vj[i];
       }
@@ -145,6 +155,13 @@ HEARTH_REF_OPS_INSTANTIATE(double)
 
 void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void mask_logits(float* x, const float* mask, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = uint32_t(mask[i / 16]);
+    if (!((bits >> (i % 16)) & 1)) x[i] = -std::numeric_limits<float>::infinity();
+  }
 }
 
 namespace {

@@ -39,10 +39,15 @@ void rope(F* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, cons
 // cos/sin for one position: cos[i], sin[i] for i < rot_dim / 2 (scaled by attention_scaling)
 void rope_cos_sin(const RopeTable& table, int64_t pos, float* cos_out, float* sin_out);
 // q: [T, H, D]; k, v: [ctx, KV, D]; out: [T, H, D]
+// k, v: cache rows in the format s.kv (ops/kv_cache.h).
 void attention(const float* q, const float* k, const float* v, float* out, int64_t T, int64_t pos0, const AttentionShape& s);
+// x: [T, KV, D] into cache rows pos0.. in the format s.kv.
+void store_kv(const float* x, float* cache, int64_t T, int64_t pos0, const AttentionShape& s);
 template <class F>
 void swiglu(const F* gate, const F* up, F* out, int64_t n);
 void add(float* x, const float* y, int64_t n);
+// x[i] = -inf where bit i % 16 of the whole number mask[i / 16] is clear (Backend::mask_logits).
+void mask_logits(float* x, const float* mask, int64_t n);
 
 inline float silu(float x) { return x / (1.0f + __builtin_expf(-x)); }
 inline double silu(double x) { return x / (1.0 + __builtin_exp(-x)); }

@@ -44,7 +44,8 @@ HEARTH_KERNEL_PARAMS(RmsnormParams, HEARTH_RMSNORM_PARAMS);
 // elementwise.wgsl; the op is the constant OP (ElementwiseOp).
 #define HEARTH_ELEMENTWISE_PARAMS(F, A) F(u32, a_off) F(u32, b_off) F(u32, out_off) F(u32, n)
 HEARTH_KERNEL_PARAMS(ElementwiseParams, HEARTH_ELEMENTWISE_PARAMS);
-enum class ElementwiseOp : u32 { Add = 0, SwiGLU = 1, Copy = 2 };  // WGSL: OP_ADD, OP_SWIGLU, OP_COPY
+// WGSL: OP_ADD, OP_SWIGLU, OP_COPY, OP_MASK
+enum class ElementwiseOp : u32 { Add = 0, SwiGLU = 1, Copy = 2, Mask = 3 };
 
 // embed.wgsl; with ids from the parameters, T ids follow the struct (its runtime-sized `ids`).
 #define HEARTH_EMBED_PARAMS(F, A) \
@@ -110,13 +111,16 @@ HEARTH_KERNEL_PARAMS(SampleParams, HEARTH_SAMPLE_PARAMS);
 
 // quantize_int4.wgsl: checkpoint rows (16-bit values from element src_elem0 of src) quantized into
 // a weight: packed words from dst word dst_base, row_words a row; (scale, minimum) pairs from sm_off.
-#define HEARTH_QUANTIZE_INT4_PARAMS(F, A) \
-  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, groups) F(u32, dst_base) F(u32, row_words) F(u32, sm_off)
+// A row holding NaN or Inf writes row0 + its row + 1 into flags[flag_slot].
+#define HEARTH_QUANTIZE_INT4_PARAMS(F, A)                                                                 \
+  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, groups) F(u32, dst_base) F(u32, row_words) F(u32, sm_off) \
+  F(u32, flag_slot) F(u32, row0)
 HEARTH_KERNEL_PARAMS(QuantizeInt4Params, HEARTH_QUANTIZE_INT4_PARAMS);
 
 // quantize_int8.wgsl: the same for int8 rows, their scales from scale_off.
-#define HEARTH_QUANTIZE_INT8_PARAMS(F, A) \
-  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, dst_base) F(u32, row_words) F(u32, scale_off)
+#define HEARTH_QUANTIZE_INT8_PARAMS(F, A)                                                            \
+  F(u32, src_elem0) F(u32, rows) F(u32, cols) F(u32, dst_base) F(u32, row_words) F(u32, scale_off) \
+  F(u32, flag_slot) F(u32, row0)
 HEARTH_KERNEL_PARAMS(QuantizeInt8Params, HEARTH_QUANTIZE_INT8_PARAMS);
 
 // ---- Training kernels (webgpu_train.cpp, webgpu_train_attention.cpp).

@@ -53,6 +53,7 @@ class WebGpuBackend final : public Backend {
   std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
                                          ThreadPool* pool) override;
   Result<QMatrix> download(WeightId w) override;
+  Status check_uploads() override;
   void release(WeightId w) override;
   // vec4<u32> units per row of a matrix of `cols` columns in format f, as the kernels read it.
   static uint32_t units_per_row(WeightFormat f, int64_t cols);
@@ -74,6 +75,7 @@ class WebGpuBackend final : public Backend {
   // GPU-resident decode (Model::start_device_batch): the pick stays on the GPU.
   bool supports_device_greedy() const override { return true; }
   void argmax(Buf x, int64_t n, Buf out) override;
+  void mask_logits(Buf x, Buf mask, int64_t n) override;
   void embed_from(WeightId E, Buf ids, int64_t T, Buf out) override;
   bool supports_device_sampling() const override { return true; }
   void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) override;
@@ -227,9 +229,10 @@ class WebGpuBackend final : public Backend {
   static Chunk chunk_at(WeightFormat f, int64_t rows, int64_t cols, uint32_t buffer, uint64_t offset);
   std::vector<WeightId> place_group(const std::vector<Shape>& shapes);  // one buffer where they fit
   WeightId place_alone(const Shape& s);
-  void fill(const Weight& W, const QMatrix& w);
+  void fill_weight(const Weight& W, const QMatrix& w);
   // webgpu_quantize.cpp: fills W from checkpoint data with the quantize kernels.
-  void fill_quantized(const Weight& W, const RawMatrix& m, bool search);
+  // A row holding NaN or Inf writes its index + 1 into flags_[flag_slot] (check_uploads reads them).
+  void fill_quantized(const Weight& W, const RawMatrix& m, bool search, uint32_t flag_slot);
 
   webgpu::DeviceInfo info_;
   WebGpuOptions opt_;
@@ -246,6 +249,9 @@ class WebGpuBackend final : public Backend {
   int64_t cand_cap_ = 0;   // floats
   Buf staging_;            // checkpoint data on its way to the quantize kernels
   int64_t staging_cap_ = 0;  // floats (words)
+  static constexpr int64_t kFlagSlots = 1024;
+  Buf flags_;                // a word per matrix quantized since the last check_uploads
+  std::vector<std::string> flag_names_;  // their tensors
   Buf train_scratch_;      // training ops' partial sums, attention's log-sum-exps and deltas
   int64_t train_scratch_cap_ = 0;  // floats
   size_t bytes_ = 0;

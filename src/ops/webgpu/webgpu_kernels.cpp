@@ -32,6 +32,12 @@ void WebGpuBackend::add(Buf x, Buf y, int64_t n) {
   record(ds);
 }
 
+void WebGpuBackend::mask_logits(Buf x, Buf mask, int64_t n) {
+  Dispatches ds;
+  elementwise(webgpu::ElementwiseOp::Mask, x, mask, x, n, ds);
+  record(ds);
+}
+
 void WebGpuBackend::swiglu(Buf gate, Buf up, Buf out, int64_t n) {
   Dispatches ds;
   elementwise(webgpu::ElementwiseOp::SwiGLU, gate, up, out, n, ds);

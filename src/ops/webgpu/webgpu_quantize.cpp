@@ -30,38 +30,64 @@ std::vector<WeightId> WebGpuBackend::upload_quantized(std::span<const RawMatrix>
   std::vector<Shape> shapes;
   for (const RawMatrix& m : ms) shapes.push_back(Shape{format, m.rows, m.cols});
   const std::vector<WeightId> ids = place_group(shapes);
-  for (size_t i = 0; i < ids.size() && status().ok(); ++i) fill_quantized(*weights_[ids[i].id], ms[i], search);
+  for (size_t i = 0; i < ids.size() && status().ok(); ++i) {
+    if (flag_names_.size() == size_t(kFlagSlots)) check_uploads();  // the slots are full: read and reuse them
+    if (!flags_.id) flags_ = alloc(kFlagSlots);
+    flag_names_.push_back(ms[i].name);
+    fill_quantized(*weights_[ids[i].id], ms[i], search, uint32_t(flags_.offset) + uint32_t(flag_names_.size() - 1));
+  }
   return ids;
 }
 
-void WebGpuBackend::fill_quantized(const Weight& W, const RawMatrix& m, bool search) {
+Status WebGpuBackend::check_uploads() {
+  if (flag_names_.empty() || !status().ok()) return status();
+  std::vector<float> got(flag_names_.size());
+  read(flags_, got);
+  for (size_t i = 0; i < got.size() && status().ok(); ++i) {
+    uint32_t row;
+    std::memcpy(&row, &got[i], 4);
+    if (row) fail(err(flag_names_[i], ": row ", row - 1, " holds NaN or Inf; weights must be finite"));
+  }
+  const std::vector<float> zeros(got.size(), 0.0f);
+  write(flags_, zeros);
+  flag_names_.clear();
+  return status();
+}
+
+void WebGpuBackend::fill_quantized(const Weight& W, const RawMatrix& m, bool search, uint32_t flag_slot) {
   const bool int4 = W.format == WeightFormat::Int4;
   const int64_t cols = m.cols, groups = ceil_div(cols, QMatrix::kGroup), row_words = int64_t(W.stride) * 4;
   const int64_t slice_rows = std::max<int64_t>(1, kSliceBytes / (cols * 2));
   std::vector<uint32_t> host;
-  const auto* src = static_cast<const uint8_t*>(m.data);
   const webgpu::Consts source = cb("SRC_BF16", m.dtype == DType::BF16) + cb("SRC_F16", m.dtype == DType::F16);
   for (const Chunk& c : W.chunks) {
     for (int64_t s = 0; s < c.rows; s += slice_rows) {
       const int64_t n = std::min(slice_rows, c.rows - s);
       const int64_t elems = n * cols, words = ceil_div(elems, 2);
       host.assign(size_t(words), 0u);
-      std::memcpy(host.data(), src + (c.row0 + s) * cols * 2, size_t(elems) * 2);
+      const Status read = m.copy_rows(c.row0 + s, n, host.data());
+      if (!read.ok()) {
+        fail(read.error());
+        return;
+      }
       ensure_scratch(staging_, staging_cap_, words);
       rec_.flush();  // the slice before is read by work already recorded: submit that first
       webgpu::bridge::write_buffer(gpu(staging_), uint64_t(staging_.offset) * 4, host.data(), host.size() * 4);
       DispatchDesc d;
-      d.operands = {{"src", gpu(staging_), false, false, false, true}, {"dst", c.buffer, true, false, false, true}};
+      d.operands = {{"src", gpu(staging_), false, false, false, true},
+                    {"dst", c.buffer, true, false, false, true},
+                    {"flags", gpu(flags_), true, false, false, true}};
+      const u32 row0 = u32(c.row0 + s);
       const u32 dst_base = c.base * 4 + u32(s * row_words);
       if (int4) {
         webgpu::QuantizeInt4Params p{u32(staging_.offset) * 2, u32(n), u32(cols), u32(groups), dst_base, u32(row_words),
-                                     c.scale_off + u32(2 * s * groups)};
+                                     c.scale_off + u32(2 * s * groups), flag_slot, row0};
         d.set_params(p);
         d.shader = {"quantize_int4", false, "", false, cu("WG", 64) + webgpu::Consts(source) + cb("SEARCH", search)};
         rec_.grid(uint64_t(ceil_div(n * groups, 64)), &d.x, &d.y);
       } else {
         webgpu::QuantizeInt8Params p{u32(staging_.offset) * 2, u32(n), u32(cols), dst_base, u32(row_words),
-                                     c.scale_off + u32(s)};
+                                     c.scale_off + u32(s), flag_slot, row0};
         d.set_params(p);
         d.shader = {"quantize_int8", true, "", false, cu("WG", 256) + webgpu::Consts(source)};
         rec_.grid(uint64_t(n), &d.x, &d.y);

@@ -217,7 +217,7 @@ WeightId WebGpuBackend::place_alone(const Shape& s) {
   return WeightId{uint32_t(weights_.size() - 1)};
 }
 
-void WebGpuBackend::fill(const Weight& W, const QMatrix& w) {
+void WebGpuBackend::fill_weight(const Weight& W, const QMatrix& w) {
   std::vector<uint32_t> staging;
   for (const Chunk& c : W.chunks) {
     // Rows go up in slices of ~8 MiB, so no second copy of a whole matrix is ever held.
@@ -263,7 +263,7 @@ std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
   std::vector<Shape> shapes;
   for (const auto& w : ws) shapes.push_back(Shape{w.format, w.rows, w.cols});
   const std::vector<WeightId> ids = place_group(shapes);
-  for (size_t i = 0; i < ids.size(); ++i) fill(*weights_[ids[i].id], ws[i]);
+  for (size_t i = 0; i < ids.size(); ++i) fill_weight(*weights_[ids[i].id], ws[i]);
   return ids;
 }
 
@@ -273,7 +273,7 @@ WeightId WebGpuBackend::upload(QMatrix w) {
     return WeightId{};
   }
   const WeightId id = place_alone(Shape{w.format, w.rows, w.cols});
-  fill(*weights_[id.id], w);
+  fill_weight(*weights_[id.id], w);
   return id;
 }
 

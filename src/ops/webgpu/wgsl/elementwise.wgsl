@@ -1,5 +1,6 @@
 // Elementwise ops, i < n: add: out = a + b (x += y with out = a); swiglu: out = silu(a) * b;
-// copy: out = a. One invocation per element.
+// copy: out = a; mask: out = a where bit i % 16 of the whole number b[i / 16] is set, else -1e30
+// (Backend::mask_logits). One invocation per element.
 
 struct Params {
   a_off: u32,
@@ -12,6 +13,7 @@ struct Params {
 const OP_ADD = 0u;
 const OP_SWIGLU = 1u;
 const OP_COPY = 2u;
+const OP_MASK = 3u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -24,6 +26,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     r = a + buf_b[P.b_off + i];
   } else if (OP == OP_SWIGLU) {
     r = a / (1.0 + exp(-a)) * buf_b[P.b_off + i];
+  } else if (OP == OP_MASK) {
+    let bits = u32(buf_b[P.b_off + i / 16u]);
+    // -1e30 stands for -inf (WGSL has no infinite constants): below any real logit, and still
+    // finite after the device sampler's temperature and penalties, so its weight is exp(...) = 0.
+    if (((bits >> (i % 16u)) & 1u) == 0u) { r = -1.0e30; }
   }
   buf_out[P.out_off + i] = r;
 }

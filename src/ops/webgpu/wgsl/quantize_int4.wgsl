@@ -2,6 +2,7 @@
 // the algorithm and why each step rounds the same on both): one invocation per (row, group) of
 // checkpoint data in src (SRC_BF16 / SRC_F16: two 16-bit values a word), writing the group's 16
 // packed words into the weight buffer dst and its (scale, minimum) pair after the rows.
+// A group holding NaN or Inf flags its row in flags (the load then fails naming it).
 // Consts: WG, SRC_BF16, SRC_F16, SEARCH.
 
 struct Params {
@@ -12,6 +13,8 @@ struct Params {
   dst_base: u32,   // u32 word of dst where row 0's packed words start
   row_words: u32,  // packed words per row
   sm_off: u32,     // u32 word of dst where row 0's (scale, minimum) pairs start
+  flag_slot: u32,  // word of flags a row with NaN or Inf writes (row0 + row + 1) into
+  row0: u32,       // the weight's row where row 0 of this slice is
 }
 
 const TINY: u32 = 0x2f800000u;       // 2^-32: smaller magnitudes count as 0
@@ -73,6 +76,14 @@ fn src_at(e: u32) -> f32 {
     v = half_to_f32(half);
   }
   return select(v, 0.0, abs(v) < bitcast<f32>(TINY));
+}
+
+// Whether element e of src is NaN or Inf (its exponent bits all set).
+fn src_bad(e: u32) -> bool {
+  let i = P.src_elem0 + e;
+  let half = (buf_src[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
+  if (SRC_BF16) { return (half & 0x7f80u) == 0x7f80u; }
+  return (half & 0x7c00u) == 0x7c00u;
 }
 
 // a / d rounded to nearest even, d an integer in [1, 2^22), a normal or 0: integer long division.
@@ -167,6 +178,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c0 = g * 128u;
   let n = min(128u, P.cols - c0);
   let e0 = row * P.cols + c0;
+  var bad = false;
+  for (var i = 0u; i < n; i++) { bad = bad || src_bad(e0 + i); }
+  if (bad) { buf_flags[P.flag_slot] = P.row0 + row + 1u; }
   // The group's range and sums (8 interleaved lanes, combined pairwise).
   var lo = inf();
   var hi = -lo;

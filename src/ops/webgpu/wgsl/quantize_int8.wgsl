@@ -3,7 +3,7 @@
 // (SRC_BF16 / SRC_F16: two 16-bit values a word): scale = max |w| / 127 rounded once (the
 // largest magnitude is order-free; the division is by an integer, done exactly), then each q by
 // its thresholds s (2k + 1) / 2, packed 4 a word as weights_int8.wgsl reads them, the scale after
-// the rows. Consts: WG, SRC_BF16, SRC_F16.
+// the rows. A row holding NaN or Inf is flagged in flags. Consts: WG, SRC_BF16, SRC_F16.
 
 struct Params {
   src_elem0: u32,  // element of src where row 0 starts
@@ -12,6 +12,8 @@ struct Params {
   dst_base: u32,   // u32 word of dst where row 0's packed words start
   row_words: u32,  // packed words per row
   scale_off: u32,  // u32 word of dst where the rows' scales start
+  flag_slot: u32,  // word of flags a row with NaN or Inf writes (row0 + row + 1) into
+  row0: u32,       // the weight's row where row 0 of this slice is
 }
 
 const TINY: u32 = 0x0d800000u;  // 2^-100: rows whose largest magnitude is below are 0
@@ -37,6 +39,14 @@ fn src_at(e: u32) -> f32 {
   let half = (word >> (16u * (i % 2u))) & 0xffffu;
   if (SRC_BF16) { return bitcast<f32>(half << 16u); }
   return half_to_f32(half);
+}
+
+// Whether element e of src is NaN or Inf (its exponent bits all set).
+fn src_bad(e: u32) -> bool {
+  let i = P.src_elem0 + e;
+  let half = (buf_src[i / 2u] >> (16u * (i % 2u))) & 0xffffu;
+  if (SRC_BF16) { return (half & 0x7f80u) == 0x7f80u; }
+  return (half & 0x7c00u) == 0x7c00u;
 }
 
 // a / d rounded to nearest even, d an integer in [1, 2^22), a normal or 0 (quantize_int4.wgsl's).
@@ -85,7 +95,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (row >= P.rows) { return; }
   let e0 = row * P.cols;
   var amax = 0.0;
-  for (var c = ln.lid; c < P.cols; c += WG) { amax = max(amax, abs(src_at(e0 + c))); }
+  var bad = false;
+  for (var c = ln.lid; c < P.cols; c += WG) {
+    amax = max(amax, abs(src_at(e0 + c)));
+    bad = bad || src_bad(e0 + c);
+  }
+  if (bad) { buf_flags[P.flag_slot] = P.row0 + row + 1u; }
   amax = wg_max(amax, ln);
   var s = 0.0;
   if (amax >= bitcast<f32>(TINY)) { s = div_by_int(amax, 127u); }

@@ -1,0 +1,94 @@
+// The engine's side of the worker host (worker_host.mjs): a dedicated module Worker that loads
+// one model with the in-process API (hearth.mjs) and answers the host's typed messages.
+//
+// Host -> worker: { type: 'load', source, opts } once, then
+//   { type: 'call', id, method, args }       encode, decode, renderChat, loadAdapter,
+//                                             unloadAdapter, stats, dispose
+//   { type: 'generate', id, prompt, opts }   streams { type: 'token', id, token }
+//   { type: 'chat', id, messages, opts }     streams { type: 'chunk', id, chunk }
+//   { type: 'abort', id }                    stops that generation after the current token
+// Worker -> host: { type: 'progress', event }, { type: 'loaded', info, notes, stats },
+//   { type: 'reply', id, value, stats }, { type: 'error', id, message, name } (id null: load).
+// Token ids travel as Int32Array buffers (transferred).
+import { loadModel } from './hearth.mjs';
+
+let model = null;
+const streams = new Map();  // id -> AbortController of a running generate / chat
+
+function post(msg, transfer = []) {
+  self.postMessage(msg, transfer);
+}
+
+function postError(id, e) {
+  post({ type: 'error', id, message: String(e?.message ?? e), name: e?.name ?? 'Error' });
+}
+
+function snapshot() {
+  try {
+    return model?.stats() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function onLoad({ source, opts }) {
+  try {
+    model = await loadModel(source, { ...opts, worker: false, onProgress: (event) => post({ type: 'progress', event }) });
+    post({ type: 'loaded', info: model.info, notes: model.notes, stats: snapshot() });
+  } catch (e) {
+    postError(null, e);
+  }
+}
+
+async function onCall({ id, method, args }) {
+  try {
+    if (!model) throw new Error('hearth: no model is loaded in this worker');
+    if (!['encode', 'decode', 'renderChat', 'loadAdapter', 'unloadAdapter', 'stats', 'dispose'].includes(method)) {
+      throw new Error(`hearth: unknown engine call '${method}'`);
+    }
+    const value = await model[method](...args);
+    if (method === 'encode') {
+      const ids = Int32Array.from(value);
+      post({ type: 'reply', id, value: ids, stats: snapshot() }, [ids.buffer]);
+    } else {
+      post({ type: 'reply', id, value: value ?? null, stats: method === 'dispose' ? null : snapshot() });
+    }
+  } catch (e) {
+    postError(id, e);
+  }
+}
+
+// Runs a generate or chat request, streaming its items.
+async function onStream({ type, id, prompt, messages, opts }) {
+  const abort = new AbortController();
+  streams.set(id, abort);
+  try {
+    if (!model) throw new Error('hearth: no model is loaded in this worker');
+    const o = { ...opts, signal: abort.signal };
+    const stream = type === 'generate' ? model.generate(prompt instanceof Int32Array ? Array.from(prompt) : prompt, o)
+      : model.chat(messages, o);
+    for await (const item of stream) {
+      post(type === 'generate' ? { type: 'token', id, token: item } : { type: 'chunk', id, chunk: item });
+    }
+    const value = await stream.result;
+    if (type === 'generate') {
+      const ids = Int32Array.from(value.ids);
+      post({ type: 'reply', id, value: { ...value, ids }, stats: snapshot() }, [ids.buffer]);
+    } else {
+      post({ type: 'reply', id, value, stats: snapshot() });
+    }
+  } catch (e) {
+    postError(id, e);
+  } finally {
+    streams.delete(id);
+  }
+}
+
+self.onmessage = (ev) => {
+  const msg = ev.data;
+  if (msg.type === 'load') onLoad(msg);
+  else if (msg.type === 'call') onCall(msg);
+  else if (msg.type === 'generate' || msg.type === 'chat') onStream(msg);
+  else if (msg.type === 'abort') streams.get(msg.id)?.abort();
+  else postError(msg.id ?? null, new Error(`hearth: unknown worker message type '${msg.type}'`));
+};
