@@ -60,6 +60,17 @@ TEST(KernelParams, ElementwiseOpsAreNamedAlike) {
   EXPECT_NE(text.find("const OP_COPY = " + std::to_string(u32(ElementwiseOp::Copy)) + "u;"), std::string::npos);
 }
 
+TEST(KernelParams, TrainingProductFlagsAreNamedAlike) {
+  const std::pair<const char*, u32> flags[] = {{"F_A_K", kTrainAK}, {"F_B_N", kTrainBN}, {"F_BIAS", kTrainBias},
+                                               {"F_ACC", kTrainAcc}, {"F_SPLIT", kTrainSplit}};
+  const std::string product = read_wgsl("matmul_train"), sum = read_wgsl("split_sum");
+  for (const auto& [name, bit] : flags) {
+    const std::string decl = std::string("const ") + name + ": u32 = " + std::to_string(bit) + "u;";
+    EXPECT_NE(product.find(decl), std::string::npos) << decl;
+    if (bit == kTrainBias || bit == kTrainAcc) EXPECT_NE(sum.find(decl), std::string::npos) << decl;
+  }
+}
+
 TEST(KernelParams, TheLayoutTestSeesAMismatch) {
   // The comparison itself: a member out of order is a different layout.
   EXPECT_NE(wgsl_layout("struct P {\n  b: u32,\n  a: f32,\n}", "P"), "a:f32,b:u32,");

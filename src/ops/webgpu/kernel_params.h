@@ -131,25 +131,29 @@ HEARTH_KERNEL_PARAMS(QuantizeInt8Params, HEARTH_QUANTIZE_INT8_PARAMS);
 // k into C + z M N (then split_sum.wgsl).
 #define HEARTH_MATMUL_TRAIN_PARAMS(F, A)                                                             \
   F(u32, a_off) F(u32, a_sm) F(u32, a_sk) F(u32, b_off) F(u32, b_sk) F(u32, b_sn) F(u32, c_off)      \
-  F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, K) F(f32, alpha) F(WeightRef, w) F(u32, k_split)
+  F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, K) F(f32, alpha) F(WeightRef, w) F(u32, k_split) \
+  F(u32, flags)
 HEARTH_KERNEL_PARAMS(MatmulTrainParams, HEARTH_MATMUL_TRAIN_PARAMS);
+// Its flags (WGSL: F_A_K, F_B_N, ...); split_sum.wgsl reads Bias and Acc.
+enum MatmulTrainFlags : u32 { kTrainAK = 1, kTrainBN = 2, kTrainBias = 4, kTrainAcc = 8, kTrainSplit = 16 };
 
 // split_sum.wgsl: C[m, n] (+)= alpha * (sum over the splits s of part[s, m, n] (+ bias[n])).
 #define HEARTH_SPLIT_SUM_PARAMS(F, A) \
-  F(u32, part_off) F(u32, c_off) F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, splits) F(f32, alpha)
+  F(u32, part_off) F(u32, c_off) F(u32, ldc) F(u32, bias_off) F(u32, M) F(u32, N) F(u32, splits) F(f32, alpha) \
+  F(u32, flags)
 HEARTH_KERNEL_PARAMS(SplitSumParams, HEARTH_SPLIT_SUM_PARAMS);
 
-// colsum.wgsl: out[c] += sum_r x[r, c] (with MUL: x[r, c] y[r, c] s[r]) over rows, blocks of
-// rows_per_block rows first summed into part[block, c] when n_blocks > 1.
+// colsum.wgsl: out[c] += sum_r x[r, c] (with mul: x[r, c] y[r, c] s[r]) over rows, blocks of
+// rows_per_block rows first summed into part[block, c] when n_blocks > 1 (stage2: their sum).
 #define HEARTH_COLSUM_PARAMS(F, A)                                                                   \
   F(u32, x_off) F(u32, y_off) F(u32, s_off) F(u32, part_off) F(u32, out_off) F(u32, rows) F(u32, d)  \
-  F(u32, rows_per_block) F(u32, n_blocks)
+  F(u32, rows_per_block) F(u32, n_blocks) F(u32, mul) F(u32, stage2)
 HEARTH_KERNEL_PARAMS(ColsumParams, HEARTH_COLSUM_PARAMS);
 
 // rmsnorm_backward.wgsl: dx of each row, and its 1 / rms into inv[r] (for the weight's gradient).
 #define HEARTH_RMSNORM_BACKWARD_PARAMS(F, A)                                                         \
   F(u32, x_off) F(u32, w_off) F(u32, dy_off) F(u32, dx_off) F(u32, inv_off) F(u32, rows) F(u32, d)   \
-  F(f32, eps) F(u32, accumulate)
+  F(f32, eps) F(u32, accumulate) F(u32, write_inv)
 HEARTH_KERNEL_PARAMS(RmsnormBackwardParams, HEARTH_RMSNORM_BACKWARD_PARAMS);
 
 // rope_train.wgsl: x: [rows, H, D], row r at position r % T; sign -1: the inverse rotation.
@@ -184,7 +188,8 @@ HEARTH_KERNEL_PARAMS(CrossEntropyParams, HEARTH_CROSS_ENTROPY_PARAMS);
 HEARTH_KERNEL_PARAMS(AdamwParams, HEARTH_ADAMW_PARAMS);
 
 // sum_squares.wgsl: per_wg elements a workgroup into part (or out when one workgroup does all).
-#define HEARTH_SUM_SQUARES_PARAMS(F, A) F(u32, x_off) F(u32, n) F(u32, per_wg) F(u32, part_off) F(u32, out_off)
+#define HEARTH_SUM_SQUARES_PARAMS(F, A) \
+  F(u32, x_off) F(u32, n) F(u32, per_wg) F(u32, part_off) F(u32, out_off) F(u32, square)
 HEARTH_KERNEL_PARAMS(SumSquaresParams, HEARTH_SUM_SQUARES_PARAMS);
 
 // fill.wgsl

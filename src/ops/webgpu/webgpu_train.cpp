@@ -49,12 +49,15 @@ void WebGpuBackend::train_gemm(const TrainGemm& g, const Weight* w, const Chunk*
   }
   if (splits > 1) ensure_scratch(train_scratch_, train_scratch_cap_, splits * g.M * g.N);
   const Buf c = splits > 1 ? train_scratch_ : g.c;
+  using webgpu::MatmulTrainFlags;
+  const u32 flags = (g.a_sk == 1 ? MatmulTrainFlags::kTrainAK : 0u) | (g.b_sn == 1 ? MatmulTrainFlags::kTrainBN : 0u) |
+                    (g.bias.id ? MatmulTrainFlags::kTrainBias : 0u) | (g.acc ? MatmulTrainFlags::kTrainAcc : 0u) |
+                    (splits > 1 ? MatmulTrainFlags::kTrainSplit : 0u);
   DispatchDesc d;
-  d.shader = {"matmul_train", false, w ? format_key(w->format) : "f32", false,
-              cb("A_K", g.a_sk == 1) + cb("B_N", g.b_sn == 1) + cb("BW", w != nullptr) + cb("BIAS", g.bias.id != 0) +
-                  cb("ACC", g.acc) + cb("SPLIT", splits > 1)};
+  // One pipeline per weight format (f32 for products of two f32 matrices); the rest is flags.
+  d.shader = {"matmul_train", false, w ? format_key(w->format) : "f32", false, cb("BW", w != nullptr)};
   d.operands = {{"a", gpu(g.a)}, {"b", w ? 0u : gpu(g.b)}, {"c", gpu(c), true},
-                {"bias", g.bias.id && splits == 1 ? gpu(g.bias) : 0u}, {"wq", chunk ? chunk->buffer : 0u, false, true}};
+                {"bias", g.bias.id ? gpu(g.bias) : 0u}, {"wq", chunk ? chunk->buffer : 0u, false, true}};
   webgpu::MatmulTrainParams p;
   p.a_off = u32(g.a.offset);
   p.a_sm = u32(g.a_sm);
@@ -71,6 +74,7 @@ void WebGpuBackend::train_gemm(const TrainGemm& g, const Weight* w, const Chunk*
   p.alpha = g.alpha;
   if (w) p.w = webgpu::WeightRef{w->stride, chunk->scale_off, chunk->min_off, chunk->base};
   p.k_split = u32(k_split);
+  p.flags = flags;
   d.set_params(p);
   d.x = u32(ceil_div(g.N, kTile));
   d.y = u32(ceil_div(g.M, kTile));
@@ -78,10 +82,10 @@ void WebGpuBackend::train_gemm(const TrainGemm& g, const Weight* w, const Chunk*
   rec_.dispatch(d);
   if (splits == 1) return;
   DispatchDesc sum;
-  sum.shader = {"split_sum", false, "", false, cu("WG", 256) + cb("BIAS", g.bias.id != 0) + cb("ACC", g.acc)};
+  sum.shader = {"split_sum", false, "", false, cu("WG", 256)};
   sum.operands = {{"part", gpu(c)}, {"bias", g.bias.id ? gpu(g.bias) : 0u}, {"c", gpu(g.c), true}};
   sum.set_params(webgpu::SplitSumParams{u32(c.offset), u32(g.c.offset), u32(g.ldc), u32(g.bias.offset), u32(g.M),
-                                        u32(g.N), u32(splits), g.alpha});
+                                        u32(g.N), u32(splits), g.alpha, flags});
   elementwise_grid(g.M * g.N, sum);
   rec_.dispatch(sum);
 }
@@ -123,11 +127,12 @@ void WebGpuBackend::colsum(Buf x, const Buf* y, const Buf* s, Buf out, int64_t r
   if (rows <= 0 || d <= 0) return;
   const int64_t blocks = ceil_div(rows, kColsumRows);
   webgpu::ColsumParams p{u32(x.offset), y ? u32(y->offset) : 0u, s ? u32(s->offset) : 0u, u32(part.offset),
-                         u32(out.offset), u32(rows), u32(d), u32(kColsumRows), u32(blocks)};
+                         u32(out.offset), u32(rows), u32(d), u32(kColsumRows), u32(blocks), y ? 1u : 0u, 0u};
   for (bool final : {false, true}) {
     if (final && blocks == 1) break;
+    p.stage2 = final ? 1u : 0u;
     DispatchDesc dd;
-    dd.shader = {"colsum", false, "", false, cb("MUL", y != nullptr) + cb("FINAL", final)};
+    dd.shader = {"colsum", false, "", false, ""};
     dd.operands = {{"x", gpu(x)}, {"y", y ? gpu(*y) : 0u}, {"s", s ? gpu(*s) : 0u},
                    {"part", blocks > 1 ? gpu(part) : 0u, true}, {"out", gpu(out), true}};
     dd.set_params(p);
@@ -152,10 +157,11 @@ void WebGpuBackend::rmsnorm_backward(Buf x, Buf w, Buf dy, Buf dx, Buf dw, int64
   const bool row_thread = d <= kRowThreadMax;
   DispatchDesc dd;
   dd.shader = {"rmsnorm_backward", true, "", false,
-               cu("WG", row_thread ? 64 : 256) + cb("INV", dw.id != 0) + cb("ROW_THREAD", row_thread)};
+               cu("WG", row_thread ? 64 : 256) + cb("ROW_THREAD", row_thread)};
   dd.operands = {{"x", gpu(x)}, {"w", gpu(w)}, {"dy", gpu(dy)}, {"dx", gpu(dx), true}, {"inv", dw.id ? gpu(inv) : 0u, true}};
   dd.set_params(webgpu::RmsnormBackwardParams{u32(x.offset), u32(w.offset), u32(dy.offset), u32(dx.offset),
-                                              u32(inv.offset), u32(rows), u32(d), eps, accumulate ? 1u : 0u});
+                                              u32(inv.offset), u32(rows), u32(d), eps, accumulate ? 1u : 0u,
+                                              dw.id ? 1u : 0u});
   rec_.grid(uint64_t(row_thread ? ceil_div(rows, 64) : rows), &dd.x, &dd.y);
   rec_.dispatch(dd);
   // dw += sum over rows of dy * x * inv
@@ -259,13 +265,13 @@ void WebGpuBackend::sum_squares(Buf x, int64_t n, Buf out) {
   for (bool square : {true, false}) {
     if (!square && parts == 1) break;
     DispatchDesc d;
-    d.shader = {"sum_squares", true, "", false, cu("WG", 256) + cb("SQUARE", square)};
+    d.shader = {"sum_squares", true, "", false, cu("WG", 256)};
     const Buf src = square ? x : train_scratch_;
     d.operands = {{"x", gpu(src)}, {"part", parts > 1 && square ? gpu(train_scratch_) : 0u, true}, {"out", gpu(out), true}};
     const int64_t count = square ? n : parts;
     const int64_t per_wg = square ? kSumSquaresPerWg : std::max<int64_t>(parts, 1);
     d.set_params(webgpu::SumSquaresParams{u32(src.offset), u32(count), u32(per_wg), u32(train_scratch_.offset),
-                                          u32(out.offset)});
+                                          u32(out.offset), square ? 1u : 0u});
     rec_.grid(uint64_t(square ? parts : 1), &d.x, &d.y);
     rec_.dispatch(d);
   }

@@ -1,10 +1,10 @@
 // Column sums for the gradients that add over rows (a bias's, a norm weight's):
-//   out[c] += sum_r x[r, c]                  (MUL false)
-//   out[c] += sum_r x[r, c] * y[r, c] * s[r]  (MUL true: rmsnorm's dw = sum_r dy xh, s = 1 / rms)
-// x, y: [rows, d]. Stage one (FINAL false): one invocation per (column, block of
+//   out[c] += sum_r x[r, c]                  (mul 0)
+//   out[c] += sum_r x[r, c] * y[r, c] * s[r]  (mul 1: rmsnorm's dw = sum_r dy xh, s = 1 / rms)
+// x, y: [rows, d]. Stage one (stage2 0): one invocation per (column, block of
 // rows_per_block rows) sums the block's rows (in four interleaved partial sums, as 4-wide SIMD
 // does) into part[block, c], or straight into out
-// when there is one block. Stage two (FINAL true): out[c] += the blocks' sums in block order,
+// when there is one block. Stage two (stage2 1): out[c] += the blocks' sums in block order,
 // one invocation per column. No barriers. Grid: stage one (column tiles of 64, n_blocks); two:
 // column tiles.
 
@@ -18,6 +18,8 @@ struct Params {
   d: u32,
   rows_per_block: u32,
   n_blocks: u32,
+  mul: u32,
+  stage2: u32,
 }
 
 @compute @workgroup_size(64)
@@ -25,7 +27,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let d = P.d;
   let c = wid.x * 64u + lid;
   if (c >= d) { return; }
-  if (FINAL) {
+  if (P.stage2 != 0u) {
     var sum = 0.0;
     for (var b = 0u; b < P.n_blocks; b++) { sum += buf_part[P.part_off + b * d + c]; }
     buf_out[P.out_off + c] = buf_out[P.out_off + c] + sum;
@@ -38,7 +40,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var r = r0; r < r1; r++) {
     let i = r * d + c;
     var v = buf_x[P.x_off + i];
-    if (MUL) { v = v * (buf_y[P.y_off + i] * buf_s[P.s_off + r]); }
+    if (P.mul != 0u) { v = v * (buf_y[P.y_off + i] * buf_s[P.s_off + r]); }
     part[(r - r0) % 4u] += v;
   }
   let sum = (part.x + part.y) + (part.z + part.w);

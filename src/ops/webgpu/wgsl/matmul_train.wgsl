@@ -11,10 +11,11 @@
 // same tile costs less where barriers are expensive (CPU implementations of WebGPU). Each
 // output sums k in increasing order in blocks of KB = 64, the blocks' sums added in order (as
 // the CPU's gemm does): shorter sequential sums round less, which the training fixtures need.
-// Consts: A_K (A is contiguous along k: the staging loads walk k), B_N (B contiguous along n),
-// BW, BIAS, ACC (C = C + the result), SPLIT (split-K for few tiles of a long k: workgroup z sums
-// k from z k_split (a multiple of KB) into C + z M N as it is, split_sum.wgsl adds the splits).
-// Grid: x = column tiles, y = row tiles, z = splits.
+// Const BW (B from weights); the other choices are bits of P.flags (one pipeline for every
+// product of f32 matrices; each branch is uniform): A_K (A is contiguous along k: the staging
+// loads walk k), B_N (B contiguous along n), BIAS, ACC (C = C + the result), SPLIT (split-K for
+// few tiles of a long k: workgroup z sums k from z k_split (a multiple of KB) into C + z M N as
+// it is, split_sum.wgsl adds the splits). Grid: x = column tiles, y = row tiles, z = splits.
 
 struct Params {
   a_off: u32,
@@ -32,7 +33,17 @@ struct Params {
   alpha: f32,
   w: WeightRef,
   k_split: u32,
+  flags: u32,
 }
+
+// P.flags (MatmulTrainFlags in kernel_params.h)
+const F_A_K: u32 = 1u;
+const F_B_N: u32 = 2u;
+const F_BIAS: u32 = 4u;
+const F_ACC: u32 = 8u;
+const F_SPLIT: u32 = 16u;
+
+fn flag(f: u32) -> bool { return (P.flags & f) != 0u; }
 
 const TM: u32 = 64u;
 const TN: u32 = 64u;
@@ -84,7 +95,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // neighbouring addresses.
     for (var q = 0u; q < 4u; q++) {
       let e = lid + 64u * q;  // 256 groups of 4 values per matrix
-      if (A_K) {
+      if (flag(F_A_K)) {
         let m = e / 4u;
         let k = (e % 4u) * 4u;
         for (var j = 0u; j < 4u; j++) { at[(k + j) * (TM / 4u) + m / 4u][m % 4u] = a_at(m0 + m, k0 + k + j); }
@@ -94,7 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         at[k * (TM / 4u) + m / 4u] = vec4<f32>(a_at(m0 + m, k0 + k), a_at(m0 + m + 1u, k0 + k),
                                                a_at(m0 + m + 2u, k0 + k), a_at(m0 + m + 3u, k0 + k));
       }
-      if (B_N || BW) {
+      if (flag(F_B_N) || BW) {
         let n = (e % 16u) * 4u;
         let k = e / 16u;
         bt[k * (TN / 4u) + n / 4u] = b_vec4(k0 + k, n0 + n);
@@ -137,14 +148,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let n = n0 + 32u * ((r / 4u) % 2u) + 4u * tx + j;
       if (n >= P.N) { continue; }
       var v = v4[j];
-      if (SPLIT) {
+      if (flag(F_SPLIT)) {
         buf_c[P.c_off + (wid.z * P.M + m) * P.N + n] = v;
         continue;
       }
-      if (BIAS) { v += buf_bias[P.bias_off + n]; }
+      if (flag(F_BIAS)) { v += buf_bias[P.bias_off + n]; }
       v *= P.alpha;
       let o = P.c_off + m * P.ldc + n;
-      if (ACC) { v = buf_c[o] + v; }
+      if (flag(F_ACC)) { v = buf_c[o] + v; }
       buf_c[o] = v;
     }
   }

@@ -15,6 +15,7 @@ struct Params {
   d: u32,
   eps: f32,
   accumulate: u32,
+  write_inv: u32,
 }
 
 // dx of row r from its sums of x^2 and of g x.
@@ -30,7 +31,7 @@ fn store_row(r: u32, ss: f32, gx: f32, first: u32, step: u32) {
     let o = P.dx_off + r * d + i;
     if (P.accumulate != 0u) { buf_dx[o] = buf_dx[o] + v; } else { buf_dx[o] = v; }
   }
-  if (first == 0u && INV) { buf_inv[P.inv_off + r] = inv; }
+  if (first == 0u && P.write_inv != 0u) { buf_inv[P.inv_off + r] = inv; }
 }
 
 @compute @workgroup_size(WG)

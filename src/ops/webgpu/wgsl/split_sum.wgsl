@@ -1,5 +1,6 @@
 // The second pass of split-K products (matmul_train.wgsl with SPLIT): C[m, n] (+)= alpha *
-// (the splits' sums part[s, m, n] added in order (+ bias[n])). One invocation per element.
+// (the splits' sums part[s, m, n] added in order (+ bias[n])), BIAS and ACC as flags (the bits
+// of matmul_train.wgsl's). One invocation per element.
 
 struct Params {
   part_off: u32,
@@ -10,7 +11,12 @@ struct Params {
   N: u32,
   splits: u32,
   alpha: f32,
+  flags: u32,
 }
+
+// The bits of P.flags it reads (MatmulTrainFlags in kernel_params.h).
+const F_BIAS: u32 = 4u;
+const F_ACC: u32 = 8u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -22,9 +28,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n = i % P.N;
   var v = 0.0;
   for (var s = 0u; s < P.splits; s++) { v += buf_part[P.part_off + s * mn + i]; }
-  if (BIAS) { v += buf_bias[P.bias_off + n]; }
+  if ((P.flags & F_BIAS) != 0u) { v += buf_bias[P.bias_off + n]; }
   v *= P.alpha;
   let o = P.c_off + m * P.ldc + n;
-  if (ACC) { v = buf_c[o] + v; }
+  if ((P.flags & F_ACC) != 0u) { v = buf_c[o] + v; }
   buf_c[o] = v;
 }

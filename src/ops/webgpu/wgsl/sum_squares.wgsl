@@ -1,7 +1,7 @@
 // sum_i x[i]^2 in two stages: a workgroup sums per_wg elements (each invocation every WG-th one
-// in order, then a tree or subgroup reduction) into part[wg] (SQUARE true), or into out[0]
-// when one workgroup covers all; stage two (SQUARE false) sums the parts the same way into
-// out[0]. Grid: stage one ceil(n / per_wg) workgroups; two: 1.
+// in order, then a tree or subgroup reduction) into part[wg] (square 1), or into out[0] when
+// one workgroup covers all; stage two (square 0) sums the parts the same way into out[0].
+// Grid: stage one ceil(n / per_wg) workgroups; two: 1.
 
 struct Params {
   x_off: u32,
@@ -9,6 +9,7 @@ struct Params {
   per_wg: u32,
   part_off: u32,
   out_off: u32,
+  square: u32,
 }
 
 @compute @workgroup_size(WG)
@@ -20,7 +21,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc = 0.0;
   for (var i = i0 + ln.lid; i < i1; i += WG) {
     let v = buf_x[P.x_off + i];
-    if (SQUARE) { acc += v * v; } else { acc += v; }
+    if (P.square != 0u) { acc += v * v; } else { acc += v; }
   }
   let tot = wg_sum(acc, ln);
   if (ln.lid != 0u) { return; }
