@@ -58,6 +58,7 @@ export function setupTrain(app) {
     $('#train-stop').disabled = !running;
     $('#train-preset').disabled = finetune;
     $('#train-rank').disabled = !finetune;
+    $('#train-targets').disabled = !finetune;
   };
   $('#corpus-files').addEventListener('change', (ev) => {
     corpus = [...ev.target.files];
@@ -81,7 +82,8 @@ export function setupTrain(app) {
     if (finetune) {
       await app.stopReply('Stopped the reply to fine-tune.');
       name = `finetuned-${++count}`;
-      r = app.model.finetune({ ...opts, rank: Number($('#train-rank').value), adapterName: name });
+      r = app.model.finetune({ ...opts, rank: Number($('#train-rank').value), targets: $('#train-targets').value,
+        adapterName: name });
     } else {
       name = `trained-${$('#train-preset').value}-${++count}`;
       r = trainModel(await scratchFolder($('#train-preset').value), { ...opts, init: true, backend: $('#backend').value });

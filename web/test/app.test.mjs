@@ -146,6 +146,14 @@ test('the JS API in a worker: reference greedy ids, engine errors as Errors, abo
     for await (const t of s) if (t.id >= 0 && ++n === 2) ctl.abort();
     const res = await s.result;
     out.aborted = [res.aborted, res.ids.length];
+    // Fine-tuning through the worker: step records, the adapter resident at once, its files.
+    const run = m.finetune({ text: 'def add(a, b):\n    return a + b\n'.repeat(40), steps: 4, batch: 2, seq: 32, rank: 4,
+      targets: 'q_proj,v_proj', adapterName: 'ft' });
+    const records = [];
+    for await (const rec of run) records.push(rec);
+    out.finetune = { steps: records.map((x) => x.step), summary: await run.result,
+      files: Object.keys(await run.save()).sort(), adapted: (await m.complete(ref.prompt_ids,
+        { maxTokens: 8, temperature: 0, stopIds: [-1], adapter: 'ft' })).ids.length };
     await m.dispose();
     out.disposed = await m.encode('x').catch((e) => e.message);
     const missing = await loadModel('/models/no-such-model/', { backend: 'cpu' }).catch((e) => e.message);
@@ -186,6 +194,10 @@ test('the JS API in a worker: reference greedy ids, engine errors as Errors, abo
   assert.equal(r.disposed, 'hearth: the model was disposed');
   assert.match(r.missing, /^hearth: http:\/\/127\.0\.0\.1:\d+\/models\/no-such-model\/config\.json: HTTP 404$/);
   assert.equal(r.loadAbort, 'AbortError: hearth: loading was cancelled');
+  assert.deepEqual(r.finetune.steps, [0, 1, 2, 3]);
+  assert.equal(r.finetune.summary.stepsDone, 4);
+  assert.deepEqual(r.finetune.files, ['adapter_config.json', 'adapter_model.safetensors']);
+  assert.equal(r.finetune.adapted, 8);
   const [miss, hit, damaged] = r.cached;
   assert.deepEqual([miss.cache.hit, hit.cache.hit, damaged.cache.hit], [false, true, false]);
   for (const x of r.cached) assert.deepEqual(x.ids, ref.greedy.slice(0, 8));
@@ -425,7 +437,7 @@ test('the train tab trains a tiny model from scratch: the loss falls, the model 
   assert.ok(mean(losses.slice(-5)) < 0.8 * mean(losses.slice(0, 5)), `the loss did not fall: ${losses.map((l) => l.toFixed(2))}`);
   await shot('train');
   await page.click('#train-save');
-  await page.waitForSelector('#saved-models [data-saved="trained-tiny-1"]');
+  await page.waitForSelector('#saved-models [data-saved="trained-tiny-1"]', { state: 'attached' });
   await page.evaluate(() => { window.__oldModel = window.hearthApp.model; });
   await page.click('#train-chat');
   await page.waitForFunction(() => (window.hearthApp.model && window.hearthApp.model !== window.__oldModel)
