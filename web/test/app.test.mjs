@@ -443,7 +443,7 @@ test('the train tab trains a tiny model from scratch: the loss falls, the model 
   await page.waitForFunction(() => (window.hearthApp.model && window.hearthApp.model !== window.__oldModel)
     || !document.getElementById('error').hidden, null, { timeout: 60000 });
   assert.equal(await errorText(), '', logs.join('\n'));
-  assert.match(await page.textContent('#model-pill'), /trained-tiny-1 · f32 · cpu/);
+  assert.match(await page.textContent('#model-pill'), /trained-tiny-1 · (f32|int8) · cpu/);
   await page.click('#new-chat');
   await setSettings({ temperature: 0, repetitionPenalty: 1, maxTokens: 8 });
   await send('def main():');
