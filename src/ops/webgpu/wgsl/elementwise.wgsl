@@ -28,7 +28,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     r = a / (1.0 + exp(-a)) * buf_b[P.b_off + i];
   } else if (OP == OP_MASK) {
     let bits = u32(buf_b[P.b_off + i / 16u]);
-    if (((bits >> (i % 16u)) & 1u) == 0u) { r = bitcast<f32>(0xff800000u); }
+    // -inf, kept out of constant evaluation (where Chromium's WGSL compiler refuses it), as
+    // sample_common.wgsl's neg_inf() does.
+    if (((bits >> (i % 16u)) & 1u) == 0u) { r = bitcast<f32>(0xff800000u | (P.n & 0u)); }
   }
   buf_out[P.out_off + i] = r;
 }
