@@ -131,6 +131,7 @@ class Backend {
   virtual void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) { fail(err(name(), " cannot sample on the device")); }
   // Structured output: x[i] = -inf where bit i % 16 of the whole number mask[i / 16] is clear
   // (16 bits per element, so every value is an exact float); x: [n], mask: [ceil(n / 16)].
+  // (WebGPU writes -1e30: WGSL has no infinite constants; the picks are the same.)
   virtual void mask_logits(Buf x, Buf mask, int64_t n) { fail(err(name(), " cannot mask logits")); }
   // A read-back in two halves (device greedy backends), so that the next batch of work can be
   // recorded and submitted while this one runs: read_start submits what was recorded and

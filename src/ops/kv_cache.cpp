@@ -3,6 +3,9 @@
 
 #include <cmath>
 #include <cstring>
+#if defined(__F16C__) && defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "core/dtype.h"
 
@@ -60,7 +63,12 @@ void decode_kv_row(const float* src, int64_t D, KvDType t, float* out) {
       return;
     case KvDType::F16: {
       const uint16_t* h = reinterpret_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < D; ++i) out[i] = f16_to_f32(h[i]);
+      int64_t i = 0;
+#if defined(__F16C__) && defined(__AVX__)
+      for (; i + 8 <= D; i += 8)  // the same values, 8 at a time (exact conversion either way)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+#endif
+      for (; i < D; ++i) out[i] = f16_to_f32(h[i]);
       return;
     }
     case KvDType::Int8: {

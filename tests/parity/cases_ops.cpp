@@ -190,7 +190,35 @@ void elementwise_cases(Ctx& c) {
   }
 }
 
+// Backend::mask_logits: the kept logits unchanged, the others below any real logit (-inf on the
+// CPU, -1e30 on WebGPU); with the argmax on the device, it picks the masked reference's argmax.
+void mask_cases(Ctx& c) {
+  for (int64_t n : {1, 17, 1000, 8192, 151939}) {
+    auto x = randn(size_t(n), uint32_t(n) + 7);
+    std::vector<float> mask(size_t((n + 15) / 16));
+    uint32_t state = uint32_t(n);
+    for (float& m : mask) {
+      state = state * 1664525u + 1013904223u;
+      m = float((state >> 8) & 0xffffu);
+    }
+    std::vector<float> want = x;
+    ref::mask_logits(want.data(), mask.data(), n);
+    Buf xb = c.put(x), mb = c.put(mask);
+    c.be->mask_logits(xb, mb, n);
+    const std::vector<float> got = c.get(xb, size_t(n));
+    bool same = true;
+    for (size_t i = 0; i < size_t(n); ++i) same = same && (std::isinf(want[i]) ? got[i] <= -1e30f : got[i] == want[i]);
+    c.expect(same, "mask_logits n=" + std::to_string(n));
+    if (!c.be->supports_device_greedy()) continue;
+    const int64_t best = std::max_element(want.begin(), want.end()) - want.begin();
+    Buf out = c.be->alloc(1);
+    c.be->argmax(xb, n, out);
+    c.expect(std::isinf(want[size_t(best)]) || c.get(out, 1)[0] == float(best), "argmax after mask_logits n=" + std::to_string(n));
+  }
+}
+
 void argmax_cases(Ctx& c) {
+  mask_cases(c);
   if (!c.be->supports_device_greedy()) return;  // the CPU picks tokens in the sampler
   for (int64_t n : {1, 3, 1000, 1003, 8192, 151936, 151939}) {
     auto x = randn(size_t(n), uint32_t(n));

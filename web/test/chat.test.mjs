@@ -27,7 +27,7 @@ describe('qwen2-tiny (f32, no tokenizer) against the reference greedy ids', () =
   before(async () => { model = await load(dir, { maxCtx: 128 }); });
   after(() => model?.dispose());
 
-  test('the engine\'s prefix reuse under adapters: a different adapter or scale does not reuse the cache', async () => {
+  test("the engine's prefix reuse under adapters: a different adapter or scale does not reuse the cache", async () => {
     await model.loadAdapter('lora-all', resolve(dir, 'lora-all'));
     await model.complete(lora.prompt, { maxTokens: 4, temperature: 0, stopIds: never });
     const r = await model.complete(lora.prompt, { maxTokens: 32, temperature: 0, stopIds: never, adapter: 'lora-all' });

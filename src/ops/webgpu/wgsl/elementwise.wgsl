@@ -1,5 +1,5 @@
 // Elementwise ops, i < n: add: out = a + b (x += y with out = a); swiglu: out = silu(a) * b;
-// copy: out = a; mask: out = a where bit i % 16 of the whole number b[i / 16] is set, else -inf
+// copy: out = a; mask: out = a where bit i % 16 of the whole number b[i / 16] is set, else -1e30
 // (Backend::mask_logits). One invocation per element.
 
 struct Params {
@@ -28,9 +28,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     r = a / (1.0 + exp(-a)) * buf_b[P.b_off + i];
   } else if (OP == OP_MASK) {
     let bits = u32(buf_b[P.b_off + i / 16u]);
-    // -inf, kept out of constant evaluation (where Chromium's WGSL compiler refuses it), as
-    // sample_common.wgsl's neg_inf() does.
-    if (((bits >> (i % 16u)) & 1u) == 0u) { r = bitcast<f32>(0xff800000u | (P.n & 0u)); }
+    // -1e30 stands for -inf (WGSL has no infinite constants): below any real logit, and still
+    // finite after the device sampler's temperature and penalties, so its weight is exp(...) = 0.
+    if (((bits >> (i % 16u)) & 1u) == 0u) { r = -1.0e30; }
   }
   buf_out[P.out_off + i] = r;
 }
