@@ -3,6 +3,7 @@
 import { openWeightCache } from '../src/cache.mjs';
 import { loadModel } from '../src/hearth.mjs';
 import { checkModelFolder, fromDrop, fromInput, parameterCount, userPaths } from './files.mjs';
+import { deleteModel, listModels, openModel } from './gallery_store.mjs';
 import { $, clearError, el, fmtBytes, fmtCount, guarded, notice, showError } from './ui.mjs';
 
 // Models served with the page (relative to this module: the repository's models/ folder).
@@ -30,7 +31,8 @@ function showProgress(ev) {
 async function readConfig(source) {
   try {
     if (typeof source === 'string') return await (await fetch(new URL('config.json', source))).json();
-    return JSON.parse(await source.find((f) => f.name === 'config.json').text());
+    const config = Array.isArray(source) ? source.find((f) => f.name === 'config.json') : source['config.json'];
+    return JSON.parse(await config.text());
   } catch {
     return null;
   }
@@ -65,7 +67,8 @@ function renderCard(model, meta) {
 export function setupModels(app, selectTab) {
   let loading = null;  // AbortController of the load under way
 
-  async function load({ name, folder, source }) {
+  // source: a URL, File objects, or { name: Blob } (cache: false for files made in the page).
+  async function load({ name, folder, source, cache = true }) {
     clearError();
     notice('');
     loading?.abort();
@@ -84,7 +87,7 @@ export function setupModels(app, selectTab) {
         dtype: $('#dtype').value, backend: $('#backend').value, maxCtx: Number($('#maxCtx').value),
         maxPrefillT: Number($('#maxPrefillT').value),
         onProgress: (ev) => { if (loading === abort) showProgress(ev); }, signal: abort.signal, warmUp: true,
-        cache: true, cacheLabel: `${name} ${$('#dtype').value}`,
+        cache, cacheLabel: `${name} ${$('#dtype').value}`,
       });
       if (loading !== abort) {  // replaced by a later load
         await model.dispose();
@@ -137,10 +140,26 @@ export function setupModels(app, selectTab) {
     guarded(async () => loadFolder(await fromDrop(ev.dataTransfer)));
   });
   $('#load-cancel').addEventListener('click', () => loading?.abort());
+  app.load = load;
+  app.refreshSaved = () => guarded(() => renderSaved(load), (e) => `Saved models: ${e.message}`);
+  app.refreshSaved();
   setupCacheList().then((refresh) => { refreshCache = refresh; });
 }
 
 let refreshCache = null;
+
+// Models trained in this page and saved to the gallery (gallery_store.mjs).
+async function renderSaved(load) {
+  const saved = await listModels();
+  $('#saved-models').replaceChildren(...saved.map((m) => el('div.card', { dataset: { saved: m.name } },
+    el('h3', {}, m.name), el('p', {}, `${m.about} ${fmtBytes(m.bytes)}.`),
+    el('button.primary', { onclick: () => guarded(async () => {
+      const files = await openModel(m.key);
+      if (!files) throw new Error(`${m.name}: the saved model is damaged and was removed from the gallery`);
+      await load({ name: m.name, folder: m.name, source: files, cache: false });
+    }) }, 'Load'), ' ',
+    el('button', { onclick: () => guarded(async () => { await deleteModel(m.key); await renderSaved(load); }) }, 'Delete'))));
+}
 
 // The weight cache's entries with their sizes, each deletable. Resolves to a refresh function.
 async function setupCacheList() {

@@ -178,15 +178,13 @@ int fail_with(const Error& e, int code) {
 
 }  // namespace
 
-// For the other parts of the C API (hearth_web_*.cpp): the model folder behind a handle
-// (nullptr, with the error set, for an invalid one) and the error hearth_last_error() reports.
+// web_module.h: for the other parts of the C API (hearth_web_*.cpp).
 namespace hearth::web {
-ModelFolder* folder_of(int handle) {
+ModelFolder* folder(int handle) {
   Handle* h = get(handle);
   return h ? h->folder.get() : nullptr;
 }
 void set_error(const std::string& message) { g_error = message; }
-ModelFolder* folder(int handle) { return folder_of(handle); }
 }  // namespace hearth::web
 
 extern "C" {

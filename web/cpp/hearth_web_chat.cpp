@@ -14,11 +14,8 @@
 #include "formats/json.h"
 #include "formats/packed.h"
 #include "tokenizer/gguf_vocab.h"
+#include "web_module.h"
 
-namespace hearth::web {
-ModelFolder* folder_of(int handle);
-void set_error(const std::string& message);
-}  // namespace hearth::web
 
 namespace {
 
@@ -134,7 +131,7 @@ Result<const LoadedTemplate*> template_for(int handle, const ModelFolder& f, con
 // request: { messages: [{role, content, ...}], template: "" | built-in name,
 //            addGenerationPrompt (true), enableThinking (true) }
 Result<std::string> render(int handle, const char* request_json) {
-  ModelFolder* f = web::folder_of(handle);
+  ModelFolder* f = web::folder(handle);
   if (!f) return err("invalid engine handle ", handle);
   HEARTH_ASSIGN(Json req, parse_json(request_json ? request_json : "{}", "chat request"));
   if (!req.is_object()) return err("chat request: expected an object");

@@ -299,9 +299,10 @@ export interface TrainingRun extends AsyncIterableIterator<StepRecord> {
 }
 
 /** Pretrains the model folder `source` without loading it for inference (config.json alone with
- *  init: true); backend, threads, subgroups, gpu and wasmUrl as loadModel takes them. */
+ *  init: true); backend, threads, subgroups, gpu, wasmUrl and worker (in a browser page: a worker
+ *  of its own, ended by the run's dispose()) as loadModel takes them. */
 export function trainModel(source: ModelSource, opts: TrainOptions & Pick<LoadOptions, 'backend' | 'subgroups' |
-  'gpu' | 'wasmUrl'> & { threads?: number }): TrainingRun;
+  'gpu' | 'wasmUrl' | 'worker' | 'workerUrl'> & { threads?: number }): TrainingRun;
 
 /** A model folder: a path (Node), a base URL, File/Blob objects, or a name -> bytes map. */
 export type ModelSource = string | URL | Iterable<File> | Record<string, Blob | ArrayBuffer | Uint8Array>;

@@ -13,6 +13,10 @@ import { findPack, storePack } from './pack_cache.mjs';
 import { LoadProgress, readBytes } from './progress.mjs';
 import { installTraining } from './train.mjs';
 import { isNode, loadWasmModule } from './wasm_loader.mjs';
+import { loadModelInWorker, trainModelInWorker } from './worker_host.mjs';
+
+// Whether the engine runs in a worker (opts.worker; default: in a browser page).
+const useWorker = (opts) => opts.worker ?? (typeof window !== 'undefined' && typeof Worker === 'function');
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
@@ -408,10 +412,7 @@ export class HearthModel {
  * cancels the load (at once in a worker, between phases in process).
  */
 export async function loadModel(source, opts = {}) {
-  if (opts.worker ?? (typeof window !== 'undefined' && typeof Worker === 'function')) {
-    const { loadModelInWorker } = await import('./worker_host.mjs');
-    return loadModelInWorker(source, opts);
-  }
+  if (useWorker(opts)) return loadModelInWorker(source, opts);
   const progress = new LoadProgress(opts.onProgress);
   const checkAbort = () => {
     if (opts.signal?.aborted) throw new DOMException('hearth: loading was cancelled', 'AbortError');
@@ -561,8 +562,12 @@ export async function shutdown() {
   }
 }
 
-// Training (train.mjs): model.train / finetune / save / saveAdapter, and trainModel(source, opts).
-export const trainModel = installTraining({
+// Training (train.mjs): model.train / finetune / save / saveAdapter, and trainModel(source, opts)
+// (in a browser page in a worker of its own, as loadModel: opts.worker).
+const trainInProcess = installTraining({
   HearthModel, engine: () => engine, getEngine, getGpuBridge, serialize, call, engineError, mountSource, isNode,
 });
+export function trainModel(source, opts = {}) {
+  return useWorker(opts) ? trainModelInWorker(source, opts) : trainInProcess(source, opts);
+}
 export { TrainingRun } from './train.mjs';

@@ -1,7 +1,8 @@
 // The worker host: loadModel(..., { worker: true }) (the default in a browser page) runs the
 // wasm engine and its GPU device in a dedicated module Worker (engine_worker.mjs, whose header
-// lists the messages) and returns a WorkerModel with HearthModel's API, so prefill,
-// quantization and training never block the page. One worker per model: dispose() ends it.
+// lists the messages) and returns a WorkerModel with HearthModel's API (training included), so
+// prefill, quantization and training never block the page. One worker per model: dispose() ends
+// it; trainModel gets a worker of its own.
 //
 // Cancellation: an AbortSignal in generate / chat options reaches the worker (generation stops
 // after the current token); one in loadModel's options ends the worker at once. Errors raised
@@ -108,6 +109,7 @@ class WorkerHost {
       case 'loaded': this.onLoad?.resolve(msg); break;
       case 'token': this.streams.get(msg.id)?.push(msg.token); break;
       case 'chunk': this.streams.get(msg.id)?.push(msg.chunk); break;
+      case 'record': this.streams.get(msg.id)?.push(msg.record); break;
       case 'reply': this.settle(msg.id, null, msg.value); break;
       case 'error':
         if (msg.id === null) this.onLoad?.reject(toError(msg));
@@ -138,12 +140,12 @@ class WorkerHost {
     for (const id of [...this.pending.keys(), ...this.streams.keys()]) this.settle(id, error);
   }
 
-  call(method, args = [], transfer = []) {
+  call(method, args = [], transfer = [], extra = {}) {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.post({ type: 'call', id, method, args }, transfer);
+      this.post({ type: 'call', id, method, args, ...extra }, transfer);
     });
   }
 
@@ -162,6 +164,36 @@ class WorkerHost {
   terminate(error) {
     this.worker.terminate();
     this.fail(error ?? new Error('hearth: the model was disposed'));
+  }
+}
+
+// A training run in the worker: an async iterator of step records with `result` (the summary),
+// and TrainingRun's save, useAdapter, stats and dispose. `ownsWorker`: trainModel's run, whose
+// worker ends with dispose().
+class WorkerTrainingRun extends WorkerStream {
+  constructor(host, id, signal, kind, ownsWorker) {
+    super(host, id, signal, (v) => v);
+    this.kind = kind;
+    this.ownsWorker = ownsWorker;
+  }
+
+  runCall(method, args = []) {
+    return this.host.call(method, args, [], { type: 'run', run: this.id });
+  }
+
+  save(opts = {}) { return this.runCall('save', [opts]); }
+
+  useAdapter(name) { return this.runCall('useAdapter', name === undefined ? [] : [name]); }
+
+  stats() { return this.runCall('stats'); }
+
+  async dispose() {
+    if (this.host.dead) return;
+    try {
+      await this.runCall('dispose');
+    } finally {
+      if (this.ownsWorker) this.host.terminate();
+    }
   }
 }
 
@@ -209,6 +241,27 @@ export class WorkerModel {
     return this.host.stream({ type: 'chat', messages, opts: withoutLocal(opts) }, opts.signal);
   }
 
+  train(opts = {}) { return this.training('train', opts); }
+
+  finetune(opts = {}) { return this.training('finetune', opts); }
+
+  training(kind, opts) {
+    const id = this.host.nextId++;
+    const run = new WorkerTrainingRun(this.host, id, opts.signal, kind, false);
+    if (this.host.dead) run.end(this.host.dead);
+    else {
+      this.host.streams.set(id, run);
+      this.host.post({ type: 'train', id, kind, opts: withoutLocal(opts) });
+    }
+    return run;
+  }
+
+  // The model trained by the last train() (a Hugging Face folder) / the adapter of the last
+  // finetune() (PEFT): { name: Uint8Array }.
+  save(opts = {}) { return this.host.call('save', [opts]); }
+
+  saveAdapter() { return this.host.call('saveAdapter'); }
+
   loadAdapter(name, source) {
     return this.host.call('loadAdapter', [name, absolute(source)]);
   }
@@ -252,4 +305,17 @@ export async function loadModelInWorker(source, opts = {}) {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+// trainModel(source, opts) in a worker of its own: pretrains the model folder `source` without
+// loading it for inference; dispose() ends the worker.
+export function trainModelInWorker(source, opts = {}) {
+  const host = new WorkerHost(opts.workerUrl ?? new URL('./engine_worker.mjs', import.meta.url));
+  const id = host.nextId++;
+  const run = new WorkerTrainingRun(host, id, opts.signal, 'train', true);
+  host.streams.set(id, run);
+  const o = withoutLocal(opts);
+  if (o.wasmUrl) o.wasmUrl = absolute(o.wasmUrl);
+  host.post({ type: 'train', id, kind: 'trainModel', source: absolute(source), opts: o });
+  return run;
 }

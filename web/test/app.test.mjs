@@ -3,8 +3,9 @@
 // the KV cache on the next turn, a LoRA folder added on the Adapters tab changes the reply and
 // clearing it gives the base reply back exactly, wrong folders get red errors naming the
 // missing file, Load during a reply stops it with a message, the weight cache's storage works
-// in the page and in a worker, and the page fits 360 px. No request may leave the page's
-// origin. Each test saves a screenshot in build-wasm/test-output/app/ (HEARTH_TEST_OUTPUT).
+// in the page and in a worker and a reloaded page takes the model from it, a tiny model trained
+// in the train tab shows a falling loss and then chats, and the page fits 360 px. No request may
+// leave the page's origin. Each test saves a screenshot in build-wasm/test-output/app/ (HEARTH_TEST_OUTPUT).
 //
 // WebGPU is SwiftShader (a CPU driver): the model is loaded at int8 (whose quantization on the
 // device is slow there, so the weight cache's worth shows) with a 128-token context and prefill
@@ -145,6 +146,14 @@ test('the JS API in a worker: reference greedy ids, engine errors as Errors, abo
     for await (const t of s) if (t.id >= 0 && ++n === 2) ctl.abort();
     const res = await s.result;
     out.aborted = [res.aborted, res.ids.length];
+    // Fine-tuning through the worker: step records, the adapter resident at once, its files.
+    const run = m.finetune({ text: 'def add(a, b):\n    return a + b\n'.repeat(40), steps: 4, batch: 2, seq: 32, rank: 4,
+      targets: 'q_proj,v_proj', adapterName: 'ft' });
+    const records = [];
+    for await (const rec of run) records.push(rec);
+    out.finetune = { steps: records.map((x) => x.step), summary: await run.result,
+      files: Object.keys(await run.save()).sort(), adapted: (await m.complete(ref.prompt_ids,
+        { maxTokens: 8, temperature: 0, stopIds: [-1], adapter: 'ft' })).ids.length };
     await m.dispose();
     out.disposed = await m.encode('x').catch((e) => e.message);
     const missing = await loadModel('/models/no-such-model/', { backend: 'cpu' }).catch((e) => e.message);
@@ -185,6 +194,10 @@ test('the JS API in a worker: reference greedy ids, engine errors as Errors, abo
   assert.equal(r.disposed, 'hearth: the model was disposed');
   assert.match(r.missing, /^hearth: http:\/\/127\.0\.0\.1:\d+\/models\/no-such-model\/config\.json: HTTP 404$/);
   assert.equal(r.loadAbort, 'AbortError: hearth: loading was cancelled');
+  assert.deepEqual(r.finetune.steps, [0, 1, 2, 3]);
+  assert.equal(r.finetune.summary.stepsDone, 4);
+  assert.deepEqual(r.finetune.files, ['adapter_config.json', 'adapter_model.safetensors']);
+  assert.equal(r.finetune.adapted, 8);
   const [miss, hit, damaged] = r.cached;
   assert.deepEqual([miss.cache.hit, hit.cache.hit, damaged.cache.hit], [false, true, false]);
   for (const x of r.cached) assert.deepEqual(x.ids, ref.greedy.slice(0, 8));
@@ -400,7 +413,47 @@ test('a folder opened from disk loads (BYO); without tokenizer.json the chat say
   assert.ok(await page.isDisabled('#regenerate'));
 });
 
-test('the page fits a 360 px wide screen on every tab; the train tab says what this build lacks', { skip }, async () => {
+test('the train tab trains a tiny model from scratch: the loss falls, the model chats and goes to the gallery', { skip }, async () => {
+  await tab('models');
+  await page.selectOption('#backend', 'cpu');
+  await tab('train');
+  await page.setInputFiles('#corpus-files', [resolve(repoRoot, 'tools/gen_unicode_tables.py'),
+    resolve(repoRoot, 'tools/make_random_adapter.py')]);
+  await page.selectOption('#train-mode', 'scratch');
+  await page.selectOption('#train-preset', 'tiny');
+  for (const [id, v] of Object.entries({ 'train-steps': 40, 'train-lr': 0.01, 'train-seq': 32, 'train-batch': 4 })) {
+    await page.fill(`#${id}`, String(v));
+  }
+  const t0 = Date.now();
+  await page.click('#train-start');
+  await page.waitForFunction(() => !document.getElementById('train-result').hidden || !document.getElementById('error').hidden,
+    null, { timeout: 180000 });
+  assert.equal(await errorText(), '', logs.join('\n'));
+  const losses = await page.evaluate(() => window.hearthApp.training.records.map((r) => r.loss));
+  const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+  console.log(`training: 40 steps in ${((Date.now() - t0) / 1e3).toFixed(1)} s; loss ${losses[0].toFixed(3)} -> `
+    + `${losses.at(-1).toFixed(3)}`);
+  assert.equal(losses.length, 40);
+  assert.ok(mean(losses.slice(-5)) < 0.8 * mean(losses.slice(0, 5)), `the loss did not fall: ${losses.map((l) => l.toFixed(2))}`);
+  await shot('train');
+  await page.click('#train-save');
+  await page.waitForSelector('#saved-models [data-saved="trained-tiny-1"]', { state: 'attached' });
+  await page.evaluate(() => { window.__oldModel = window.hearthApp.model; });
+  await page.click('#train-chat');
+  await page.waitForFunction(() => (window.hearthApp.model && window.hearthApp.model !== window.__oldModel)
+    || !document.getElementById('error').hidden, null, { timeout: 60000 });
+  assert.equal(await errorText(), '', logs.join('\n'));
+  assert.match(await page.textContent('#model-pill'), /trained-tiny-1 · (f32|int8) · cpu/);
+  await page.click('#new-chat');
+  await setSettings({ temperature: 0, repetitionPenalty: 1, maxTokens: 8 });
+  await send('def main():');
+  await waitIdle();
+  const reply = (await replies())[0];
+  assert.ok(reply.text.length > 0, 'the trained model said nothing');
+  assert.match(await page.textContent('#saved-models'), /trained-tiny-1.*Trained in this page: 40 steps on 2 files, final loss/s);
+});
+
+test('the page fits a 360 px wide screen on every tab', { skip }, async () => {
   await page.setViewportSize({ width: 360, height: 740 });
   for (const t of ['chat', 'models', 'adapters', 'train']) {
     await tab(t);
@@ -408,8 +461,6 @@ test('the page fits a 360 px wide screen on every tab; the train tab says what t
     assert.ok(w <= 360, `the ${t} tab is ${w} px wide at 360`);
     await shot(`narrow-${t}`);
   }
-  assert.match(await page.textContent('#train-status'), /Training is not available in this build/);
-  assert.ok(await page.isDisabled('#train-start'));
   await page.setViewportSize({ width: 1000, height: 760 });
 });
 
