@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 #include "engine/engine.h"
 #include "tokenizer/tokenizer.h"
 

@@ -1,9 +1,9 @@
 // Chat templates: loading from tokenizer_config.json / chat_template.jinja, rendering through
 // the Jinja subset with transformers' variables, the built-in Llama 2 format, and the
 // multi-turn prompt delta. See chat_template.h.
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth {
 
@@ -25,12 +25,7 @@ std::string dir_of(const std::string& path) {
   return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
 }
 
-std::string py_strip(const std::string& s) {
-  jinja::Value fn = jinja::get_attr(jinja::Value::string(s), "strip");
-  jinja::Args none;
-  auto r = (*fn.fn)(none);
-  return r.ok() ? r->s : s;
-}
+std::string py_strip(const std::string& s) { return jinja::py_strip(s, jinja::Value::none(), true, true); }
 
 }  // namespace
 

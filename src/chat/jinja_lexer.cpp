@@ -5,7 +5,7 @@
 // \r\n and \r become \n).
 #include <cctype>
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth::jinja {
 

@@ -3,7 +3,7 @@
 // Tags outside the supported subset are rejected here, naming the tag.
 #include <set>
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth::jinja {
 
