@@ -3,7 +3,10 @@
 // multi-turn prompt delta. See chat_template.h.
 #include "chat/chat_template.h"
 
+#include <cstdio>
+
 #include "chat/jinja.h"
+#include "chat/named_templates.h"
 
 namespace hearth {
 
@@ -27,7 +30,63 @@ std::string dir_of(const std::string& path) {
 
 std::string py_strip(const std::string& s) { return jinja::py_strip(s, jinja::Value::none(), true, true); }
 
+// Llama 2 checkpoints carry no template: LlamaTokenizer with <s> and </s>.
+bool is_llama2_family(const Json& config) {
+  const Json* cls = config.find_non_null("tokenizer_class");
+  const std::string* bos = token_text(config.find_non_null("bos_token"));
+  const std::string* eos = token_text(config.find_non_null("eos_token"));
+  const bool llama_tok = cls && cls->is_string() &&
+                         (cls->as_string() == "LlamaTokenizer" || cls->as_string() == "LlamaTokenizerFast");
+  return llama_tok && bos && *bos == "<s>" && eos && *eos == "</s>";
+}
+
+bool file_exists(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f) std::fclose(f);
+  return f != nullptr;
+}
+
 }  // namespace
+
+bool ChatTemplate::config_has_template(const Json& config, const std::string& dir) {
+  if (config.find_non_null("chat_template")) return true;
+  if (!dir.empty() && file_exists(dir + "/chat_template.jinja")) return true;
+  return is_llama2_family(config);
+}
+
+Result<ChatTemplate> ChatTemplate::named(const std::string& name, const Json* config) {
+  const NamedTemplate* nt = find_named_template(name);
+  if (!nt) return err("chat template \"", name, "\" is not a built-in format (", named_template_list(), ")");
+  ChatTemplate t;
+  if (nt->jinja.empty()) {
+    HEARTH_ASSIGN(t, build(config, {}, "chat template " + name));
+    t.kind_ = Kind::Llama2;
+  } else {
+    HEARTH_ASSIGN(t, build(config, {{"default", nt->jinja}}, "chat template " + name));
+  }
+  // The format's own special tokens where the tokenizer config gives none.
+  auto add_token = [&](const char* key, const std::string& value, std::string* field) {
+    if (!field->empty() || value.empty()) return;
+    *field = value;
+    t.special_tokens_.emplace_back(key, Json::string(value));
+  };
+  add_token("bos_token", nt->bos_token, &t.bos_);
+  add_token("eos_token", nt->eos_token, &t.eos_);
+  t.origin_ = name;
+  t.stop_strings_ = nt->stop_strings;
+  return t;
+}
+
+Result<ChatTemplate> ChatTemplate::from_name_or_file(const std::string& name_or_path, const Json* config) {
+  if (find_named_template(name_or_path)) return named(name_or_path, config);
+  if (!file_exists(name_or_path))
+    return err("chat template \"", name_or_path, "\": no such file, and not a built-in format (",
+               named_template_list(), ")");
+  HEARTH_ASSIGN(std::string source, read_text_file(name_or_path));
+  HEARTH_ASSIGN(ChatTemplate t, build(config, {{"default", std::move(source)}}, name_or_path));
+  t.origin_ = name_or_path;
+  return t;
+}
 
 PromptDelta prompt_delta(std::string_view cached_text, std::string prompt) {
   size_t k = 0;
@@ -74,19 +133,14 @@ Result<ChatTemplate> ChatTemplate::from_tokenizer_config(const Json& config, con
   }
   if (sources.empty()) {
     // No template anywhere: recognize the family, as hearth does for Llama 2.
-    const Json* cls = config.find_non_null("tokenizer_class");
-    const std::string* bos = token_text(config.find_non_null("bos_token"));
-    const std::string* eos = token_text(config.find_non_null("eos_token"));
-    const bool llama_tok = cls && cls->is_string() &&
-                           (cls->as_string() == "LlamaTokenizer" || cls->as_string() == "LlamaTokenizerFast");
-    if (llama_tok && bos && *bos == "<s>" && eos && *eos == "</s>") {
+    if (is_llama2_family(config)) {
       HEARTH_ASSIGN(ChatTemplate t, build(&config, {}, what));
       t.kind_ = Kind::Llama2;
       return t;
     }
     return err(what, ": no chat_template (and no chat_template.jinja next to it), and the tokenizer is not a "
-               "family hearth recognizes without one (Llama 2: LlamaTokenizer with <s> and </s>); pass a "
-               "Jinja chat template explicitly");
+               "family hearth recognizes without one (Llama 2: LlamaTokenizer with <s> and </s>); choose one "
+               "(a Jinja file, or a built-in format: ", named_template_list(), ")");
   }
   return build(&config, std::move(sources), what);
 }

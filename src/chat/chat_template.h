@@ -11,6 +11,8 @@
 // naming it (e.g. "unsupported Jinja construct '{% include %}'").
 // Checkpoints without any template: Llama 2 (LlamaTokenizer with <s>/</s>) is recognized by
 // family and rendered in its [INST] format (see below); anything else is an error that says so.
+// A built-in format can be chosen by name instead (named_templates.h: chatml, llama2, llama3,
+// qwen3, plain).
 //
 // Where the template comes from (HF's rules): tokenizer_config.json "chat_template" as a string,
 // or a list of {name, template} (the one named "default", or "tool_use" when tools are given,
@@ -95,6 +97,14 @@ class ChatTemplate {
   // A template given directly (e.g. a --chat-template file). Special tokens (bos_token, ...)
   // come from `config` when given (a tokenizer_config.json object).
   static Result<ChatTemplate> from_jinja(const std::string& source, const Json* config = nullptr);
+  // A built-in format by name (chatml, llama2, llama3, qwen3, plain); special tokens from
+  // `config` when given, else the format's own.
+  static Result<ChatTemplate> named(const std::string& name, const Json* config = nullptr);
+  // --chat-template NAME|FILE: a built-in name, else a file holding a Jinja template.
+  static Result<ChatTemplate> from_name_or_file(const std::string& name_or_path, const Json* config = nullptr);
+  // Whether a tokenizer_config.json (with chat_template.jinja looked for in `dir`) gives a
+  // template: its own, or a family recognized without one (Llama 2).
+  static bool config_has_template(const Json& config, const std::string& dir);
 
   Result<std::string> render(const std::vector<ChatMessage>& messages, const ChatOptions& options = {}) const;
   // Messages as a JSON array of objects (extra keys such as tool_calls or reasoning_content
@@ -109,6 +119,10 @@ class ChatTemplate {
   const std::string& source() const;
   const std::string& bos_token() const { return bos_; }
   const std::string& eos_token() const { return eos_; }
+  // Where the template came from: "tokenizer_config.json", a built-in name, or a file path.
+  const std::string& origin() const { return origin_; }
+  // Text that ends a reply in this format besides the model's stop tokens (plain: "\nUser:").
+  const std::vector<std::string>& stop_strings() const { return stop_strings_; }
 
  private:
   struct Named {
@@ -123,6 +137,8 @@ class ChatTemplate {
   std::map<std::string, Named> templates_;  // by name; a single template is "default"
   std::vector<std::pair<std::string, Json>> special_tokens_;
   std::string bos_, eos_;
+  std::string origin_ = "tokenizer_config.json";
+  std::vector<std::string> stop_strings_;
 };
 
 }  // namespace hearth

@@ -90,7 +90,7 @@ struct Value {
 // What one render may use. The defaults leave real chat templates (also over long
 // conversations and tool lists) far inside them and stop a hostile one in about a second.
 struct RenderLimits {
-  int64_t max_steps = 5'000'000;                // expression evaluations and statements
+  int64_t max_steps = 2'000'000;                // expression evaluations and statements
   int64_t max_work_bytes = int64_t(256) << 20;  // bytes of strings built or copied in all
   int64_t max_string_bytes = int64_t(16) << 20; // any one string
   int64_t max_items = int64_t(1) << 20;         // any one list, range or dict
