@@ -34,6 +34,8 @@ int cmd_perplexity(int argc, char** argv) {
   }
   if (!t) return fail(*wpath + ": expected an I32 tensor of shape [n, len] (token windows)");
   int64_t n = t->shape[0], len = t->shape[1];
+  if (n == 0) return fail(*wpath + ": tensor " + t->name + " " + t->shape_str() + " holds no windows");
+  if (len < 2) return fail(*wpath + ": tensor " + t->name + " " + t->shape_str() + ": windows need at least 2 tokens");
   if (*maxw > 0) n = std::min(n, *maxw);
   std::vector<int32_t> ids(size_t(n * len));
   if (Status st = t->read_bytes(0, ids.size() * 4, ids.data()); !st.ok()) return fail(st.message());

@@ -69,6 +69,7 @@ class Engine {
   std::unique_ptr<Model> model_;
   GenerationConfig gen_;
   std::vector<int32_t> default_stops_;
+  bool warned_past_trained_ = false;  // said once that a request runs past max_position_embeddings
 };
 
 // Mean negative log-likelihood of windows[w][1..] given the prefix, averaged per window then

@@ -146,6 +146,9 @@ Result<TensorStore> TensorStore::open_dir(const std::string& dir) {
     for (const auto& [name, file] : wm->as_object()) {
       const TensorInfo* t = store.find(name);
       if (!t) return err(index_path, ": tensor ", name, " is listed for ", file.as_string(), " but that file does not hold it");
+      if (t->file != dir + "/" + file.as_string())
+        return err(index_path, ": tensor ", name, " is listed for ", file.as_string(), " but that file does not hold it (",
+                   t->file, " does)");
     }
     return store;
   }
@@ -171,11 +174,13 @@ Status TensorInfo::read_bytes(size_t first, size_t n, void* dst) const {
 }
 
 namespace {
-Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out);
+// Converts elements [first, first + n) of the bytes at p; `index0` is the tensor index of
+// element `first` (for messages).
+Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out, size_t index0);
 }  // namespace
 
 Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
-  if (t.data) return convert_resident(t, t.data, first, n, out);
+  if (t.data) return convert_resident(t, t.data, first, n, out, first);
   // Read in ranges of up to 4M elements, converting each.
   const size_t es = dtype_size(t.dtype);
   std::vector<uint8_t> buf;
@@ -183,7 +188,7 @@ Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
     const size_t m = std::min<size_t>(n - done, size_t(4) << 20);
     buf.resize(m * es);
     HEARTH_CHECK(t.read_bytes((first + done) * es, m * es, buf.data()));
-    HEARTH_CHECK(convert_resident(t, buf.data(), 0, m, out + done));
+    HEARTH_CHECK(convert_resident(t, buf.data(), 0, m, out + done, first + done));
     done += m;
   }
   return {};
@@ -191,15 +196,25 @@ Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
 
 namespace {
 
-Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out) {
+// Non-finite weights make every later result NaN: the load fails here, naming the tensor.
+Error non_finite(const TensorInfo& t, size_t index, bool nan) {
+  return err(t.file, ": tensor ", t.name, ": element ", index, " is ", nan ? "NaN" : "infinite",
+             " (non-finite weights: a corrupt file, or one saved from a diverged run)");
+}
+
+Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out, size_t index0) {
   switch (t.dtype) {
     case DType::F32:
       std::memcpy(out, p + first * 4, n * 4);
+      for (size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(out[i])) return non_finite(t, index0 + i, std::isnan(out[i]));
+      }
       return {};
     case DType::BF16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
         std::memcpy(&h, p + (first + i) * 2, 2);
+        if ((h & 0x7f80) == 0x7f80) return non_finite(t, index0 + i, (h & 0x007f) != 0);
         out[i] = bf16_to_f32(h);
       }
       return {};
@@ -207,6 +222,7 @@ Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, siz
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
         std::memcpy(&h, p + (first + i) * 2, 2);
+        if ((h & 0x7c00) == 0x7c00) return non_finite(t, index0 + i, (h & 0x03ff) != 0);
         out[i] = f16_to_f32(h);
       }
       return {};
@@ -214,7 +230,9 @@ Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, siz
       for (size_t i = 0; i < n; ++i) {
         double d;
         std::memcpy(&d, p + (first + i) * 8, 8);
+        if (!std::isfinite(d)) return non_finite(t, index0 + i, std::isnan(d));
         out[i] = float(d);
+        if (!std::isfinite(out[i])) return err(t.file, ": tensor ", t.name, ": element ", index0 + i, " (", d, ") overflows f32");
       }
       return {};
     default:

@@ -7,6 +7,8 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
+#include "model/checkpoint_checks.h"
+#include "model/memory_estimate.h"
 #include "model/rope.h"
 
 namespace hearth {
@@ -45,6 +47,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   if (opt.max_ctx < 0) return err("max_ctx must be positive, got ", opt.max_ctx);
   if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
   m->max_ctx_ = opt.max_ctx > 0 ? opt.max_ctx : std::min<int64_t>(cfg.max_position_embeddings, 4096);
+  HEARTH_CHECK(check_memory(estimate_memory(cfg, opt.dtype, m->max_ctx_, opt.max_prefill_t), *m->be_, dir));
+  warn_about_unused_layers(store, cfg, dir);
   m->rope_ = make_rope_table(cfg);
   HEARTH_CHECK(m->load_weights(store));
   const int64_t P = std::min(opt.max_prefill_t, m->max_ctx_);

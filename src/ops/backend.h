@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,6 +75,10 @@ class Backend {
   // Frees an uploaded weight (LoRA matrices are replaced when their scale changes).
   virtual void release(WeightId w) = 0;
   virtual size_t bytes_used() const = 0;
+  // Bytes this backend can still allocate (host memory for the CPU backend, the wasm heap's
+  // room in wasm, the device's for a GPU); nullopt when unknown. Loading checks what a model
+  // needs against it before allocating anything.
+  virtual std::optional<uint64_t> memory_limit() const { return std::nullopt; }
 
   // out[t, :] = dequant(E)[ids[t], :]; E: [vocab, d], out: [T, d]
   virtual void embed(WeightId E, std::span<const int32_t> ids, Buf out) = 0;
