@@ -35,6 +35,7 @@ Result<std::string> ChatSession::send(const std::string& user, GenerateRequest p
   // The cache is valid up to the longest common prefix; keep at least one token to feed.
   Model& m = engine_.model();
   if (m.n_past() != int64_t(fed_.size())) fed_.clear();  // someone else used the model
+  if (params.adapter != fed_adapter_ || params.adapter_scale != fed_scale_) fed_.clear();
   size_t keep = 0;
   while (keep < fed_.size() && keep < ids.size() && fed_[keep] == ids[keep]) ++keep;
   if (keep == ids.size()) --keep;
@@ -62,6 +63,8 @@ Result<std::string> ChatSession::send(const std::string& user, GenerateRequest p
   reply += tail;
   if (!tail.empty() && on_text) on_text(tail);
   last_ = *r;
+  fed_adapter_ = params.adapter;
+  fed_scale_ = params.adapter_scale;
   fed_.insert(fed_.end(), params.prompt.begin(), params.prompt.end());
   if (!r->ids.empty()) fed_.insert(fed_.end(), r->ids.begin(), r->ids.end() - 1);
   messages_.push_back({"user", user});

@@ -21,7 +21,9 @@ class ChatSession {
   void set_system(std::string system) { system_ = std::move(system); }
   // Adds a user message and generates the assistant's reply. `params` supplies sampling, max
   // tokens, stop ids and the adapter (its prompt is ignored). on_text receives the reply's
-  // text as it streams; returning false stops.
+  // text as it streams; returning false stops (the reply so far is kept). A turn under another
+  // adapter (or scale) than the last one re-prefills: the cached keys and values were computed
+  // under the old one.
   Result<std::string> send(const std::string& user, GenerateRequest params,
                            const std::function<bool(const std::string&)>& on_text = nullptr,
                            std::vector<std::string> stop_strings = {});
@@ -40,6 +42,8 @@ class ChatSession {
   std::string system_;
   std::vector<ChatMessage> messages_;
   std::vector<int32_t> fed_;  // exactly what the KV cache holds
+  std::string fed_adapter_;   // the adapter (and scale) the cache was computed under
+  float fed_scale_ = 1.0f;
   int64_t last_new_ = 0;
   GenerateResult last_;
 };
