@@ -42,6 +42,19 @@ LoraAdapter random_adapter(const ModelConfig& c, int64_t rank) {
 
 }  // namespace
 
+const char kBenchUsage[] =
+    "usage: hearth bench -m DIR [options]\n"
+    "Prefill and greedy decode throughput on a deterministic pseudo-random prompt.\n"
+    "  -m, --model DIR          a Hugging Face model folder\n"
+    "  --prompt-len N           prompt tokens (default 128)\n"
+    "  --gen N                  tokens to generate (default 64)\n"
+    "  --dtype f32|f16|int8|int4  weights in memory (default f32)\n"
+    "  --no-quant-search        int4: skip the per-group range search\n"
+    "  --max-ctx N              KV cache length (default prompt-len + gen)\n"
+    "  --threads N              CPU threads (default: all cores)\n"
+    "  --lora-rank R            also run with a random rank-R adapter on all 7 projections and print the\n"
+    "                           ratio of decode speeds\n";
+
 int cmd_bench(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--prompt-len", "--gen", "--threads", "--dtype", "--max-ctx", "--lora-rank"},
                           {"--no-quant-search"},
@@ -54,14 +67,15 @@ int cmd_bench(int argc, char** argv) {
   auto threads = args->integer("--threads", 0, 0, 1024);
   auto dtype = parse_model_dtype(args->str("--dtype").value_or("f32"));
   auto lora_rank = args->integer("--lora-rank", 0, 0, 4096);
-  for (const Status& s : {plen.status(), gen.status(), threads.status(), dtype.status(), lora_rank.status()}) {
+  auto max_ctx = args->integer("--max-ctx", 0, 0, int64_t(1) << 24);
+  for (const Status& s : {plen.status(), gen.status(), threads.status(), dtype.status(), lora_rank.status(), max_ctx.status()}) {
     if (!s.ok()) return fail(s.message());
   }
   LoadOptions opt;
   opt.dtype = *dtype;
   opt.threads = int(*threads);
   opt.quant_search = !args->has("--no-quant-search");
-  opt.max_ctx = *plen + *gen;
+  opt.max_ctx = *max_ctx > 0 ? *max_ctx : *plen + *gen;
   opt.max_prefill_t = std::min<int64_t>(*plen, 512);
   auto engine = Engine::load(*dir, opt);
   if (!engine.ok()) return fail(engine.message());

@@ -1,4 +1,6 @@
-// The `hearth` subcommands. Each takes the arguments after its name and returns the exit code.
+// The `hearth` subcommands. Each takes the arguments after its name and returns the exit code,
+// and has a usage text (printed by `hearth <command> --help`) that describes every flag. The
+// table of commands is in cli/main.cpp: a new command adds one line there.
 #pragma once
 
 namespace hearth::cli {
@@ -9,5 +11,12 @@ int cmd_bench(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_chat(int argc, char** argv);
 int cmd_random_checkpoint(int argc, char** argv);
+
+extern const char kGenerateUsage[];
+extern const char kPerplexityUsage[];
+extern const char kBenchUsage[];
+extern const char kTokenizeUsage[];
+extern const char kChatUsage[];
+extern const char kRandomCheckpointUsage[];
 
 }  // namespace hearth::cli

@@ -3,12 +3,14 @@
 
 #include <cstdio>
 
+#include "chat/named_templates.h"
+
 namespace hearth::cli {
 
 std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
-          "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale"};
+          "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale", "--chat-template"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -54,13 +56,31 @@ Result<SamplingParams> sampling_from_args(const Args& args, SamplingParams p) {
 
 namespace hearth::cli {
 
-Result<ChatTemplate> load_chat_template(const Session& s) {
-  return ChatTemplate::from_tokenizer_config_file(s.dir + "/tokenizer_config.json");
+Result<ChatTemplate> load_chat_template(const Session& s, const Args& args, bool plain_fallback, bool* used_plain) {
+  *used_plain = false;
+  const std::string config_path = s.dir + "/tokenizer_config.json";
+  std::optional<Json> config;
+  if (FILE* f = std::fopen(config_path.c_str(), "rb")) {
+    std::fclose(f);
+    HEARTH_ASSIGN(config, read_json_file(config_path));
+  }
+  const Json* cfg = config ? &*config : nullptr;
+  if (auto choice = args.str("--chat-template")) {
+    auto t = ChatTemplate::from_name_or_file(*choice, cfg);
+    if (!t.ok()) return err("--chat-template: ", t.message());
+    return t;
+  }
+  if (cfg && ChatTemplate::config_has_template(*cfg, s.dir)) return ChatTemplate::from_tokenizer_config(*cfg, s.dir, config_path);
+  if (plain_fallback) {
+    *used_plain = true;
+    return ChatTemplate::named("plain", cfg);
+  }
+  return err(cfg ? config_path + " has no chat template" : s.dir + " has no tokenizer_config.json (so no chat template)",
+             ": choose one with --chat-template NAME|FILE (", named_template_list(), ", or a Jinja file)");
 }
 
-Result<std::string> format_single_chat(const Session& s, const std::string& user,
+Result<std::string> format_single_chat(const ChatTemplate& tmpl, const std::string& user,
                                        const std::optional<std::string>& system, bool enable_thinking) {
-  HEARTH_ASSIGN(ChatTemplate tmpl, load_chat_template(s));
   ChatOptions opt;
   opt.enable_thinking = enable_thinking;
   return format_chat_prompt(tmpl, user, system.value_or(""), opt);
