@@ -208,6 +208,25 @@ TEST(Robustness, TokenizerWithoutMergesFailsAndDuplicateIdsWarn) {
   EXPECT_TRUE(w.any("'a' and 'b' both have id 0")) << (w.seen.empty() ? "" : w.seen[0]);
 }
 
+TEST(Robustness, TokenTextsThatAreNotUtf8DecodeWithoutReadingPastThem) {
+  // Found by fuzz_tokenizer_load: a vocabulary entry with a cut-off UTF-8 sequence reached the
+  // Strip decoder, which read past the end of the text. Such bytes now read as U+FFFD.
+  auto t = Tokenizer::load_json("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"\xE2\x96\": 0, \"x\": 1}, \"merges\": []},"
+                                " \"decoder\": {\"type\": \"Strip\", \"content\": \" \", \"start\": 1, \"stop\": 0}}",
+                                "tok.json");
+  ASSERT_TRUE(t.ok()) << t.message();
+  const int32_t ids[] = {0, 1};
+  EXPECT_EQ(t->decode(ids), "\xEF\xBF\xBD\xEF\xBF\xBDx");
+}
+
+TEST(Robustness, ZeroByteReadsTouchNothing) {
+  // Found by fuzz_safetensors: a zero-byte read into an empty buffer passed a null pointer to
+  // memcpy (undefined even for 0 bytes).
+  auto f = MappedFile::from_bytes({1, 2, 3}, "x");
+  EXPECT_TRUE(f->read(3, 0, nullptr).ok());
+  EXPECT_FALSE(f->read(3, 1, nullptr).ok());
+}
+
 // A PEFT adapter folder for qwen2-tiny: lora-qv's tensors with `edit` applied, and `config`.
 std::string adapter(const std::string& name, const std::string& config,
                     const std::function<void(std::vector<TensorToWrite>&)>& edit) {

@@ -64,7 +64,9 @@ Result<Value> make_dict(Args& a, Ctx& c) {
   return v;
 }
 
+// A namespace, or a function (a bound method can hold a dict that holds the namespace).
 bool contains_namespace(const Value& v) {
+  if (v.type == Value::Type::Function) return true;
   if (v.is_dict()) {
     if (v.is_namespace) return true;
     for (const auto& kv : *v.dict)
@@ -80,7 +82,8 @@ bool contains_namespace(const Value& v) {
 
 Status check_namespace_attribute(const Value& v, Ctx& c) {
   HEARTH_CHECK(c.fits_depth(v.depth + 1));
-  if (contains_namespace(v)) return c.fail("a namespace cannot hold another namespace (directly or in a list or dict)");
+  if (contains_namespace(v))
+    return c.fail("a namespace cannot hold another namespace or a function (directly or in a list or dict)");
   return {};
 }
 
