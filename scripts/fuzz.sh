@@ -4,7 +4,8 @@
 # plus the fixtures' chat templates and configs when ../shared/fixtures is there) with its
 # dictionary (fuzz/dict/<target>.dict). Any crash, sanitizer report, leak, timeout (20 s per
 # input) or allocation over 2 GB fails the script and leaves the input in build-fuzz/findings/.
-# The seed corpus in the repository is never written; runs work on a copy.
+# The seed corpus in the repository is never written; runs work on a copy. With FUZZ_RUNS=N a
+# target stops after N executions (SECONDS still bounds it).
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,9 +54,11 @@ for t in "${TARGETS[@]}"; do
   log=build-fuzz/run/$t.log
   if ./build-fuzz/fuzz_"$t" "$work" -dict=fuzz/dict/"$t".dict -max_total_time="$SECS" -timeout=20 \
        -rss_limit_mb=2048 -malloc_limit_mb=2048 -artifact_prefix=build-fuzz/findings/"$t"- -print_final_stats=1 \
+       ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} \
        >"$log" 2>&1; then
     execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
-    echo "fuzz_$t: ${execs:-?} executions in ${SECS} s, no findings"
+    secs=$(grep -m1 'Done [0-9]* runs in' "$log" | awk '{print $5}')
+    echo "fuzz_$t: ${execs:-?} executions in ${secs:-$SECS} s, no findings"
   else
     echo "fuzz_$t: FINDING (log: $log, input: build-fuzz/findings/$t-*)"
     grep -E "ERROR|SUMMARY|runtime error|==[0-9]+==" "$log" | head -8
