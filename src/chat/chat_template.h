@@ -2,7 +2,7 @@
 // Hugging Face's tokenizer.apply_chat_template(messages, tokenize=False,
 // add_generation_prompt=True) would.
 //
-// Approach: a real Jinja2 subset (chat_jinja*.cpp) renders the checkpoint's own template, with
+// Approach: a real Jinja2 subset (jinja*.cpp) renders the checkpoint's own template, with
 // transformers' settings (trim_blocks, lstrip_blocks, loop controls, its tojson, the
 // raise_exception and strftime_now globals, special tokens such as bos_token/eos_token as
 // variables, tools=None and documents=None unless given). So Qwen2.5/Qwen3 (incl.
