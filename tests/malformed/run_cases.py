@@ -4,7 +4,8 @@ each case: the exit status, and that the message names what is wrong. An error i
 stderr, "hearth: ..." (warnings may come before it, each "hearth: warning: ..."); nothing may
 crash, hang (60 s per case) or fail without saying so.
 
-  run_cases.py CASES_DIR COMMAND...   (e.g. run_cases.py /tmp/cases build/hearth)
+  run_cases.py CASES_DIR COMMAND...   (e.g. run_cases.py /tmp/cases build/hearth, or
+                                      run_cases.py /tmp/cases node web/bin/hearth.mjs)
 """
 import json
 import os
@@ -13,7 +14,8 @@ import sys
 import time
 
 cases_dir = sys.argv[1]
-command = [os.path.abspath(sys.argv[2])] + sys.argv[3:]
+# The cases run from CASES_DIR: command words that are paths become absolute.
+command = [os.path.abspath(a) if os.path.exists(a) else a for a in sys.argv[2:]]
 manifest = json.load(open(os.path.join(cases_dir, "manifest.json")))
 start = time.time()
 failed = 0
