@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/warning.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -30,6 +31,12 @@ std::vector<hearth::Tokenizer> load_all() {
 }
 
 }  // namespace
+
+// Warnings (accepted oddities such as duplicate vocabulary ids) are not findings: keep them quiet.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  hearth::set_warning_handler([](const std::string&) {});
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::vector<hearth::Tokenizer> toks = load_all();
