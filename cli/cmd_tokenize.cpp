@@ -11,13 +11,14 @@
 
 #include "commands.h"
 #include "formats/json.h"
+#include "formats/gguf.h"
 #include "tokenizer/tokenizer.h"
 
 namespace hearth::cli {
 
 const char kTokenizeUsage[] =
     "usage: hearth tokenize -t PATH (--text TEXT | --file F) [--decode \"1 2 3\"] [--skip-special]\n"
-    "  -t, --tokenizer PATH  tokenizer.json, or a model folder containing one\n"
+    "  -t, --tokenizer PATH  tokenizer.json, a model folder containing one, or a .gguf file\n"
     "  --text TEXT           text to encode\n"
     "  --file F              file whose contents to encode ('-' reads standard input)\n"
     "  --decode IDS          decode these ids (separated by spaces or commas) instead\n"
@@ -102,7 +103,7 @@ int cmd_tokenize(int argc, char** argv) {
   std::string error;
   if (have_decode && !parse_ids(decode_arg, ids, error)) return fail(error);
 
-  auto tok = Tokenizer::load_file(path);
+  auto tok = is_gguf_file(path) ? Tokenizer::load_for_model(path) : Tokenizer::load_file(path);
   if (!tok.ok()) return fail(tok.message());
 
   if (have_decode) {

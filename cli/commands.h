@@ -11,6 +11,10 @@ int cmd_bench(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_chat(int argc, char** argv);
 int cmd_random_checkpoint(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
+int cmd_train(int argc, char** argv);
+int cmd_finetune(int argc, char** argv);
+int cmd_bench_train(int argc, char** argv);
 
 extern const char kGenerateUsage[];
 extern const char kPerplexityUsage[];
@@ -18,5 +22,9 @@ extern const char kBenchUsage[];
 extern const char kTokenizeUsage[];
 extern const char kChatUsage[];
 extern const char kRandomCheckpointUsage[];
+extern const char kConvertUsage[];
+extern const char kTrainUsage[];
+extern const char kFinetuneUsage[];
+extern const char kBenchTrainUsage[];
 
 }  // namespace hearth::cli

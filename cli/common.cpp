@@ -24,11 +24,7 @@ Result<std::unique_ptr<Session>> open_session(const Args& args) {
   opt.quant_search = !args.has("--no-quant-search");
   HEARTH_ASSIGN(opt.max_prefill_t, args.integer("--max-prefill", 512, 1, 1 << 16));
   HEARTH_ASSIGN(s->engine, Engine::load(s->dir, opt));
-  std::string tok_path = s->dir + "/tokenizer.json";
-  if (FILE* f = std::fopen(tok_path.c_str(), "rb")) {
-    std::fclose(f);
-    HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_file(tok_path));
-  }
+  HEARTH_ASSIGN(s->tokenizer, Tokenizer::load_for_model(s->dir));
   return s;
 }
 
@@ -58,24 +54,19 @@ namespace hearth::cli {
 
 Result<ChatTemplate> load_chat_template(const Session& s, const Args& args, bool plain_fallback, bool* used_plain) {
   *used_plain = false;
-  const std::string config_path = s.dir + "/tokenizer_config.json";
-  std::optional<Json> config;
-  if (FILE* f = std::fopen(config_path.c_str(), "rb")) {
-    std::fclose(f);
-    HEARTH_ASSIGN(config, read_json_file(config_path));
-  }
-  const Json* cfg = config ? &*config : nullptr;
+  HEARTH_ASSIGN(ChatTemplate::ModelTokenizerConfig m, ChatTemplate::model_tokenizer_config(s.dir));
+  const Json* cfg = m.config ? &*m.config : nullptr;
   if (auto choice = args.str("--chat-template")) {
     auto t = ChatTemplate::from_name_or_file(*choice, cfg);
     if (!t.ok()) return err("--chat-template: ", t.message());
     return t;
   }
-  if (cfg && ChatTemplate::config_has_template(*cfg, s.dir)) return ChatTemplate::from_tokenizer_config(*cfg, s.dir, config_path);
+  if (cfg && ChatTemplate::config_has_template(*cfg, m.dir)) return ChatTemplate::from_tokenizer_config(*cfg, m.dir, m.what);
   if (plain_fallback) {
     *used_plain = true;
     return ChatTemplate::named("plain", cfg);
   }
-  return err(cfg ? config_path + " has no chat template" : s.dir + " has no tokenizer_config.json (so no chat template)",
+  return err(cfg ? m.what + " has no chat template" : s.dir + " has no tokenizer_config.json (so no chat template)",
              ": choose one with --chat-template NAME|FILE (", named_template_list(), ", or a Jinja file)");
 }
 

@@ -25,12 +25,13 @@
 #define HEARTH_MODEL_OPTIONS_USAGE                                                                        \
   "model:\n"                                                                                             \
   "  -m, --model DIR          a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)\n" \
+  "                           or a .gguf file\n"                                                          \
   "  --dtype f32|f16|int8|int4  weights in memory (default f32; with int4 the embeddings are int8)\n"     \
   "  --no-quant-search        int4: skip the per-group range search (faster load, a little less exact)\n" \
   "  --max-ctx N              KV cache length (default min(max_position_embeddings, 4096))\n"             \
   "  --max-prefill N          largest batch of prompt tokens in one pass (default 512)\n"                \
   "  --threads N              CPU threads (default: all cores)\n"                                         \
-  "  --adapter DIR            a LoRA adapter folder (PEFT or MLX-LM)\n"                                   \
+  "  --adapter DIR            a LoRA adapter folder (PEFT or MLX-LM) or a llama.cpp .gguf adapter\n"     \
   "  --adapter-scale S        multiplies the adapter's own scale (default 1)\n"                           \
   "  --chat-template NAME|FILE  chat format: chatml, llama2, llama3, qwen3, plain, or a Jinja file\n"     \
   "                           (default: the one in the model's tokenizer_config.json)\n"                 \

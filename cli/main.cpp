@@ -31,12 +31,17 @@ const Command kCommands[] = {
     {"tokenize", "encode text to token ids, or decode ids", kTokenizeUsage, cmd_tokenize},
     {"random-checkpoint", "write a checkpoint with random weights for a config", kRandomCheckpointUsage,
      cmd_random_checkpoint},
+    {"convert", "Hugging Face folder <-> GGUF file; LoRA adapters to GGUF", kConvertUsage, cmd_convert},
+    {"train", "train every tensor of a model (or from --init) on the CPU", kTrainUsage, cmd_train},
+    {"finetune", "train a LoRA adapter on a frozen base model", kFinetuneUsage, cmd_finetune},
+    {"bench-train", "training throughput and memory per step", kBenchTrainUsage, cmd_bench_train},
 };
 
 void overview(FILE* out) {
   std::fprintf(out, "usage: hearth <command> [options]\n\ncommands:\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-18s %s\n", c.name, c.summary);
-  std::fprintf(out, "\n`hearth <command> --help` describes a command's options; `hearth --version` prints the version.\n");
+  std::fprintf(out, "\n`hearth <command> --help` describes a command's options; `hearth --version` prints the version.\n"
+               "A model (a Hugging Face folder) may be a .gguf file wherever one is taken.\n");
 }
 
 bool is_help(const char* a) { return !std::strcmp(a, "--help") || !std::strcmp(a, "-h"); }

@@ -1,7 +1,8 @@
 # libFuzzer targets (clang: -fsanitize=fuzzer,address,undefined), one per parser and for the
 # chat-template engine. They link a library of just the code they reach (core, formats,
-# tokenizer, chat, the LoRA loader, config-derived sizes), built with the sanitizers, so that
-# building them all takes about a minute on 2 cores. scripts/fuzz.sh builds and runs them.
+# tokenizer, chat, the LoRA loaders, GGUF checkpoints, config-derived sizes, block formats),
+# built with the sanitizers, so that building them all takes a few minutes on 2 cores.
+# scripts/fuzz.sh builds and runs them.
 if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   message(FATAL_ERROR "HEARTH_FUZZ needs clang (libFuzzer): configure with -DCMAKE_CXX_COMPILER=clang++")
 endif()
@@ -14,6 +15,10 @@ file(GLOB HEARTH_FUZZ_LIB_SOURCES CONFIGURE_DEPENDS
 list(APPEND HEARTH_FUZZ_LIB_SOURCES
   ${CMAKE_SOURCE_DIR}/src/model/lora.cpp ${CMAKE_SOURCE_DIR}/src/model/hf_layout.cpp
   ${CMAKE_SOURCE_DIR}/src/model/memory_estimate.cpp ${CMAKE_SOURCE_DIR}/src/model/rope.cpp
+  ${CMAKE_SOURCE_DIR}/src/model/gguf_checkpoint.cpp ${CMAKE_SOURCE_DIR}/src/model/gguf_lora.cpp
+  ${CMAKE_SOURCE_DIR}/src/model/tensor_source.cpp ${CMAKE_SOURCE_DIR}/src/model/checkpoint_checks.cpp
+  ${CMAKE_SOURCE_DIR}/src/ops/quantize.cpp ${CMAKE_SOURCE_DIR}/src/ops/quantize_int4.cpp
+  ${CMAKE_SOURCE_DIR}/src/ops/block_formats.cpp
   ${HEARTH_UNICODE_TABLES})
 add_library(hearth_fuzz_lib STATIC ${HEARTH_FUZZ_LIB_SOURCES})
 target_include_directories(hearth_fuzz_lib PUBLIC ${CMAKE_SOURCE_DIR}/src PRIVATE ${CMAKE_BINARY_DIR}/generated)

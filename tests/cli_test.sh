@@ -34,6 +34,24 @@ out=$("$HEARTH" perplexity -m "$MODEL" --windows "$FIX/pycoder-6m/eval_windows.s
 out=$("$HEARTH" tokenize -t "$MODEL" --text "$text")
 [ "$out" = "$(echo "$ids" | tr ',' ' ')" ] && pass "tokenize" || failed "tokenize: $out"
 
+# GGUF files wherever a model folder is taken.
+GGUF="$FIX/gguf/pycoder-6m-q8_0.gguf"
+out=$("$HEARTH" generate -m "$GGUF" --prompt "$text" -n 64 --temp 0 --print-ids)
+[ "$(echo "$out" | tail -1)" = "ids: $expect" ] && pass "generate -m FILE.gguf gives the reference ids" || failed "generate -m gguf: $(echo "$out" | tail -1)"
+out=$("$HEARTH" tokenize -t "$GGUF" --text "$text")
+[ "$out" = "$(echo "$ids" | tr ',' ' ')" ] && pass "tokenize -t FILE.gguf" || failed "tokenize gguf: $out"
+out=$("$HEARTH" perplexity -m "$GGUF" --windows "$FIX/pycoder-6m/eval_windows.safetensors" --max-windows 1 2>/dev/null | tail -1)
+[[ "$out" =~ ^ppl:\ [0-9]+\.[0-9]+$ ]] && pass "perplexity -m FILE.gguf ($out)" || failed "perplexity gguf: $out"
+out=$("$HEARTH" bench -m "$GGUF" --prompt-len 8 --gen 4 | head -1)
+[[ "$out" == *"load:"* ]] && pass "bench -m FILE.gguf" || failed "bench gguf: $out"
+TMP=$(mktemp -d)
+"$HEARTH" convert -m "$FIX/pycoder-6m" -o "$TMP/q4.gguf" --type q4_0 >/dev/null && cmp -s "$TMP/q4.gguf" "$FIX/gguf/pycoder-6m-q4_0.gguf" \
+  && pass "convert --type q4_0 writes the fixture's bytes" || failed "convert q4_0"
+"$HEARTH" convert -m "$GGUF" -o "$TMP/hf" >/dev/null && out=$("$HEARTH" generate -m "$TMP/hf" --prompt "$text" -n 8 --temp 0 --print-ids | tail -1) \
+  && [ "$out" = "ids: $(echo "$expect" | cut -d' ' -f1-8)" ] && pass "convert FILE.gguf -> folder that generates" || failed "convert to folder: $out"
+head -c 1000 "$GGUF" > "$TMP/cut.gguf"
+printf 'GGUF\x09\x00\x00\x00' > "$TMP/v9.gguf"
+
 check_error() {  # args: description, expected substring, command...
   local desc=$1 needle=$2
   shift 2
@@ -50,19 +68,33 @@ check_error "context overflow" 'max_ctx is 16' "$HEARTH" generate -m "$MODEL" --
 check_error "out-of-vocabulary id" 'outside the vocabulary' "$HEARTH" generate -m "$MODEL" --ids 99999 -n 2
 check_error "no chat template" 'tokenizer_config.json' "$HEARTH" generate -m "$MODEL" --prompt hi --chat
 check_error "unknown command" 'unknown command' "$HEARTH" fly
+check_error "truncated gguf" "$TMP/cut.gguf: tensor count 74 cannot fit in the" "$HEARTH" generate -m "$TMP/cut.gguf" --ids 1
+check_error "gguf version" 'GGUF version 9 is not supported' "$HEARTH" perplexity -m "$TMP/v9.gguf" --windows "$FIX/pycoder-6m/eval_windows.safetensors"
+check_error "convert type" 'GGUF type Q3_K cannot be written' "$HEARTH" convert -m "$FIX/pycoder-6m" -o "$TMP/x.gguf" --type q3_k
+check_error "gguf chat without template" '(tokenizer metadata) has no chat template: choose one with --chat-template' "$HEARTH" generate -m "$GGUF" --prompt hi --chat
+rm -rf "$TMP"
 
 check_error "unknown chat template" 'not a built-in format (chatml, llama2, llama3, qwen3, plain)' "$HEARTH" generate -m "$MODEL" --prompt hi --chat --chat-template vicuna
 check_error "chat template file that does not parse" 'chat template line 1' "$HEARTH" generate -m "$MODEL" --prompt hi --chat --chat-template <(printf '{%% for x in %%}')
 
 # --help on every command: on stdout, exit 0, and every option the command's source accepts is
 # described in it.
-for cmd in generate chat perplexity bench tokenize random-checkpoint; do
+# train and finetune share cmd_train.cpp: each is read from its own function and the options
+# they share.
+command_source() {
+  case $1 in
+    generate|chat) cat "$SRC/cli/cmd_$1.cpp" "$SRC/cli/common.cpp" ;;
+    random-checkpoint) cat "$SRC/cli/cmd_random.cpp" ;;
+    bench-train) cat "$SRC/cli/cmd_bench_train.cpp" ;;
+    train|finetune) awk -v f="int cmd_$1(" 'index($0, "std::set<std::string> run_value_options()") == 1 || index($0, f) == 1 {on = 1}
+                      on {print} on && /^}/ {on = 0}' "$SRC/cli/cmd_train.cpp" ;;
+    *) cat "$SRC/cli/cmd_$1.cpp" ;;
+  esac
+}
+for cmd in generate chat perplexity bench tokenize random-checkpoint convert train finetune bench-train; do
   help=$("$HEARTH" $cmd --help 2>/dev/null); rc=$?
-  file=$SRC/cli/cmd_${cmd%%-*}.cpp
-  [ "$cmd" = random-checkpoint ] && file=$SRC/cli/cmd_random.cpp
-  srcs="$file"; case $cmd in generate|chat) srcs="$file $SRC/cli/common.cpp" ;; esac
   missing=""
-  for opt in $(grep -oh '"--[a-z][a-z-]*"' $srcs | tr -d '"' | grep -vx -- --help | sort -u); do
+  for opt in $(command_source $cmd | grep -o '"--[a-z][a-z0-9-]*"' | tr -d '"' | grep -vx -- --help | sort -u); do
     [[ "$help" == *"$opt"* ]] || missing="$missing $opt"
   done
   if [ $rc -eq 0 ] && [[ "$help" == "usage: hearth $cmd"* ]] && [ -z "$missing" ]; then pass "$cmd --help describes every option"; else failed "$cmd --help (rc $rc):$missing"; fi

@@ -12,8 +12,10 @@
 #include "core/warning.h"
 #include "engine/engine.h"
 #include "formats/config.h"
+#include "formats/gguf.h"
 #include "model/lora.h"
 #include "model/memory_estimate.h"
+#include "model/tensor_source.h"
 #include "test_util.h"
 #include "tokenizer/tokenizer.h"
 
@@ -164,6 +166,72 @@ TEST(Robustness, NonFiniteWeightsNameTheTensorAndElement) {
     EXPECT_NE(dd.message().find("tensor d.f64: element 3"), std::string::npos) << dd.message();
     EXPECT_TRUE(convert_to_f32(*f->find("e.empty"), 0, 0, out).ok());  // zero elements
     EXPECT_TRUE(convert_to_f32(*f->find("b.bf16"), 0, 3, out).ok());   // the finite part
+  }
+}
+
+// A copy of a fixture GGUF file with `edit(bytes, file)` applied to its bytes.
+std::string gguf_with(const std::string& name, const std::string& fixture_path,
+                      const std::function<void(std::vector<uint8_t>&, const GgufFile&)>& edit) {
+  auto g = GgufFile::open(fixture_path);
+  EXPECT_TRUE(g.ok()) << g.message();
+  const std::string text = read_file(fixture_path);
+  std::vector<uint8_t> bytes(text.begin(), text.end());
+  edit(bytes, *g);
+  const std::string path = test::temp_dir("robust_gguf") + "/" + name + ".gguf";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), long(bytes.size()));
+  return path;
+}
+
+TEST(Robustness, NonFiniteGgufWeightsNameTheTensor) {
+  // An F32 norm with an Inf, and a Q8_0 / Q4_0 block whose f16 scale is NaN (its 32 values all
+  // come out NaN): each fails the load naming the GGUF tensor, its Hugging Face name and where.
+  const std::string q8 = fixture("gguf/pycoder-6m-q8_0.gguf"), q4 = fixture("gguf/pycoder-6m-q4_0.gguf");
+  const auto set_f32 = [](const char* tensor, size_t i, float v) {
+    return [=](std::vector<uint8_t>& b, const GgufFile& g) { std::memcpy(&b[g.tensor(tensor)->offset + 4 * i], &v, 4); };
+  };
+  // Row r, block j of a [rows, 256] matrix of 34-byte (Q8_0) or 18-byte (Q4_0) blocks.
+  const auto nan_scale = [](const char* tensor, size_t r, size_t j, size_t block_bytes) {
+    return [=](std::vector<uint8_t>& b, const GgufFile& g) {
+      const uint16_t nan16 = 0x7e00;
+      std::memcpy(&b[g.tensor(tensor)->offset + (r * 8 + j) * block_bytes], &nan16, 2);
+    };
+  };
+  struct Case {
+    std::string path, needle;
+  };
+  const Case cases[] = {
+      {gguf_with("inf_norm", q8, set_f32("blk.3.ffn_norm.weight", 7, INFINITY)),
+       "tensor blk.3.ffn_norm.weight (model.layers.3.post_attention_layernorm.weight): element 7 is infinite"},
+      {gguf_with("nan_q8", q8, nan_scale("blk.2.ffn_up.weight", 5, 3, 34)),
+       "tensor blk.2.ffn_up.weight (model.layers.2.mlp.up_proj.weight): row 5, block 3 has a non-finite scale"},
+      {gguf_with("nan_q4", q4, nan_scale("blk.1.attn_output.weight", 200, 7, 18)),
+       "tensor blk.1.attn_output.weight (model.layers.1.self_attn.o_proj.weight): row 200, block 7 has a non-finite scale"},
+  };
+  for (const Case& c : cases) {
+    auto m = Model::load(c.path, LoadOptions{});
+    ASSERT_FALSE(m.ok()) << c.needle;
+    EXPECT_NE(m.message().find(c.path + ": " + c.needle), std::string::npos) << m.message();
+  }
+  // The same files unedited load (the scan finds nothing in real weights).
+  for (const std::string& path : {q8, q4}) EXPECT_TRUE(Model::load(path, LoadOptions{}).ok()) << path;
+}
+
+TEST(Robustness, GgufMemoryEstimateCountsTheBlocksKept) {
+  // A GGUF file's Q8_0 / Q4_0 matrices stay in their blocks whatever dtype says: the estimate
+  // counts them as loaded (an f32 estimate would refuse models that fit, at 4x their size).
+  for (const char* name : {"gguf/pycoder-6m-q8_0.gguf", "gguf/pycoder-6m-q4_0.gguf"}) {
+    LoadOptions opt;
+    opt.max_ctx = 256;
+    opt.max_prefill_t = 32;
+    auto m = Model::load(fixture(name), opt);
+    ASSERT_TRUE(m.ok()) << m.message();
+    auto ckpt = open_checkpoint(fixture(name));
+    ASSERT_TRUE(ckpt.ok()) << ckpt.message();
+    const MemoryEstimate e = estimate_memory(ckpt->config, opt.dtype, opt.max_ctx, opt.max_prefill_t, ckpt->tensors.get());
+    const double used = double((*m)->backend().bytes_used());
+    EXPECT_NEAR((e.weights + e.kv_cache + e.scratch) / used, 1.0, 0.05) << name << ": estimate " << e.describe() << ", used " << used;
+    const MemoryEstimate as_f32 = estimate_memory(ckpt->config, opt.dtype, opt.max_ctx, opt.max_prefill_t);
+    EXPECT_GT(as_f32.weights, 3 * e.weights) << name;
   }
 }
 

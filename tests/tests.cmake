@@ -6,11 +6,18 @@ set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
 set(gtest_disable_pthreads ON CACHE BOOL "" FORCE)
 add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
 
+# The per-op parity harness: one table of cases run on every backend (ops_parity_test.cpp on the
+# CPU; web/test/webgpu_parity.cpp on WebGPU).
+file(GLOB HEARTH_PARITY_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/parity/*.cpp)
+add_library(hearth_parity STATIC ${HEARTH_PARITY_SOURCES})
+target_link_libraries(hearth_parity PUBLIC hearth)
+target_include_directories(hearth_parity PUBLIC ${CMAKE_SOURCE_DIR}/tests)
+
 file(GLOB HEARTH_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/*_test.cpp)
 foreach(src ${HEARTH_TEST_SOURCES})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE hearth gtest gtest_main)
+  target_link_libraries(${name} PRIVATE hearth hearth_parity gtest gtest_main)
   target_compile_definitions(${name} PRIVATE
     HEARTH_FIXTURES="${HEARTH_FIXTURES}" HEARTH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   if(HEARTH_WASM)
@@ -29,4 +36,6 @@ if(NOT HEARTH_WASM)
   add_test(NAME malformed_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/malformed/malformed_test.sh
            $<TARGET_FILE:hearth_cli> ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m
            ${CMAKE_BINARY_DIR}/malformed)
+  add_test(NAME train_cli_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_cli_test.sh $<TARGET_FILE:hearth_cli>
+           ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
 endif()

@@ -15,15 +15,15 @@ set(HEARTH_WEB_LINK
   -sNODEJS_CATCH_REJECTION=0 -sNODEJS_CATCH_EXIT=0
   -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,stringToUTF8,lengthBytesUTF8)
 
-# Per-op parity of the WGSL kernels (web/test/ops.test.mjs runs it).
-add_executable(hearth_webgpu_ops_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_ops_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_ops_fusion_test.cpp)
-target_link_libraries(hearth_webgpu_ops_test PRIVATE hearth)
-target_include_directories(hearth_webgpu_ops_test PRIVATE ${PROJECT_SOURCE_DIR}/tests)
-target_link_options(hearth_webgpu_ops_test PRIVATE ${HEARTH_WEB_LINK} -sEXPORT_NAME=createHearthOpsTest
-  "-sEXPORTED_FUNCTIONS=_hearth_ops_test,_malloc,_free")
-set_target_properties(hearth_webgpu_ops_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${HEARTH_WEB_OUT}
-  OUTPUT_NAME hearth_webgpu_ops_test SUFFIX .cjs)
+# The per-op parity harness (tests/parity/) on WebGPU (web/test/ops.test.mjs runs it).
+if(TARGET hearth_parity)
+  add_executable(hearth_webgpu_ops_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_parity.cpp)
+  target_link_libraries(hearth_webgpu_ops_test PRIVATE hearth hearth_parity)
+  target_link_options(hearth_webgpu_ops_test PRIVATE ${HEARTH_WEB_LINK} -sEXPORT_NAME=createHearthOpsTest
+    "-sEXPORTED_FUNCTIONS=_hearth_ops_test,_hearth_ops_perf,_malloc,_free")
+  set_target_properties(hearth_webgpu_ops_test PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${HEARTH_WEB_OUT}
+    OUTPUT_NAME hearth_webgpu_ops_test SUFFIX .cjs)
+endif()
 
 # The engine module behind web/src/hearth.mjs.
 file(GLOB HEARTH_WEB_CPP CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/cpp/*.cpp)
@@ -34,7 +34,7 @@ if(HEARTH_WEB_CPP)
   # written from File / fetch() data in a browser.
   target_link_options(hearth_web PRIVATE ${HEARTH_WEB_LINK} -sEXPORT_NAME=createHearthEngine -sFORCE_FILESYSTEM=1
     -lnodefs.js -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,stringToUTF8,lengthBytesUTF8,FS,NODEFS
-    "-sEXPORTED_FUNCTIONS=_malloc,_free,_hearth_last_error,_hearth_load,_hearth_info,_hearth_free,_hearth_encode,_hearth_ids_ptr,_hearth_decode,_hearth_generate,_hearth_load_adapter,_hearth_unload_adapter")
+    "-sEXPORTED_FUNCTIONS=_malloc,_free,_hearth_last_error,_hearth_load,_hearth_info,_hearth_free,_hearth_encode,_hearth_ids_ptr,_hearth_decode,_hearth_generate,_hearth_load_adapter,_hearth_unload_adapter,_hearth_exception_message")
   set_target_properties(hearth_web PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${HEARTH_WEB_OUT}
     OUTPUT_NAME hearth_engine SUFFIX .cjs)
   # The package's copy (web/dist/, ignored by git), where src/hearth.mjs looks first.

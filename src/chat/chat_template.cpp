@@ -7,6 +7,8 @@
 
 #include "chat/jinja.h"
 #include "chat/named_templates.h"
+#include "formats/gguf.h"
+#include "tokenizer/gguf_vocab.h"
 
 namespace hearth {
 
@@ -105,6 +107,29 @@ PromptDelta prompt_delta(std::string_view cached_text, std::string prompt) {
 Result<ChatTemplate> ChatTemplate::from_tokenizer_config_file(const std::string& path) {
   HEARTH_ASSIGN(Json config, read_json_file(path));
   return from_tokenizer_config(config, dir_of(path), path);
+}
+
+Result<ChatTemplate> ChatTemplate::for_model(const std::string& path) {
+  if (!is_gguf_file(path)) return from_tokenizer_config_file(path + "/tokenizer_config.json");
+  HEARTH_ASSIGN(ModelTokenizerConfig m, model_tokenizer_config(path));
+  return from_tokenizer_config(*m.config, m.dir, m.what);
+}
+
+Result<ChatTemplate::ModelTokenizerConfig> ChatTemplate::model_tokenizer_config(const std::string& path) {
+  ModelTokenizerConfig m;
+  if (is_gguf_file(path)) {
+    HEARTH_ASSIGN(auto file, MappedFile::open(path, /*force_ranges=*/true));  // the metadata only
+    HEARTH_ASSIGN(GgufFile g, GgufFile::parse(std::move(file)));
+    HEARTH_ASSIGN(m.config, tokenizer_config_from_gguf(g));
+    m.what = path + " (tokenizer metadata)";
+    return m;
+  }
+  m.dir = path;
+  m.what = path + "/tokenizer_config.json";
+  if (file_exists(m.what)) {
+    HEARTH_ASSIGN(m.config, read_json_file(m.what));
+  }
+  return m;
 }
 
 Result<ChatTemplate> ChatTemplate::from_tokenizer_config(const Json& config, const std::string& dir,

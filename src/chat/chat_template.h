@@ -41,6 +41,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,6 +91,18 @@ class ChatTemplate {
 
   // Reads tokenizer_config.json (and chat_template.jinja next to it, if the config has none).
   static Result<ChatTemplate> from_tokenizer_config_file(const std::string& path);
+  // The template of a model path: a .gguf file's tokenizer.chat_template (with its special
+  // tokens), or the folder's tokenizer_config.json.
+  static Result<ChatTemplate> for_model(const std::string& path);
+  // The tokenizer configuration of a model path, to choose and build its template from: a .gguf
+  // file's tokenizer metadata as a tokenizer_config.json object, or the folder's
+  // tokenizer_config.json (nullopt when the folder has none). `dir` is where chat_template.jinja
+  // is looked for ("" for a GGUF file); `what` names the source in errors.
+  struct ModelTokenizerConfig {
+    std::optional<Json> config;
+    std::string dir, what;
+  };
+  static Result<ModelTokenizerConfig> model_tokenizer_config(const std::string& path);
   // Same from a parsed config; `dir` is where to look for chat_template.jinja ("" = nowhere),
   // `what` names the source in errors.
   static Result<ChatTemplate> from_tokenizer_config(const Json& config, const std::string& dir,

@@ -128,7 +128,7 @@ Status Engine::decode_on_device(const GenerateRequest& req, int64_t start, std::
   if (req.max_new_tokens <= 0) return {};
   const int32_t id0 = sampler.sample(logits);  // the same pick as the one-token loop's
   const SamplingParams& sp = req.sampling;
-  DeviceSampling ds;
+  SamplingParams ds;
   ds.temperature = sp.temperature;
   ds.top_k = sp.top_k;
   ds.top_p = sp.top_p;

@@ -56,6 +56,9 @@ class Engine {
   // nothing changes.
   Status load_adapter(const std::string& name, const std::string& dir);
   Status unload_adapter(const std::string& name) { return model_->remove_adapter(name); }
+  // Keeps an adapter given in host form (e.g. one just trained by src/train) resident under
+  // `name`, ready for requests at once; on error nothing changes.
+  Status add_adapter(const std::string& name, LoraAdapter adapter) { return model_->add_adapter(name, std::move(adapter)); }
 
   // Runs a request. on_token(id) is called for each generated id (the ending stop id too);
   // returning false stops generation after that token.

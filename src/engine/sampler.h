@@ -34,19 +34,10 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/backend_types.h"
 
 namespace hearth {
 
-struct SamplingParams {
-  float temperature = 1.0f;         // 0 => greedy (argmax; ties -> lowest id)
-  int top_k = 0;                    // 0 => off
-  float top_p = 1.0f;               // 1 => off
-  float min_p = 0.0f;               // 0 => off
-  float repetition_penalty = 1.0f;  // HF: logit>0 ? logit/p : logit*p, over prompt + generated
-  float presence_penalty = 0.0f;    // OpenAI: subtract once if the token was generated
-  float frequency_penalty = 0.0f;   // OpenAI: subtract count * f over generated tokens
-  uint64_t seed = 0;
-};
 
 // Checks ranges: temperature >= 0, top_k >= 0, 0 < top_p <= 1, 0 <= min_p <= 1,
 // repetition_penalty > 0, all finite. The message names the offending field.

@@ -1,5 +1,5 @@
-// A small JSON reader: parses UTF-8 text into a tree of Json values, with errors that give the
-// line and column. Used for config.json, safetensors headers, tokenizer.json and adapters.
+// A small JSON reader and writer: parses UTF-8 text into a tree of Json values, with errors that
+// give the line and column, and writes values back as text. Used for config.json, safetensors headers, tokenizer.json and adapters.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -68,6 +68,9 @@ class Json {
   }
 
   static const char* kind_name(Kind k);
+  // Compact JSON text of this value (json_write.cpp); numbers round-trip (%.17g, integers as
+  // integers), strings are escaped, object keys keep their order.
+  std::string dump() const;
 
  private:
   Kind kind_ = Kind::Null;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/finite.h"
 #include "formats/json.h"
 
 namespace hearth {
@@ -197,47 +198,76 @@ Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
 namespace {
 
 // Non-finite weights make every later result NaN: the load fails here, naming the tensor.
-Error non_finite(const TensorInfo& t, size_t index, bool nan) {
-  return err(t.file, ": tensor ", t.name, ": element ", index, " is ", nan ? "NaN" : "infinite",
+Error non_finite(const TensorInfo& t, size_t index, float value) {
+  return err(t.file, ": tensor ", t.name, ": element ", index, " is ", std::isnan(value) ? "NaN" : "infinite",
              " (non-finite weights: a corrupt file, or one saved from a diverged run)");
 }
 
-Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out, size_t index0) {
-  switch (t.dtype) {
+// Converts n elements of the bytes at p (a float dtype) to f32 and tells whether any came out
+// NaN or infinite: a max over the |x| bit patterns in the same loop (no branch, so the loops
+// still vectorize; measured at no cost beside the conversion).
+bool convert_block(DType dtype, const uint8_t* p, size_t n, float* out) {
+  uint32_t mx = 0;
+  const auto note = [&mx](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    mx = std::max(mx, u & 0x7fffffffu);
+  };
+  switch (dtype) {
     case DType::F32:
-      std::memcpy(out, p + first * 4, n * 4);
       for (size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(out[i])) return non_finite(t, index0 + i, std::isnan(out[i]));
+        std::memcpy(out + i, p + i * 4, 4);
+        note(out[i]);
       }
-      return {};
+      break;
     case DType::BF16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
-        std::memcpy(&h, p + (first + i) * 2, 2);
-        if ((h & 0x7f80) == 0x7f80) return non_finite(t, index0 + i, (h & 0x007f) != 0);
+        std::memcpy(&h, p + i * 2, 2);
         out[i] = bf16_to_f32(h);
+        note(out[i]);
       }
-      return {};
+      break;
     case DType::F16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
-        std::memcpy(&h, p + (first + i) * 2, 2);
-        if ((h & 0x7c00) == 0x7c00) return non_finite(t, index0 + i, (h & 0x03ff) != 0);
+        std::memcpy(&h, p + i * 2, 2);
         out[i] = f16_to_f32(h);
+        note(out[i]);
       }
-      return {};
-    case DType::F64:
+      break;
+    default:  // F64
       for (size_t i = 0; i < n; ++i) {
         double d;
-        std::memcpy(&d, p + (first + i) * 8, 8);
-        if (!std::isfinite(d)) return non_finite(t, index0 + i, std::isnan(d));
+        std::memcpy(&d, p + i * 8, 8);
         out[i] = float(d);
-        if (!std::isfinite(out[i])) return err(t.file, ": tensor ", t.name, ": element ", index0 + i, " (", d, ") overflows f32");
+        note(out[i]);
       }
-      return {};
-    default:
-      return err(t.file, ": tensor ", t.name, ": dtype ", dtype_name(t.dtype), " is not a floating-point type (expected F32, F16 or BF16)");
+      break;
   }
+  return mx >= 0x7f800000u;
+}
+
+// Blocks of 4096 elements, each converted and checked; only a block that holds a non-finite
+// value is searched element by element.
+Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out, size_t index0) {
+  if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16 && t.dtype != DType::F64)
+    return err(t.file, ": tensor ", t.name, ": dtype ", dtype_name(t.dtype), " is not a floating-point type (expected F32, F16 or BF16)");
+  const size_t es = dtype_size(t.dtype);
+  constexpr size_t kBlock = 4096;
+  for (size_t b = 0; b < n; b += kBlock) {
+    const size_t m = std::min(kBlock, n - b);
+    if (!convert_block(t.dtype, p + (first + b) * es, m, out + b)) continue;
+    const size_t bad = first_non_finite(out + b, m);
+    const size_t index = index0 + b + bad;
+    if (t.dtype == DType::F64) {
+      double d;
+      std::memcpy(&d, p + (first + b + bad) * 8, 8);
+      if (std::isfinite(d)) return err(t.file, ": tensor ", t.name, ": element ", index, " (", d, ") overflows f32");
+    }
+    return non_finite(t, index, out[b + bad]);
+  }
+  return {};
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 
 #include "core/linear_regex.h"
 #include "core/warning.h"
+#include "formats/gguf.h"
 #include "formats/json.h"
 #include "formats/safetensors.h"
+#include "model/gguf_lora.h"
 
 namespace hearth {
 
@@ -301,6 +303,7 @@ Result<LoraAdapter> parse_lora_adapter(const Json& adapter_config, const std::st
 }
 
 Result<LoraAdapter> load_lora_adapter(const std::string& dir, const ModelConfig& cfg) {
+  if (is_gguf_file(dir)) return read_gguf_lora(dir, cfg);
   const std::string cfg_path = dir + "/adapter_config.json";
   HEARTH_ASSIGN(Json ac, read_json_file(cfg_path));
   const bool mlx = file_exists(dir + "/adapters.safetensors");

@@ -32,8 +32,9 @@ struct LoraAdapter {
   int64_t n_pairs() const;
 };
 
-// Reads the adapter in `dir` and checks every tensor against the model's shapes. Errors name
-// the file and tensor; nothing is applied to any model here.
+// Reads the adapter in `dir` (or a llama.cpp GGUF adapter file, gguf_lora.h) and checks every
+// tensor against the model's shapes. Errors name the file and tensor; nothing is applied to any
+// model here.
 Result<LoraAdapter> load_lora_adapter(const std::string& dir, const ModelConfig& cfg);
 // The same from a parsed adapter_config.json (`cfg_path` names it in errors) and the adapter's
 // safetensors file, PEFT or (mlx) MLX-LM layout.

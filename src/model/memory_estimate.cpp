@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "model/hf_layout.h"
+#include "ops/block_formats.h"
 #include "ops/qmatrix.h"
 
 namespace hearth {
@@ -23,6 +24,9 @@ double matrix_bytes(double rows, double cols, WeightFormat f) {
       const double groups = std::ceil(cols / double(QMatrix::kGroup));
       return rows * groups * (QMatrix::kGroup / 2 + 8);  // packed nibbles + f32 scale and min
     }
+    case WeightFormat::Q8_0:
+    case WeightFormat::Q4_0:
+      return rows * double(block_row_bytes(f, int64_t(cols)));
   }
   return rows * cols * 4;
 }
@@ -53,24 +57,38 @@ std::string MemoryEstimate::describe() const {
          ", scratch " + format_bytes(scratch) + ", while loading " + format_bytes(load_peak) + ")";
 }
 
-MemoryEstimate estimate_memory(const ModelConfig& c, ModelDType dtype, int64_t max_ctx, int64_t max_prefill_t) {
+MemoryEstimate estimate_memory(const ModelConfig& c, ModelDType dtype, int64_t max_ctx, int64_t max_prefill_t,
+                               const TensorSource* source) {
   const WeightFormat layer_fmt = layer_format(dtype);
   // Embeddings and LM head stay int8 when the layers are int4 (Model::load_weights).
   const WeightFormat table_fmt = layer_fmt == WeightFormat::Int4 ? WeightFormat::Int8 : layer_fmt;
   const double d = double(c.hidden_size), V = double(c.vocab_size), L = double(c.n_layers);
+  using R = TensorRole;
+  // The format each matrix loads in: the source may keep its own (GGUF Q8_0 / Q4_0 blocks).
+  const auto format = [&](const std::string& name, WeightFormat f, bool table) {
+    return source ? source->load_format(name, f, table) : f;
+  };
+  const auto layer_bytes = [&](int64_t i) {
+    double b = 2 * d * 4;  // the two norms
+    if (c.qk_norm) b += 2 * double(c.head_dim) * 4;
+    for (int p = 0; p < kNumProj; ++p) {
+      const double in = double(proj_in(c, Proj(p))), out = double(proj_out(c, Proj(p)));
+      b += matrix_bytes(out, in, format(hf_tensor_name(R::Weight, i, Proj(p)), layer_fmt, false));
+      if (proj_has_bias(c, Proj(p))) b += out * 4;
+    }
+    return b;
+  };
   MemoryEstimate m;
-  m.weights = matrix_bytes(V, d, table_fmt) * (c.tie_word_embeddings ? 1 : 2) + d * 4;  // + final norm
-  double per_layer = 2 * d * 4;  // the two norms
-  if (c.qk_norm) per_layer += 2 * double(c.head_dim) * 4;
-  double group_f32 = 0;  // the largest group of matrices held as f32 while loading
-  for (int p = 0; p < kNumProj; ++p) {
-    const double in = double(proj_in(c, Proj(p))), out = double(proj_out(c, Proj(p)));
-    per_layer += matrix_bytes(out, in, layer_fmt);
-    if (proj_has_bias(c, Proj(p))) per_layer += out * 4;
+  m.weights = matrix_bytes(V, d, format(hf_tensor_name(R::Embed), table_fmt, true)) + d * 4;  // + final norm
+  if (!c.tie_word_embeddings) m.weights += matrix_bytes(V, d, format(hf_tensor_name(R::LmHead), table_fmt, true));
+  if (source) {
+    for (int64_t i = 0; i < c.n_layers; ++i) m.weights += layer_bytes(i);
+  } else {
+    m.weights += layer_bytes(0) * L;
   }
+  // The largest group of matrices held as f32 while loading.
   const double qkv = double(c.q_dim() + 2 * c.kv_dim()) * d * 4, gate_up = 2 * double(c.intermediate_size) * d * 4;
-  group_f32 = std::max({qkv, gate_up, V * d * 4});
-  m.weights += per_layer * L;
+  const double group_f32 = std::max({qkv, gate_up, V * d * 4});
   m.kv_cache = 2 * L * double(max_ctx) * double(c.kv_dim()) * 4;
   const double P = double(std::min(max_prefill_t, max_ctx));
   const double ff = double(c.intermediate_size);
@@ -80,14 +98,6 @@ MemoryEstimate estimate_memory(const ModelConfig& c, ModelDType dtype, int64_t m
                    P * std::max({ff, double(c.q_dim()), d}) + 32 * V);
   m.load_peak = group_f32;
   return m;
-}
-
-Status check_memory(const MemoryEstimate& need, const Backend& backend, const std::string& what) {
-  const std::optional<uint64_t> room = backend.memory_limit();
-  if (!room || need.total() <= double(*room)) return {};
-  return err(what, ": loading needs about ", need.describe(), " but ", backend.name(), " has ",
-             format_bytes(double(*room)), " available: a shorter context (max_ctx: the KV cache grows with it) or a smaller "
-             "weight format (dtype) needs less");
 }
 
 }  // namespace hearth

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "formats/config.h"
 #include "model/model.h"
+#include "model/tensor_source.h"
 #include "ops/backend.h"
 
 namespace hearth {
@@ -24,8 +25,10 @@ struct MemoryEstimate {
 };
 
 // Bytes a model of config `c` takes in `dtype` with a KV cache of max_ctx positions and
-// prefill passes of max_prefill_t tokens.
-MemoryEstimate estimate_memory(const ModelConfig& c, ModelDType dtype, int64_t max_ctx, int64_t max_prefill_t);
+// prefill passes of max_prefill_t tokens; with `source`, each matrix in the format the source
+// loads it in (a GGUF file keeps Q8_0 / Q4_0 blocks whatever `dtype` says).
+MemoryEstimate estimate_memory(const ModelConfig& c, ModelDType dtype, int64_t max_ctx, int64_t max_prefill_t,
+                               const TensorSource* source = nullptr);
 
 // Fails when `need` exceeds what `backend` can still allocate (a backend that cannot tell
 // passes). `what` names the model folder in the message.

@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
-#include "model/checkpoint_checks.h"
 #include "model/memory_estimate.h"
 #include "model/rope.h"
 
@@ -38,8 +37,8 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
 Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOptions& opt,
                                            std::unique_ptr<Backend> backend) {
   auto t0 = std::chrono::steady_clock::now();
-  HEARTH_ASSIGN(ModelConfig cfg, read_model_config(dir));
-  HEARTH_ASSIGN(TensorStore store, TensorStore::open_dir(dir));
+  HEARTH_ASSIGN(Checkpoint ckpt, open_checkpoint(dir));
+  const ModelConfig& cfg = ckpt.config;
   std::unique_ptr<Model> m(new Model());
   m->cfg_ = cfg;
   m->opt_ = opt;
@@ -47,10 +46,10 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   if (opt.max_ctx < 0) return err("max_ctx must be positive, got ", opt.max_ctx);
   if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
   m->max_ctx_ = opt.max_ctx > 0 ? opt.max_ctx : std::min<int64_t>(cfg.max_position_embeddings, 4096);
-  HEARTH_CHECK(check_memory(estimate_memory(cfg, opt.dtype, m->max_ctx_, opt.max_prefill_t), *m->be_, dir));
-  warn_about_unused_layers(store, cfg, dir);
+  HEARTH_CHECK(check_memory(estimate_memory(cfg, opt.dtype, m->max_ctx_, opt.max_prefill_t, ckpt.tensors.get()), *m->be_, dir));
   m->rope_ = make_rope_table(cfg);
-  HEARTH_CHECK(m->load_weights(store));
+  HEARTH_CHECK(m->load_weights(*ckpt.tensors));
+  HEARTH_CHECK(m->be_->status());
   const int64_t P = std::min(opt.max_prefill_t, m->max_ctx_);
   m->opt_.max_prefill_t = P;
   Backend& be = *m->be_;
@@ -67,11 +66,12 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
     l.k_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
     l.v_cache = be.alloc(m->max_ctx_ * cfg.kv_dim());
   }
+  if (opt.progress) opt.progress(LoadProgress{"ready", 1, 1});
   m->load_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }
 
-Status Model::load_weights(const TensorStore& store) {
+Status Model::load_weights(const TensorSource& store) {
   const ModelConfig& c = cfg_;
   Backend& be = *be_;
   ThreadPool pool(opt_.threads);
@@ -82,10 +82,19 @@ Status Model::load_weights(const TensorStore& store) {
   // Embeddings and LM head stay int8 when the layers are int4.
   const WeightFormat table_fmt = layer_fmt == WeightFormat::Int4 ? WeightFormat::Int8 : layer_fmt;
 
+  // Progress counts matrices: embeddings (+ head) and seven per layer.
+  const int64_t n_matrices = 1 + (c.tie_word_embeddings ? 0 : 1) + 7 * c.n_layers;
+  int64_t matrices_done = 0;
+  auto report = [&](int64_t n) {
+    matrices_done += n;
+    if (opt_.progress) opt_.progress(LoadProgress{"read", matrices_done, n_matrices});
+  };
   auto matrix = [&](const std::string& name, int64_t rows, int64_t cols, WeightFormat f) -> Result<WeightId> {
-    const int64_t shape[2] = {rows, cols};
-    HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
-    return be.upload(quantize_matrix(w, rows, cols, f, &pool, opt_.quant_search));
+    const bool table = name == hf_tensor_name(TensorRole::Embed) || name == hf_tensor_name(TensorRole::LmHead);
+    HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, f, table, &pool, opt_.quant_search));
+    WeightId id = be.upload(std::move(w));
+    report(1);
+    return id;
   };
   // Matrices that read one x (q, k, v; gate, up) go up as a group, which the backend places in
   // one buffer: a GPU backend then takes their products in one dispatch. Placed one by one,
@@ -94,11 +103,11 @@ Status Model::load_weights(const TensorStore& store) {
                    std::initializer_list<WeightId*> out) -> Status {
     std::vector<QMatrix> ws;
     for (const auto& [name, rows] : names) {
-      const int64_t shape[2] = {rows, cols};
-      HEARTH_ASSIGN(std::vector<float> w, store.load_f32(name, shape));
-      ws.push_back(quantize_matrix(w, rows, cols, layer_fmt, &pool, opt_.quant_search));
+      HEARTH_ASSIGN(QMatrix w, store.load_matrix(name, rows, cols, layer_fmt, false, &pool, opt_.quant_search));
+      ws.push_back(std::move(w));
     }
     const std::vector<WeightId> ids = be.upload_group(std::move(ws));
+    report(int64_t(ids.size()));
     size_t i = 0;
     for (WeightId* o : out) *o = ids[i++];
     return {};
@@ -112,12 +121,13 @@ Status Model::load_weights(const TensorStore& store) {
   };
 
   using R = TensorRole;
+  report(0);
   HEARTH_ASSIGN(embed_, matrix(hf_tensor_name(R::Embed), c.vocab_size, c.hidden_size, table_fmt));
   if (c.tie_word_embeddings) {
     lm_head_ = embed_;
   } else {
     const std::string head = hf_tensor_name(R::LmHead);
-    if (!store.find(head)) return err("tensor ", head, ": missing from the checkpoint (config.json has tie_word_embeddings false)");
+    if (!store.has(head)) return err("tensor ", head, ": missing from the checkpoint (config.json has tie_word_embeddings false)");
     HEARTH_ASSIGN(lm_head_, matrix(head, c.vocab_size, c.hidden_size, table_fmt));
   }
   HEARTH_ASSIGN(final_norm_, vec(hf_tensor_name(R::FinalNorm), c.hidden_size));
@@ -187,13 +197,12 @@ Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::
   const ModelConfig& c = cfg_;
   Backend& be = *be_;
   const int64_t T = int64_t(tokens.size()), d = c.hidden_size;
-  const float eps = float(c.rms_norm_eps);
   be.embed(embed_, tokens, x_);
-  run_layers(T, pos0);
+  be.run(plan(T, last && !all), pos0);
   const int64_t V = c.vocab_size;
   if (all) {
     all->assign(size_t(T * V), 0.0f);
-    be.rmsnorm(x_, final_norm_, h_, T, d, eps);
+    be.rmsnorm(x_, final_norm_, h_, T, d, float(c.rms_norm_eps));
     for (int64_t r = 0; r < T; r += kLogitRows) {
       int64_t n = std::min(kLogitRows, T - r);
       be.matmul(h_.at(r * d), lm_head_, nullptr, logits_, n);
@@ -201,58 +210,94 @@ Status Model::forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::
     }
     if (last) last->assign(all->end() - V, all->end());
   } else if (last) {
-    be.rmsnorm(x_.at((T - 1) * d), final_norm_, h_, 1, d, eps);
-    be.matmul(h_, lm_head_, nullptr, logits_, 1);
     last->resize(size_t(V));
     be.read(logits_, *last);
   }
-  return {};
+  return be.status();
 }
 
-void Model::run_layers(int64_t T, int64_t pos0) {
+Product Model::product(size_t layer, Proj p, WeightId w, const Buf& bias, Buf out, int slot) const {
+  Product r;
+  r.w = w;
+  r.rows = proj_out(cfg_, p);
+  r.bias = bias;
+  r.out = out;
+  if (active_ >= 0) {
+    if (const auto& s = adapters_[size_t(active_)].slots[layer][int(p)]) r.lora = LoraTerm{s->A, s->B, s->rank, lora_t_[slot]};
+  }
+  return r;
+}
+
+Plan Model::build_plan(int64_t T, bool logits) const {
   const ModelConfig& c = cfg_;
-  Backend& be = *be_;
   const int64_t d = c.hidden_size, I = c.intermediate_size;
   const float eps = float(c.rms_norm_eps);
-  auto bias = [](const Buf& b) -> const Buf* { return b.id ? &b : nullptr; };
+  Plan plan;
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
-    // With an adapter, lora_delta writes s B (A x) to a projection's output first and the
-    // projection adds W x to it (matmul_add).
-    const auto proj = [&](Buf x, WeightId w, const Buf& b, Buf out, Proj p) {
-      if (has_lora(li, p)) {
-        be.matmul_add(x, w, bias(b), out, T);
-      } else {
-        be.matmul(x, w, bias(b), out, T);
-      }
-    };
-    be.rmsnorm(x_, L.ln1, h_, T, d, eps);
-    if (active_ >= 0) lora_delta(li, h_, {{Proj::Q, q_}, {Proj::K, k_}, {Proj::V, v_}}, T);
-    proj(h_, L.q, L.bq, q_, Proj::Q);
-    proj(h_, L.k, L.bk, k_, Proj::K);
-    proj(h_, L.v, L.bv, v_, Proj::V);
-    if (c.qk_norm) {
-      be.rmsnorm(q_, L.q_norm, q_, T * c.n_heads, c.head_dim, eps);
-      be.rmsnorm(k_, L.k_norm, k_, T * c.n_kv_heads, c.head_dim, eps);
-    }
-    be.rope(q_, T, c.n_heads, c.head_dim, pos0, rope_);
-    be.rope(k_, T, c.n_kv_heads, c.head_dim, pos0, rope_);
-    be.copy(k_, L.k_cache.at(pos0 * c.kv_dim()), T * c.kv_dim());
-    be.copy(v_, L.v_cache.at(pos0 * c.kv_dim()), T * c.kv_dim());
-    AttentionShape s{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
-    be.attention(q_, L.k_cache, L.v_cache, attn_, T, pos0, s);
-    if (active_ >= 0) lora_delta(li, attn_, {{Proj::O, h_}}, T);
-    proj(attn_, L.o, L.bo, h_, Proj::O);
-    be.add(x_, h_, T * d);
-    be.rmsnorm(x_, L.ln2, h_, T, d, eps);
-    if (active_ >= 0) lora_delta(li, h_, {{Proj::Gate, gate_}, {Proj::Up, up_}}, T);
-    proj(h_, L.gate, L.bgate, gate_, Proj::Gate);
-    proj(h_, L.up, L.bup, up_, Proj::Up);
-    be.swiglu(gate_, up_, gate_, T * I);
-    if (active_ >= 0) lora_delta(li, gate_, {{Proj::Down, h_}}, T);
-    proj(gate_, L.down, L.bdown, h_, Proj::Down);
-    be.add(x_, h_, T * d);
+    // x_ -> rmsnorm (h_) -> q, k, v
+    ProductStage qkv{.x = x_, .T = T, .in = d, .has_norm = true, .norm_w = L.ln1, .norm_out = h_, .eps = eps};
+    qkv.products = {product(li, Proj::Q, L.q, L.bq, q_, 0), product(li, Proj::K, L.k, L.bk, k_, 1),
+                    product(li, Proj::V, L.v, L.bv, v_, 2)};
+    plan.steps.push_back(qkv);
+    // q, k, v -> [q/k norms], RoPE, KV-cache stores, attention (attn_)
+    AttentionStep at;
+    at.q = q_;
+    at.k = k_;
+    at.v = v_;
+    at.out = attn_;
+    at.q_norm = L.q_norm;
+    at.k_norm = L.k_norm;
+    at.eps = eps;
+    at.rope = &rope_;
+    at.k_cache = L.k_cache;
+    at.v_cache = L.v_cache;
+    at.shape = AttentionShape{c.n_heads, c.n_kv_heads, c.head_dim, c.sliding_window[li], 1.0f / std::sqrt(float(c.head_dim))};
+    at.T = T;
+    plan.steps.push_back(at);
+    // attn_ -> o (h_), x_ += h_
+    ProductStage o{.x = attn_, .T = T, .in = c.q_dim()};
+    o.products = {product(li, Proj::O, L.o, L.bo, h_, 0)};
+    o.epilogue = Epilogue::Residual;
+    o.epilogue_out = x_;
+    plan.steps.push_back(o);
+    // x_ -> rmsnorm (h_) -> gate, up -> silu(gate) * up (gate_)
+    ProductStage gu{.x = x_, .T = T, .in = d, .has_norm = true, .norm_w = L.ln2, .norm_out = h_, .eps = eps};
+    gu.products = {product(li, Proj::Gate, L.gate, L.bgate, gate_, 0), product(li, Proj::Up, L.up, L.bup, up_, 1)};
+    gu.epilogue = Epilogue::SwiGLU;
+    gu.epilogue_out = gate_;
+    plan.steps.push_back(gu);
+    // gate_ -> down (h_), x_ += h_
+    ProductStage down{.x = gate_, .T = T, .in = I};
+    down.products = {product(li, Proj::Down, L.down, L.bdown, h_, 0)};
+    down.epilogue = Epilogue::Residual;
+    down.epilogue_out = x_;
+    plan.steps.push_back(down);
   }
+  if (logits) {
+    // The last token's row -> final norm (h_) -> LM head (logits_)
+    ProductStage head{.x = x_.at((T - 1) * d), .T = 1, .in = d, .has_norm = true, .norm_w = final_norm_, .norm_out = h_, .eps = eps};
+    Product p;
+    p.w = lm_head_;
+    p.rows = c.vocab_size;
+    p.out = logits_;
+    head.products = {p};
+    plan.steps.push_back(head);
+  }
+  return plan;
+}
+
+CompiledPlan& Model::plan(int64_t T, bool logits) {
+  for (size_t i = 0; i < plans_.size(); ++i) {
+    if (plans_[i].T == T && plans_[i].logits == logits && plans_[i].adapter == active_) {
+      std::rotate(plans_.begin() + long(i), plans_.begin() + long(i) + 1, plans_.end());
+      return *plans_.back().plan;
+    }
+  }
+  constexpr size_t kKeep = 8;  // decode, and the prefill chunk sizes seen last
+  if (plans_.size() == kKeep) plans_.erase(plans_.begin());
+  plans_.push_back(CachedPlan{T, logits, active_, be_->compile(build_plan(T, logits))});
+  return *plans_.back().plan;
 }
 
 void Model::set_device_history(std::span<const int32_t> prompt, std::span<const int32_t> generated) {
@@ -266,7 +311,7 @@ void Model::set_device_history(std::span<const int32_t> prompt, std::span<const 
   be_->write(device_pen_, h);
 }
 
-Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const DeviceSampling* sampling,
+Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const SamplingParams* sampling,
                                            std::span<const float> uniforms) {
   Backend& be = *be_;
   if (!be.supports_device_greedy()) return err("decode on device: backend ", be.name(), " cannot pick tokens itself");
@@ -279,7 +324,6 @@ Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const Devic
     return err("decode on device: backend ", be.name(), " cannot sample, or fewer than ", k, " uniforms");
   }
   if (sampling && sampling->penalties() && !device_pen_.id) return err("decode on device: no token history set");
-  const int64_t d = cfg_.hidden_size;
   if (!device_ids_.id) device_ids_ = be.alloc(kDeviceSlots * (kMaxDeviceSteps + 1));
   device_slot_ = (device_slot_ + 1) % kDeviceSlots;
   const Buf u = sampling ? (device_u_.id ? device_u_ : (device_u_ = be.alloc(kDeviceSlots * kMaxDeviceSteps))).at(device_slot_ * kMaxDeviceSteps)
@@ -292,11 +336,10 @@ Result<uint32_t> Model::start_device_batch(int32_t token, int64_t k, const Devic
     be.write(ids, std::span<const float>(&f, 1));
     first = ids;
   }
+  CompiledPlan& step = plan(1, true);
   for (int64_t i = 0; i < k; ++i) {
     be.embed_from(embed_, i == 0 ? first : ids.at(i), 1, x_);
-    run_layers(1, n_past_ + i);
-    be.rmsnorm(x_, final_norm_, h_, 1, d, float(cfg_.rms_norm_eps));
-    be.matmul(h_, lm_head_, nullptr, logits_, 1);
+    be.run(step, n_past_ + i);
     if (sampling) {
       be.sample(logits_, cfg_.vocab_size, *sampling, u.at(i), sampling->penalties() ? device_pen_ : Buf{}, ids.at(i + 1));
     } else {
@@ -318,26 +361,6 @@ Status Model::finish_device_batch(uint32_t ticket, int64_t k, std::vector<int32_
     out->push_back(int32_t(f));
   }
   return {};
-}
-
-bool Model::has_lora(size_t layer, Proj p) const {
-  return active_ >= 0 && adapters_[size_t(active_)].slots[layer][int(p)].has_value();
-}
-
-void Model::lora_delta(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T) {
-  const auto& slots = adapters_[size_t(active_)].slots[layer];
-  // The A products of one x back to back (a backend may run them as one), then each B product
-  // writes its projection's output (B is stored pre-scaled by s).
-  size_t i = 0;
-  for (const auto& [p, out] : outs) {
-    if (slots[int(p)]) be_->matmul(x, slots[int(p)]->A, nullptr, lora_t_[i], T);
-    ++i;
-  }
-  i = 0;
-  for (const auto& [p, out] : outs) {
-    if (const auto& s = slots[int(p)]) be_->matmul(lora_t_[i], s->B, nullptr, out, T);
-    ++i;
-  }
 }
 
 WeightFormat Model::lora_format() const {
@@ -370,6 +393,7 @@ void Model::upload_lora_b(size_t index, float mult) {
     }
   }
   r.mult = mult;
+  plans_.clear();  // they name the B matrices just replaced
 }
 
 Status Model::add_adapter(const std::string& name, LoraAdapter adapter) {
@@ -433,6 +457,7 @@ Status Model::remove_adapter(const std::string& name) {
     }
     if (active_ == int(i)) active_ = -1;
     else if (active_ > int(i)) --active_;
+    plans_.clear();  // adapter indices moved, and the released matrices may be named
     adapters_.erase(adapters_.begin() + long(i));
     return {};
   }

@@ -3,6 +3,7 @@
 // incremental decode.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -14,6 +15,7 @@
 #include "formats/config.h"
 #include "formats/safetensors.h"
 #include "model/lora.h"
+#include "model/tensor_source.h"
 #include "ops/backend.h"
 
 namespace hearth {
@@ -23,17 +25,25 @@ enum class ModelDType { F32, F16, Int8, Int4 };
 const char* model_dtype_name(ModelDType d);
 Result<ModelDType> parse_model_dtype(const std::string& s);
 
+// Where a load stands: `phase` is "read" (tensors parsed and converted), "quantize", "upload" or
+// "ready"; `done` of `total` units (tensors) of that phase.
+struct LoadProgress {
+  const char* phase = "";
+  int64_t done = 0, total = 0;
+};
+
 struct LoadOptions {
-  ModelDType dtype = ModelDType::F32;
+  ModelDType dtype = ModelDType::F32;  // GGUF: for its F32 / F16 / BF16 tensors (gguf_checkpoint.h)
   int64_t max_ctx = 0;        // 0 = min(max_position_embeddings, 4096)
   int64_t max_prefill_t = 512;  // largest batch of prompt tokens in one pass
   int threads = 0;            // CPU threads; 0 = all cores
   bool quant_search = true;   // int4: search clipped ranges per group (slower load, better quality)
+  std::function<void(const LoadProgress&)> progress;  // called as tensors load (may be empty)
 };
 
 class Model {
  public:
-  // Loads config.json + safetensors from `dir` onto `backend`.
+  // Loads config.json + safetensors from the folder `dir`, or a .gguf file, onto `backend`.
   static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt,
                                              std::unique_ptr<Backend> backend);
   static Result<std::unique_ptr<Model>> load(const std::string& dir, const LoadOptions& opt);
@@ -59,6 +69,20 @@ class Model {
   const std::string& active_adapter() const;
   std::vector<std::string> adapter_names() const;
 
+  // The loaded weights as backend handles, for training an adapter on the frozen base
+  // (src/train reads them and never writes). Defined in model_weights.cpp.
+  struct FrozenLayer {
+    Buf attn_norm, mlp_norm, q_norm, k_norm;  // q_norm, k_norm: id 0 without qk_norm
+    WeightId weight[kNumProj];
+    Buf bias[kNumProj];  // id 0 when absent
+  };
+  struct FrozenWeights {
+    WeightId embed, lm_head;  // one id with tied embeddings
+    Buf final_norm;
+    std::vector<FrozenLayer> layers;
+  };
+  FrozenWeights frozen_weights() const;
+
   // Decode on the backend, for backends with supports_device_greedy(): start_device_batch
   // records k steps — feed a token at position n_past(), pick the next one on the backend (the
   // argmax, or with `sampling` on backends with supports_device_sampling() the device sampler,
@@ -68,7 +92,7 @@ class Model {
   // the last id of the previous batch, still on the device. finish_device_batch waits for that
   // batch's ids and appends them to `out`. Batches finish in start order; at most two are under
   // way, so the next one can be recorded while the GPU runs the current one.
-  Result<uint32_t> start_device_batch(int32_t token, int64_t k, const DeviceSampling* sampling = nullptr,
+  Result<uint32_t> start_device_batch(int32_t token, int64_t k, const SamplingParams* sampling = nullptr,
                                       std::span<const float> uniforms = {});
   Status finish_device_batch(uint32_t ticket, int64_t k, std::vector<int32_t>* out);
   // The token history the device sampler's penalties see: prompt tokens and generated ones.
@@ -85,20 +109,18 @@ class Model {
 
  private:
   Model() = default;
-  Status load_weights(const TensorStore& store);
-  // out[T, out] += scale * B (A x) for each (projection, out) pair that reads x (at most 3)
-  // and that the active adapter has.
-  // Whether the active adapter has layer `layer`'s projection p.
-  bool has_lora(size_t layer, Proj p) const;
-  // outs[i] = s B_i (A_i x) for the projections of x the active adapter has (the projection
-  // then adds W x with matmul_add).
-  void lora_delta(size_t layer, Buf x, std::initializer_list<std::pair<Proj, Buf>> outs, int64_t T);
+  Status load_weights(const TensorSource& store);
   void upload_lora_b(size_t adapter, float mult);
+  // The decoder layers for T new tokens (x_ holds their embeddings) as a plan of fused steps
+  // (ops/plan.h), and with `logits` the final norm and LM head of the last of them (into
+  // logits_); compiled by the backend once per (T, logits, active adapter) and kept.
+  Plan build_plan(int64_t T, bool logits) const;
+  CompiledPlan& plan(int64_t T, bool logits);
+  // A product of layer `layer`'s projection p reading [T, in], with the active adapter's term.
+  Product product(size_t layer, Proj p, WeightId w, const Buf& bias, Buf out, int slot) const;
   WeightFormat lora_format() const;
   Status forward_chunk(std::span<const int32_t> tokens, int64_t pos0, std::vector<float>* last,
                        std::vector<float>* all);
-  // The decoder layers on x_ ([T, d_model], already embedded) at positions pos0..pos0+T-1.
-  void run_layers(int64_t T, int64_t pos0);
 
   struct Layer {
     Buf ln1, ln2, q_norm, k_norm;
@@ -127,7 +149,14 @@ class Model {
   };
   std::vector<Resident> adapters_;
   int active_ = -1;
-  Buf lora_t_[3];  // [P, max rank] per projection of one x (q, k, v)
+  struct CachedPlan {
+    int64_t T;
+    bool logits;
+    int adapter;
+    std::unique_ptr<CompiledPlan> plan;
+  };
+  std::vector<CachedPlan> plans_;  // most recently used last; cleared when adapters change
+  Buf lora_t_[3];  // [P, max rank] per projection of one x (q, k, v): where A x goes
   int64_t lora_t_cap_ = 0;
   // Scratch activations for up to max_prefill_t tokens.
   Buf x_, h_, q_, k_, v_, attn_, gate_, up_, logits_;

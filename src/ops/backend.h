@@ -1,6 +1,9 @@
 // The op interface the model runs on. A backend owns its memory: activations, the KV cache and
 // uploaded weights are referred to by handles, so the same forward pass drives the CPU (plain
 // pointers) and the GPU (buffers and recorded dispatches). All activations are f32.
+// Two levels: primitive ops (one operation each, with a scalar reference in ops/cpu/ref_ops.h),
+// and plans of fused steps (ops/plan.h) that the model states explicitly; a backend compiles a
+// plan once and may run a step as one kernel. Nothing is inferred from the order of calls.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -10,45 +13,26 @@
 #include <vector>
 
 #include "core/error.h"
+#include "ops/backend_types.h"
+#include "ops/plan.h"
 #include "ops/qmatrix.h"
 
 namespace hearth {
 
-// A range of f32 elements in backend memory: buffer id + element offset.
-struct Buf {
-  uint32_t id = 0;
-  int64_t offset = 0;
-  Buf at(int64_t elements) const { return Buf{id, offset + elements}; }
-};
+class ThreadPool;
 
-// An uploaded weight matrix.
-struct WeightId {
-  uint32_t id = 0;
-};
-
-// Rotary tables: the model computes inverse frequencies (HF semantics, all scaling types).
-struct RopeTable {
-  int64_t rot_dim = 0;                // rotated dims per head (even); the rest pass through
-  std::vector<float> inv_freq;        // [rot_dim / 2]
-  float attention_scaling = 1.0f;     // multiplies cos and sin (yarn)
-};
-
-struct AttentionShape {
-  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
-  int64_t window = 0;  // 0 = full causal; else keys with q_pos - k_pos < window
-  float scale = 1.0f;  // usually 1/sqrt(head_dim)
-};
-
-// Token sampling on the device (Backend::sample; scalar semantics in ref::sample_device).
-struct DeviceSampling {
-  float temperature = 0.0f;  // <= 0: the argmax of the penalized logits (lowest id on ties)
-  int32_t top_k = 0;         // 0 = off
-  float top_p = 1.0f;        // 1 = off
-  float min_p = 0.0f;        // 0 = off
-  float repetition_penalty = 1.0f, presence_penalty = 0.0f, frequency_penalty = 0.0f;
-  bool penalties() const {
-    return repetition_penalty != 1.0f || presence_penalty != 0.0f || frequency_penalty != 0.0f;
-  }
+// One AdamW update with PyTorch's semantics (torch.optim.AdamW), the scalars computed by the
+// caller in double and rounded to f32 as PyTorch does. Per element, in f32:
+//   g = grad * grad_scale                       (global-norm clipping; 1 when not clipped)
+//   param = param * decay                       (decay = 1 - lr * weight_decay)
+//   m = m * beta1 + one_minus_beta1 * g
+//   v = v * beta2 + one_minus_beta2 * g * g
+//   param = param + (-step_size * m) / (sqrt(v) / bias2_sqrt + eps)
+// with step_size = lr / (1 - beta1^step) and bias2_sqrt = sqrt(1 - beta2^step), step from 1.
+struct AdamWStep {
+  float grad_scale = 1.0f, decay = 1.0f;
+  float beta1 = 0.9f, one_minus_beta1 = 0.1f, beta2 = 0.999f, one_minus_beta2 = 0.001f;
+  float step_size = 0.0f, bias2_sqrt = 1.0f, eps = 1e-8f;
 };
 
 class Backend {
@@ -59,6 +43,17 @@ class Backend {
   // device, an op this backend does not have). Ops record work and do not return errors; callers
   // check status() after a step, a read or a load.
   virtual Status status() const { return status_; }
+  // Which optional accelerations run ("subgroups", "none" on WebGPU; "cpu" on the CPU).
+  virtual std::string tier() const = 0;
+  // Work counters of a GPU backend (zero elsewhere).
+  struct Counters {
+    uint64_t dispatches = 0, submits = 0, pipelines = 0;
+  };
+  virtual Counters counters() const { return {}; }
+  // Bytes the backend can still allocate, where it knows (std::nullopt: unknown): host memory
+  // for the CPU backend (the wasm heap's room in wasm). Loading and training check what they
+  // need against it before allocating.
+  virtual std::optional<uint64_t> memory_limit() const { return std::nullopt; }
 
   // Memory.
   virtual Buf alloc(int64_t n) = 0;                                     // zero-filled
@@ -72,13 +67,18 @@ class Backend {
     for (auto& w : ws) ids.push_back(upload(std::move(w)));
     return ids;
   }
+  // Matrices straight from checkpoint data, quantized to `format` as quantize_matrix does (int4:
+  // `search` as there) and uploaded as a group. The default converts and quantizes on the host
+  // (rows over `pool`, when given); a GPU backend may quantize on the device instead, with the
+  // same bits.
+  virtual std::vector<WeightId> upload_quantized(std::span<const RawMatrix> ms, WeightFormat format, bool search,
+                                                 ThreadPool* pool);
+  // An uploaded weight read back in the shared format (e.g. to write a packed cache of weights
+  // the device quantized).
+  virtual Result<QMatrix> download(WeightId w) = 0;
   // Frees an uploaded weight (LoRA matrices are replaced when their scale changes).
   virtual void release(WeightId w) = 0;
   virtual size_t bytes_used() const = 0;
-  // Bytes this backend can still allocate (host memory for the CPU backend, the wasm heap's
-  // room in wasm, the device's for a GPU); nullopt when unknown. Loading checks what a model
-  // needs against it before allocating anything.
-  virtual std::optional<uint64_t> memory_limit() const { return std::nullopt; }
 
   // out[t, :] = dequant(E)[ids[t], :]; E: [vocab, d], out: [T, d]
   virtual void embed(WeightId E, std::span<const int32_t> ids, Buf out) = 0;
@@ -101,6 +101,12 @@ class Backend {
   // x[i] += y[i]
   virtual void add(Buf x, Buf y, int64_t n) = 0;
 
+  // Plans (ops/plan.h). compile() checks and prepares a plan once; run() replays it for new
+  // tokens at positions pos0.. (the T of its steps). The defaults run each step's parts with the
+  // primitive ops above (run_products, run_attention), as the CPU backend does.
+  virtual std::unique_ptr<CompiledPlan> compile(const Plan& plan);
+  virtual void run(CompiledPlan& plan, int64_t pos0);
+
   // Optional, for greedy decode without a logits read-back per token (GPU backends; see
   // Model::start_device_batch). supports_device_greedy() says whether both are there.
   virtual bool supports_device_greedy() const { return false; }
@@ -112,23 +118,101 @@ class Backend {
   // a float, from logits x[0..n), the uniform u[0] in [0, 1), and with penalties pen: [n] flags
   // of tokens seen in the prompt, then [n] counts of generated tokens (the pick is counted).
   virtual bool supports_device_sampling() const { return false; }
-  virtual void sample(Buf x, int64_t n, const DeviceSampling& s, Buf u, Buf pen, Buf out) { fail(err(name(), " cannot sample on the device")); }
+  virtual void sample(Buf x, int64_t n, const SamplingParams& s, Buf u, Buf pen, Buf out) { fail(err(name(), " cannot sample on the device")); }
   // A read-back in two halves (device greedy backends), so that the next batch of work can be
   // recorded and submitted while this one runs: read_start submits what was recorded and
   // returns a ticket (0: failed or not supported); read_finish waits and copies n floats.
   virtual uint32_t read_start(Buf src, int64_t n) { return 0; }
   virtual Status read_finish(uint32_t ticket, std::span<float> dst) { return err(name(), ": no read_start"); }
 
+  // ---- Training: the forward ops the training step adds, every backward op, the loss and the
+  // optimizer (src/train runs them). All f32. Trainable matrices live in Bufs, row-major
+  // [n_out, in] like PyTorch's Linear; frozen ones are uploaded weights (any WeightFormat).
+  // "(+)=" means: added to what the output holds when `accumulate`, else written. A backend
+  // without an op records an error in status(). Scalar semantics: ops/cpu/ref_train.h.
+
+  // out[t, o] (+)= scale * (sum_i x[t, i] W[o, i] + bias[o]); x: [T, in], W: [n_out, in],
+  // bias: [n_out] or null, out: [T, n_out]
+  virtual void linear(Buf x, Buf W, const Buf* bias, Buf out, int64_t T, int64_t in, int64_t n_out, float scale,
+                      bool accumulate) { no_training_op("linear"); }
+  // dx[t, i] (+)= scale * sum_o dy[t, o] W[o, i]; dy: [T, n_out], W: [n_out, in], dx: [T, in]
+  virtual void linear_dx(Buf dy, Buf W, Buf dx, int64_t T, int64_t in, int64_t n_out, float scale,
+                         bool accumulate) { no_training_op("linear_dx"); }
+  // The same through a frozen uploaded matrix: dx[t, i] (+)= sum_o dy[t, o] dequant(W)[o, i]
+  virtual void matmul_dx(Buf dy, WeightId W, Buf dx, int64_t T, bool accumulate) { no_training_op("matmul_dx"); }
+  // dW[o, i] += scale * sum_t dy[t, o] x[t, i]; dy: [T, n_out], x: [T, in], dW: [n_out, in]
+  virtual void linear_dw(Buf dy, Buf x, Buf dW, int64_t T, int64_t in, int64_t n_out, float scale) {
+    no_training_op("linear_dw");
+  }
+  // db[o] += sum_t dy[t, o]; dy: [T, n], db: [n]
+  virtual void bias_grad(Buf dy, Buf db, int64_t T, int64_t n) { no_training_op("bias_grad"); }
+  // The backward of rmsnorm(x, w): dx (+)= d out / d x applied to dy, and dw += its gradient
+  // summed over rows (skipped when dw.id == 0: a frozen norm). x, dy, dx: [rows, d]; w, dw: [d]
+  virtual void rmsnorm_backward(Buf x, Buf w, Buf dy, Buf dx, Buf dw, int64_t rows, int64_t d, float eps,
+                                bool accumulate) { no_training_op("rmsnorm_backward"); }
+  // In place on x: [n_seq * T, n_heads, head_dim]: rope() of each sequence at positions
+  // 0..T-1, or with `inverse` its transpose (the inverse rotation, times attention_scaling), for
+  // the backward.
+  virtual void rope_seqs(Buf x, int64_t n_seq, int64_t T, int64_t n_heads, int64_t head_dim, const RopeTable& table,
+                         bool inverse) { no_training_op("rope_seqs"); }
+  // Causal (and windowed) attention over n_seq independent sequences of T tokens each, at
+  // positions 0..T-1. q, out: [n_seq * T, n_heads, head_dim]; k, v: [n_seq * T, n_kv_heads,
+  // head_dim]; lse: [n_seq * T, n_heads] the log-sum-exp of each row's scaled scores, kept for
+  // the backward (no [T, T] matrix is kept).
+  virtual void attention_train(Buf q, Buf k, Buf v, Buf out, Buf lse, int64_t n_seq, int64_t T,
+                               const AttentionShape& s) { no_training_op("attention_train"); }
+  // Its backward: the probabilities recomputed from q, k and lse. Writes dq: [n_seq * T,
+  // n_heads, head_dim], dk, dv: [n_seq * T, n_kv_heads, head_dim] from dout (shaped as out).
+  virtual void attention_backward(Buf q, Buf k, Buf v, Buf out, Buf lse, Buf dout, Buf dq, Buf dk, Buf dv,
+                                  int64_t n_seq, int64_t T, const AttentionShape& s) {
+    no_training_op("attention_backward");
+  }
+  // out = silu(gate) * up backward: dgate = dout * up * silu'(gate), dup = dout * silu(gate);
+  // all [n]. dgate and dup may be gate and up (in place).
+  virtual void swiglu_backward(Buf gate, Buf up, Buf dout, Buf dgate, Buf dup, int64_t n) {
+    no_training_op("swiglu_backward");
+  }
+  // out[t, :] = E[ids[t], :]; E: [vocab, d] in a Buf, out: [T, d]
+  virtual void embed_rows(Buf E, std::span<const int32_t> ids, Buf out, int64_t d) { no_training_op("embed_rows"); }
+  // dE[ids[t], :] += dy[t, :]; dy: [T, d], dE: [vocab, d]
+  virtual void embed_backward(std::span<const int32_t> ids, Buf dy, Buf dE, int64_t d) {
+    no_training_op("embed_backward");
+  }
+  // Cross-entropy of each row of logits: [rows, V] against targets[rows] (a negative target is
+  // ignored: loss 0, gradient 0). loss: [rows] = logsumexp(row) - row[target]; dlogits: [rows, V]
+  // = (softmax(row) - onehot(target)) * grad_scale, and may be logits itself.
+  virtual void cross_entropy(Buf logits, std::span<const int32_t> targets, Buf loss, Buf dlogits, int64_t rows,
+                             int64_t V, float grad_scale) { no_training_op("cross_entropy"); }
+  // One AdamW step on n elements (see AdamWStep); param, grad, m, v: [n].
+  virtual void adamw(Buf param, Buf grad, Buf m, Buf v, int64_t n, const AdamWStep& s) { no_training_op("adamw"); }
+  // out[0] = sum_i x[i]^2 over n elements (accumulated in f64, then rounded to f32).
+  virtual void sum_squares(Buf x, int64_t n, Buf out) { no_training_op("sum_squares"); }
+  // x[0..n) = value
+  virtual void fill(Buf x, int64_t n, float value) { no_training_op("fill"); }
+
  protected:
+  // The parts of one step, by the semantics plan.h states.
+  void run_products(const ProductStage& s);
+  void run_attention(const AttentionStep& s, int64_t pos0);
   // Keeps the first error (later ones are consequences of it).
   void fail(const Error& e) {
     if (status_.ok()) status_ = e;
   }
+  void no_training_op(const char* op) { fail(err(name(), " has no training kernel for ", op)); }
 
  private:
   Status status_;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads);
+
+// A backend by name: "cpu" or "webgpu" (the wasm build, with a GPU device handed to the engine).
+struct BackendOptions {
+  std::string kind = "cpu";
+  int threads = 0;                // cpu: 0 = all cores
+  bool allow_subgroups = true;    // webgpu: false = the tier that needs no optional feature
+  uint64_t max_chunk_bytes = 0;   // webgpu: cap on the buffers weights are placed in (0: device limit)
+};
+Result<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt);
 
 }  // namespace hearth

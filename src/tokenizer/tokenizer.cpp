@@ -10,8 +10,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <cstdio>
+
+#include "formats/gguf.h"
 #include "formats/json.h"
 #include "tokenizer/added_tokens.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/decoders.h"
 #include "tokenizer/normalize.h"
@@ -228,6 +232,26 @@ bool is_directory(const std::string& path) {
 
 Result<Tokenizer> Tokenizer::load_json(std::string_view text, const std::string& what) {
   HEARTH_ASSIGN(Json root, parse_json(text, what));
+  return load_parsed(root, what);
+}
+
+Result<Tokenizer> Tokenizer::load_for_model(const std::string& path) {
+  if (is_gguf_file(path)) {
+    HEARTH_ASSIGN(auto file, MappedFile::open(path, /*force_ranges=*/true));  // the metadata only
+    HEARTH_ASSIGN(GgufFile g, GgufFile::parse(std::move(file)));
+    if (!g.find("tokenizer.ggml.model") && !g.find("tokenizer.ggml.tokens")) return Tokenizer();  // a model without one
+    HEARTH_ASSIGN(Json root, tokenizer_json_from_gguf(g));
+    return load_parsed(root, path + " (tokenizer metadata)");
+  }
+  const std::string file = path + "/tokenizer.json";
+  if (FILE* f = std::fopen(file.c_str(), "rb")) {
+    std::fclose(f);
+    return load_file(file);
+  }
+  return Tokenizer();
+}
+
+Result<Tokenizer> Tokenizer::load_parsed(const Json& root, const std::string& what) {
   auto d = std::make_shared<tok::TokenizerData>();
   d->source = what;
   HEARTH_CHECK(tok::build(root, *d));

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "formats/json.h"
 
 namespace hearth {
 
@@ -37,6 +38,11 @@ class Tokenizer {
   static Result<Tokenizer> load_file(const std::string& path);
   // Parses the text of a tokenizer.json; `what` names it in error messages.
   static Result<Tokenizer> load_json(std::string_view text, const std::string& what);
+  // The same from a parsed tokenizer.json object.
+  static Result<Tokenizer> load_parsed(const Json& root, const std::string& what);
+  // The tokenizer of a model path: a .gguf file's tokenizer metadata, or a folder's
+  // tokenizer.json; an empty tokenizer (loaded() false) for a file or folder without one.
+  static Result<Tokenizer> load_for_model(const std::string& path);
 
   bool loaded() const { return d_ != nullptr; }
   // Token ids of `text`, without BOS/EOS (HF encode with add_special_tokens=False). Added tokens

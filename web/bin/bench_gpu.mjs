@@ -10,8 +10,6 @@
 //                 [--profile on]   (GPU time per kernel from timestamp queries; slows the run down)
 //                 [--profile passes]  (the GPU's busy time per decoded token against the wall time: how
 //                                      much of a decode step the GPU waits on the host)
-//                 [--lora-in-dispatch on]  (loadModel's loraInDispatch: the adapter's A products in
-//                                           the base products' dispatches)
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, shutdown } from '../src/hearth.mjs';
@@ -31,7 +29,6 @@ const t0 = performance.now();
 const model = await loadModel(a.get('--model'), {
   backend: 'webgpu', dtype: a.get('--dtype'), maxCtx, maxPrefillT: 1024, quantSearch: a.get('--quant-search') !== 'off',
   profileKernels: a.get('--profile') === 'passes' ? 'passes' : a.get('--profile') === 'on',
-  loraInDispatch: a.get('--lora-in-dispatch') === 'on',
 });
 const info = model.info;
 console.log(`load: ${((performance.now() - t0) / 1000).toFixed(1)} s  backend: ${info.backend}  dtype: ${info.dtype}  `

@@ -1,34 +1,29 @@
 // The C API of the wasm engine module (target hearth_web, web/web.cmake), wrapped by
-// web/src/hearth.mjs. Handles name loaded engines; strings and id lists come back through
-// module-owned buffers that stay valid until the next call. Calls that may reach the GPU
-// (load, generate) suspend under ASYNCIFY and are called with ccall(..., {async: true}).
-// Generated tokens are streamed to JS through Module.hearthOnToken(handle, id, text), whose
-// return value (false = stop) ends generation early.
+// web/src/hearth.mjs. Handles name loaded model folders; options and requests come in as one
+// JSON object each (the JS option names), results as JSON or through module-owned buffers that
+// stay valid until the next call. Calls that may reach the GPU (load, generate, adapters)
+// suspend under ASYNCIFY and are called with ccall(..., {async: true}). Generated tokens are
+// streamed to JS through Module.hearthOnToken(handle, id, text), whose return value (false =
+// stop) ends generation early.
 #include <emscripten.h>
 
-#include <algorithm>
 #include <cmath>
-#include <cstdio>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "engine/engine.h"
+#include "engine/model_folder.h"
 #include "engine/text_stream.h"
-#include "ops/webgpu/webgpu_backend.h"
-#include "tokenizer/tokenizer.h"
+#include "formats/json.h"
 
 namespace {
 
 using namespace hearth;
 
 struct Handle {
-  std::unique_ptr<Engine> engine;
-  Tokenizer tokenizer;
-  std::string dir, backend, tier;
-  bool gpu = false;
-  double last_prefill_s = 0, last_decode_s = 0;
-  int64_t last_prompt = 0, last_generated = 0;
+  std::unique_ptr<ModelFolder> folder;
+  GenerateResult last;
 };
 
 std::vector<std::unique_ptr<Handle>> g_handles(1);  // handle 0 is never valid
@@ -55,37 +50,169 @@ EM_ASYNC_JS(void, hw_yield, (), {
 });
 // clang-format on
 
-std::string json_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += c;
-    } else if (uint8_t(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += c;
-    }
+// Reads the members of a JS options object, each checked for type and range; errors name the
+// option as JS spells it.
+class Options {
+ public:
+  static Result<Options> parse(const char* text, const char* what) {
+    HEARTH_ASSIGN(Json j, parse_json(text ? text : "{}", what));
+    if (!j.is_object()) return err(what, ": expected an object");
+    Options o;
+    o.j_ = std::move(j);
+    return o;
   }
-  return o;
+  const Json* get(const char* key) const { return j_.find_non_null(key); }
+  Result<double> number(const char* key, double dflt, double lo, double hi) const {
+    const Json* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_number()) return err(key, ": expected a number");
+    const double d = v->as_double();
+    if (!(d >= lo && d <= hi)) return err(key, ": ", d, " is outside [", lo, ", ", hi, "]");
+    return d;
+  }
+  Result<int64_t> integer(const char* key, int64_t dflt, int64_t lo, int64_t hi) const {
+    const Json* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_number() || v->as_double() != std::floor(v->as_double())) return err(key, ": expected a whole number");
+    const double d = v->as_double();
+    if (!(d >= double(lo) && d <= double(hi))) return err(key, ": ", d, " is outside [", lo, ", ", hi, "]");
+    return int64_t(d);
+  }
+  Result<bool> boolean(const char* key, bool dflt) const {
+    const Json* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_bool()) return err(key, ": expected true or false");
+    return v->as_bool();
+  }
+  Result<std::string> string(const char* key, const std::string& dflt) const {
+    const Json* v = get(key);
+    if (!v) return dflt;
+    if (!v->is_string()) return err(key, ": expected a string");
+    return v->as_string();
+  }
+  // An array of token ids, each a whole number in [lo, 2^31).
+  Result<std::vector<int32_t>> ids(const char* key, double lo = 0) const {
+    std::vector<int32_t> out;
+    const Json* v = get(key);
+    if (!v) return out;
+    if (!v->is_array()) return err(key, ": expected an array of token ids");
+    for (const Json& x : v->as_array()) {
+      if (!x.is_number() || x.as_double() != std::floor(x.as_double()) || x.as_double() < lo ||
+          x.as_double() > 2147483647.0) {
+        return err(key, ": every id must be a whole number in [", lo, ", 2^31)");
+      }
+      out.push_back(int32_t(x.as_double()));
+    }
+    return out;
+  }
+  Result<std::vector<std::string>> strings(const char* key) const {
+    std::vector<std::string> out;
+    const Json* v = get(key);
+    if (!v) return out;
+    if (!v->is_array()) return err(key, ": expected an array of strings");
+    for (const Json& x : v->as_array()) {
+      if (!x.is_string()) return err(key, ": expected an array of strings");
+      out.push_back(x.as_string());
+    }
+    return out;
+  }
+
+ private:
+  Json j_;
+};
+
+Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) {
+  HEARTH_ASSIGN(Options o, Options::parse(options, "loadModel options"));
+  LoadOptions lo;
+  HEARTH_ASSIGN(std::string dtype, o.string("dtype", "f32"));
+  HEARTH_ASSIGN(lo.dtype, parse_model_dtype(dtype));
+  HEARTH_ASSIGN(lo.max_ctx, o.integer("maxCtx", 0, 0, int64_t(1) << 24));
+  HEARTH_ASSIGN(lo.max_prefill_t, o.integer("maxPrefillT", 512, 1, 1 << 16));
+  HEARTH_ASSIGN(lo.quant_search, o.boolean("quantSearch", true));
+  HEARTH_ASSIGN(int64_t threads, o.integer("threads", 0, 0, 1024));
+  lo.threads = int(threads);
+  BackendOptions bo;
+  HEARTH_ASSIGN(bo.kind, o.string("backend", "cpu"));
+  bo.threads = lo.threads;
+  HEARTH_ASSIGN(bo.allow_subgroups, o.boolean("subgroups", true));
+  HEARTH_ASSIGN(int64_t wb, o.integer("weightBufferBytes", 0, 0, (int64_t(1) << 31) - 1));
+  bo.max_chunk_bytes = uint64_t(wb);
+  return open_model_folder(dir, lo, bo);
 }
 
-std::vector<std::string> split(const char* s, char sep) {
-  std::vector<std::string> out;
-  if (!s || !*s) return out;
-  std::string cur;
-  for (const char* p = s; *p; ++p) {
-    if (*p == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += *p;
-    }
+Result<GenerateRequest> request(const Engine& e, const char* text) {
+  HEARTH_ASSIGN(Options o, Options::parse(text, "generate options"));
+  GenerateRequest req;
+  HEARTH_ASSIGN(req.prompt, o.ids("prompt"));
+  HEARTH_ASSIGN(req.max_new_tokens, o.integer("maxTokens", 128, 0, int64_t(1) << 24));
+  SamplingParams p = e.default_sampling();
+  HEARTH_ASSIGN(double temp, o.number("temperature", p.temperature, 0, 1e6));
+  HEARTH_ASSIGN(int64_t top_k, o.integer("topK", p.top_k, 0, int64_t(1) << 30));
+  HEARTH_ASSIGN(double top_p, o.number("topP", p.top_p, 0, 1));
+  HEARTH_ASSIGN(double min_p, o.number("minP", p.min_p, 0, 1));
+  HEARTH_ASSIGN(double rep, o.number("repetitionPenalty", p.repetition_penalty, 1e-6, 1e6));
+  HEARTH_ASSIGN(double pres, o.number("presencePenalty", p.presence_penalty, -1e6, 1e6));
+  HEARTH_ASSIGN(double freq, o.number("frequencyPenalty", p.frequency_penalty, -1e6, 1e6));
+  HEARTH_ASSIGN(int64_t seed, o.integer("seed", int64_t(p.seed), 0, int64_t(1) << 53));
+  p.temperature = float(temp);
+  p.top_k = int(top_k);
+  p.top_p = float(top_p);
+  p.min_p = float(min_p);
+  p.repetition_penalty = float(rep);
+  p.presence_penalty = float(pres);
+  p.frequency_penalty = float(freq);
+  p.seed = uint64_t(seed);
+  req.sampling = p;
+  HEARTH_ASSIGN(req.stop_ids, o.ids("stopIds", -2147483648.0));  // an id that never comes: never stop
+  HEARTH_ASSIGN(req.keep_cache, o.boolean("keepCache", false));
+  HEARTH_ASSIGN(req.device_greedy_steps, o.integer("deviceSteps", req.device_greedy_steps, 0, Model::kMaxDeviceSteps));
+  HEARTH_ASSIGN(req.adapter, o.string("adapter", ""));
+  HEARTH_ASSIGN(double scale, o.number("adapterScale", 1.0, -1e6, 1e6));
+  req.adapter_scale = float(scale);
+  return req;
+}
+
+Json info(const Handle& h) {
+  const ModelFolder& f = *h.folder;
+  Model& m = f.engine->model();
+  const ModelConfig& c = m.config();
+  Backend& be = m.backend();
+  Json::Array eos;
+  for (int32_t id : f.engine->default_stop_ids()) eos.push_back(Json::number(id, true));
+  const auto num = [](double v) { return Json::number(v, v == std::floor(v)); };
+  Json gpu;
+  if (be.tier() != "cpu") {
+    const Backend::Counters k = be.counters();
+    gpu = Json::object({{"dispatches", num(double(k.dispatches))},
+                        {"submits", num(double(k.submits))},
+                        {"pipelines", num(double(k.pipelines))}});
   }
-  out.push_back(cur);
-  return out;
+  const GenerateResult& r = h.last;
+  return Json::object({
+      {"backend", Json::string(be.name())},
+      {"tier", Json::string(be.tier())},
+      {"dtype", Json::string(model_dtype_name(m.options().dtype))},
+      {"model_type", Json::string(c.model_type)},
+      {"vocab_size", num(double(c.vocab_size))},
+      {"hidden_size", num(double(c.hidden_size))},
+      {"n_layers", num(double(c.n_layers))},
+      {"max_ctx", num(double(m.max_ctx()))},
+      {"max_prefill_t", num(double(m.options().max_prefill_t))},
+      {"bytes", num(double(be.bytes_used()))},
+      {"load_seconds", num(m.load_seconds())},
+      {"eos_ids", Json::array(std::move(eos))},
+      {"has_tokenizer", Json::boolean(f.tokenizer.loaded())},
+      {"gpu", gpu},
+      {"last", Json::object({{"prompt_tokens", num(double(r.n_prompt))},
+                             {"generated_tokens", num(double(r.ids.size()))},
+                             {"prefill_seconds", num(r.prefill_seconds)},
+                             {"decode_seconds", num(r.decode_seconds)}})},
+  });
+}
+
+int fail_with(const Error& e, int code) {
+  g_error = e.message;
+  return code;
 }
 
 }  // namespace
@@ -94,65 +221,21 @@ extern "C" {
 
 EMSCRIPTEN_KEEPALIVE const char* hearth_last_error() { return g_error.c_str(); }
 
-// Loads the model folder `dir` (an Emscripten FS path). backend: 0 = CPU, 1 = WebGPU;
-// allow_subgroups = 0 forces the WebGPU tier that needs no optional feature; quant_search = 0
-// skips int4's clipping search (faster load); weight_buffer_bytes > 0 caps the WebGPU buffers
-// weights are placed in; lora_in_dispatch = 1 computes a LoRA stage's A products in its base
-// products' dispatch (WebGpuOptions). Returns a handle, or 0 with hearth_last_error().
-EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* dtype, int max_ctx, int max_prefill_t, int backend,
-                                     int allow_subgroups, int quant_search, int weight_buffer_bytes,
-                                     int lora_in_dispatch) {
+// The message of a C++ exception that reached JS (its thrown value is the object's address).
+// The engine reports errors as values; this is the last line of defence.
+EMSCRIPTEN_KEEPALIVE const char* hearth_exception_message(void* thrown) {
+  g_text = thrown ? static_cast<std::exception*>(thrown)->what() : "unknown C++ exception";
+  return g_text.c_str();
+}
+
+// Loads the model folder `dir` (an Emscripten FS path) with options (JSON): dtype, maxCtx,
+// maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes.
+// Returns a handle, or 0 with hearth_last_error().
+EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
+  auto f = load(dir, options);
+  if (!f.ok()) return fail_with(f.error(), 0);
   auto h = std::make_unique<Handle>();
-  h->dir = dir;
-  LoadOptions opt;
-  auto dt = parse_model_dtype(dtype);
-  if (!dt.ok()) {
-    g_error = dt.message();
-    return 0;
-  }
-  opt.dtype = *dt;
-  opt.max_ctx = max_ctx;
-  if (max_prefill_t > 0) opt.max_prefill_t = max_prefill_t;
-  opt.quant_search = quant_search != 0;
-  std::unique_ptr<Backend> be;
-  if (backend == 1) {
-    WebGpuOptions wo;
-    wo.allow_subgroups = allow_subgroups != 0;
-    wo.max_chunk_bytes = uint64_t(std::max(0, weight_buffer_bytes));
-    wo.lora_in_dispatch = lora_in_dispatch != 0;
-    auto gpu = WebGpuBackend::create(wo);
-    if (!gpu.ok()) {
-      g_error = gpu.message();
-      return 0;
-    }
-    h->tier = (*gpu)->tier();
-    h->gpu = true;
-    be = std::move(*gpu);
-  } else {
-    be = make_cpu_backend(opt.threads);
-    h->tier = "cpu";
-  }
-  auto e = Engine::load(h->dir, opt, std::move(be));
-  if (!e.ok()) {
-    g_error = e.message();
-    return 0;
-  }
-  h->engine = std::move(*e);
-  h->backend = h->engine->model().backend().name();
-  if (Status st = h->engine->model().backend().status(); !st.ok()) {
-    g_error = st.message();
-    return 0;
-  }
-  const std::string tok = h->dir + "/tokenizer.json";
-  if (FILE* f = std::fopen(tok.c_str(), "rb")) {
-    std::fclose(f);
-    auto t = Tokenizer::load_file(tok);
-    if (!t.ok()) {
-      g_error = t.message();
-      return 0;
-    }
-    h->tokenizer = std::move(*t);
-  }
+  h->folder = std::move(*f);
   g_handles.push_back(std::move(h));
   return int(g_handles.size() - 1);
 }
@@ -165,28 +248,7 @@ EMSCRIPTEN_KEEPALIVE void hearth_free(int handle) {
 EMSCRIPTEN_KEEPALIVE const char* hearth_info(int handle) {
   Handle* h = get(handle);
   if (!h) return "";
-  Model& m = h->engine->model();
-  const ModelConfig& c = m.config();
-  std::string eos;
-  for (int32_t id : h->engine->default_stop_ids()) eos += (eos.empty() ? "" : ",") + std::to_string(id);
-  std::string gpu = "null";
-  if (h->gpu) {
-    auto& rec = static_cast<WebGpuBackend*>(&m.backend())->recorder();
-    gpu = "{\"dispatches\":" + std::to_string(rec.dispatches()) + ",\"submits\":" + std::to_string(rec.submits()) +
-          ",\"pipelines\":" + std::to_string(rec.pipelines()) + "}";
-  }
-  g_text = "{\"backend\":\"" + json_escape(h->backend) + "\",\"tier\":\"" + h->tier + "\",\"dtype\":\"" +
-           model_dtype_name(m.options().dtype) + "\",\"model_type\":\"" + json_escape(c.model_type) +
-           "\",\"vocab_size\":" + std::to_string(c.vocab_size) + ",\"hidden_size\":" + std::to_string(c.hidden_size) +
-           ",\"n_layers\":" + std::to_string(c.n_layers) + ",\"max_ctx\":" + std::to_string(m.max_ctx()) +
-           ",\"max_prefill_t\":" + std::to_string(m.options().max_prefill_t) +
-           ",\"bytes\":" + std::to_string(m.backend().bytes_used()) +
-           ",\"load_seconds\":" + std::to_string(m.load_seconds()) + ",\"eos_ids\":[" + eos +
-           "],\"has_tokenizer\":" + (h->tokenizer.loaded() ? "true" : "false") + ",\"gpu\":" + gpu +
-           ",\"last\":{\"prompt_tokens\":" + std::to_string(h->last_prompt) +
-           ",\"generated_tokens\":" + std::to_string(h->last_generated) +
-           ",\"prefill_seconds\":" + std::to_string(h->last_prefill_s) +
-           ",\"decode_seconds\":" + std::to_string(h->last_decode_s) + "}}";
+  g_text = info(*h).dump();
   return g_text.c_str();
 }
 
@@ -195,34 +257,24 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_info(int handle) {
 EMSCRIPTEN_KEEPALIVE int hearth_load_adapter(int handle, const char* name, const char* dir) {
   Handle* h = get(handle);
   if (!h) return 0;
-  Status s = h->engine->load_adapter(name, dir);
-  if (!s.ok()) {
-    g_error = s.message();
-    return 0;
-  }
-  return 1;
+  Status s = h->folder->engine->load_adapter(name, dir);
+  return s.ok() ? 1 : fail_with(s.error(), 0);
 }
 
 EMSCRIPTEN_KEEPALIVE int hearth_unload_adapter(int handle, const char* name) {
   Handle* h = get(handle);
   if (!h) return 0;
-  Status s = h->engine->unload_adapter(name);
-  if (!s.ok()) {
-    g_error = s.message();
-    return 0;
-  }
-  return 1;
+  Status s = h->folder->engine->unload_adapter(name);
+  return s.ok() ? 1 : fail_with(s.error(), 0);
 }
 
 // Encodes text; returns the number of ids (at hearth_ids_ptr()), or -1.
 EMSCRIPTEN_KEEPALIVE int hearth_encode(int handle, const char* text) {
   Handle* h = get(handle);
   if (!h) return -1;
-  if (!h->tokenizer.loaded()) {
-    g_error = h->dir + ": no tokenizer.json, so text cannot be encoded (give token ids)";
-    return -1;
-  }
-  g_ids = h->tokenizer.encode(text);
+  auto ids = h->folder->encode(text);
+  if (!ids.ok()) return fail_with(ids.error(), -1);
+  g_ids = std::move(*ids);
   return int(g_ids.size());
 }
 
@@ -231,70 +283,44 @@ EMSCRIPTEN_KEEPALIVE int32_t* hearth_ids_ptr() { return g_ids.data(); }
 EMSCRIPTEN_KEEPALIVE const char* hearth_decode(int handle, const int32_t* ids, int n, int skip_special) {
   Handle* h = get(handle);
   if (!h) return "";
-  g_text = h->tokenizer.loaded() ? h->tokenizer.decode(std::span<const int32_t>(ids, size_t(n)), skip_special != 0) : "";
+  const Tokenizer& t = h->folder->tokenizer;
+  g_text = t.loaded() ? t.decode(std::span<const int32_t>(ids, size_t(n)), skip_special != 0) : "";
   return g_text.c_str();
 }
 
-// Generates up to max_new tokens after `prompt`. Sampling values that are NaN take the model's
-// defaults (generation_config.json); seed < 0 likewise. stop_ids (n_stop of them) replace the
-// model's eos ids when n_stop > 0; stop_strings are separated by '\x1f'. Each token goes to
-// Module.hearthOnToken(handle, id, text); at the end one more call with id -1 carries the text
-// held back. device_steps: tokens per submission of decode with the pick on the GPU (0 = read
-// the logits back every token, < 0 = the engine's default). Returns the number of generated ids
-// (at hearth_ids_ptr()) or -1. adapter: a loaded adapter's name ("" = none), its scale
-// multiplied by adapter_scale.
-EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const int32_t* prompt, int n_prompt, int max_new, float temp,
-                                         int top_k, float top_p, float min_p, float rep, float presence,
-                                         float frequency, double seed, const int32_t* stop_ids, int n_stop,
-                                         const char* stop_strings, int keep_cache, int device_steps,
-                                         const char* adapter, float adapter_scale) {
+// Generates after request.prompt (JSON: prompt ids, maxTokens, temperature, topK, topP, minP,
+// repetitionPenalty, presencePenalty, frequencyPenalty, seed — unset ones take the model's
+// generation_config.json — stopIds (replacing the model's eos ids), stop (strings), keepCache,
+// deviceSteps, adapter, adapterScale). Each token goes to Module.hearthOnToken(handle, id,
+// text); at the end one more call with id -1 carries the text held back. Returns the number of
+// generated ids (at hearth_ids_ptr()) or -1.
+EMSCRIPTEN_KEEPALIVE int hearth_generate(int handle, const char* request_json) {
   Handle* h = get(handle);
   if (!h) return -1;
-  Engine& e = *h->engine;
-  GenerateRequest req;
-  req.prompt.assign(prompt, prompt + n_prompt);
-  req.max_new_tokens = max_new;
-  req.keep_cache = keep_cache != 0;
-  if (device_steps >= 0) req.device_greedy_steps = device_steps;
-  req.adapter = adapter ? adapter : "";
-  req.adapter_scale = adapter_scale;
-  SamplingParams p = e.default_sampling();
-  if (!std::isnan(temp)) p.temperature = temp;
-  if (top_k >= 0) p.top_k = top_k;
-  if (!std::isnan(top_p)) p.top_p = top_p;
-  if (!std::isnan(min_p)) p.min_p = min_p;
-  if (!std::isnan(rep)) p.repetition_penalty = rep;
-  if (!std::isnan(presence)) p.presence_penalty = presence;
-  if (!std::isnan(frequency)) p.frequency_penalty = frequency;
-  if (seed >= 0) p.seed = uint64_t(seed);
-  req.sampling = p;
-  if (n_stop > 0) req.stop_ids.assign(stop_ids, stop_ids + n_stop);
-  const std::vector<int32_t> stops = n_stop > 0 ? req.stop_ids : e.default_stop_ids();
+  Engine& e = *h->folder->engine;
+  auto req = request(e, request_json);
+  if (!req.ok()) return fail_with(req.error(), -1);
+  auto opts = Options::parse(request_json, "generate options");
+  auto stop_strings = opts->strings("stop");
+  if (!stop_strings.ok()) return fail_with(stop_strings.error(), -1);
+  const std::vector<int32_t> stops = req->stop_ids.empty() ? e.default_stop_ids() : req->stop_ids;
+  const Tokenizer& tok = h->folder->tokenizer;
   std::unique_ptr<TextStream> text;
-  if (h->tokenizer.loaded()) text = std::make_unique<TextStream>(h->tokenizer, stops, split(stop_strings, '\x1f'));
-  const bool yield = !h->gpu;
-  auto r = e.generate(req, [&](int32_t id) {
+  if (tok.loaded()) text = std::make_unique<TextStream>(tok, stops, *stop_strings);
+  const bool yield = e.model().backend().tier() == "cpu";
+  auto r = e.generate(*req, [&](int32_t id) {
     std::string piece = text ? text->push(id) : std::string();
     bool go_on = hw_on_token(handle, id, piece.data(), int(piece.size())) != 0;
     if (yield) hw_yield();
     return go_on && !(text && text->done());
   });
-  if (Status st = e.model().backend().status(); !st.ok()) {
-    g_error = st.message();
-    return -1;
-  }
-  if (!r.ok()) {
-    g_error = r.message();
-    return -1;
-  }
+  if (Status st = e.model().backend().status(); !st.ok()) return fail_with(st.error(), -1);
+  if (!r.ok()) return fail_with(r.error(), -1);
   if (text) {
     std::string tail = text->finish();
     hw_on_token(handle, -1, tail.data(), int(tail.size()));
   }
-  h->last_prompt = r->n_prompt;
-  h->last_generated = int64_t(r->ids.size());
-  h->last_prefill_s = r->prefill_seconds;
-  h->last_decode_s = r->decode_seconds;
+  h->last = *r;
   g_ids = r->ids;
   return int(g_ids.size());
 }

@@ -20,9 +20,6 @@ export interface LoadOptions {
   quantSearch?: boolean;
   /** WebGPU: the largest buffer weights are placed in (bytes; 0 or absent: the device's binding limit). */
   weightBufferBytes?: number;
-  /** WebGPU, experimental: an adapter's A products computed inside the base products' dispatches
-   * (fewer dispatches; measured slower on an H100, see web/README). */
-  loraInDispatch?: boolean;
   /** A GPU object to use instead of navigator.gpu (Node: the npm package `webgpu`). */
   gpu?: unknown;
   /** URL or path of hearth_engine.cjs (its .wasm beside it). */

@@ -19,6 +19,22 @@ let queue = Promise.resolve();  // wasm calls run one at a time (ASYNCIFY allows
 let folderCount = 0;
 const tokenSinks = new Map();  // handle -> (id, text) => continue?
 
+// The engine's last error as an Error.
+function engineError(m) {
+  return new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
+}
+
+// ccall that turns a C++ exception escaping the engine (a bare number: the thrown object's
+// address) into an Error with its message; the engine reports errors as values otherwise.
+async function call(m, name, ret, types, args, opts) {
+  try {
+    return await m.ccall(name, ret, types, args, opts);
+  } catch (e) {
+    if (typeof e === 'number') throw new Error(`hearth: ${m.UTF8ToString(m._hearth_exception_message(e))}`);
+    throw e;
+  }
+}
+
 function serialize(fn) {
   const run = queue.then(fn, fn);
   queue = run.catch(() => {});
@@ -164,28 +180,20 @@ class GenerationStream {
       if (id >= 0 || text) this.push({ id, text });
       return !this.stopRequested;
     });
-    const stopIds = o.stopIds ?? [];
-    const nums = (a) => a.length * 4;
-    const p = m._malloc(nums(promptIds) + nums(stopIds) + 8);
-    const s = p + nums(promptIds);
-    m.HEAP32.set(promptIds, p >> 2);
-    m.HEAP32.set(stopIds, s >> 2);
-    const num = (v) => (v === undefined || v === null ? NaN : Number(v));
+    const request = {
+      prompt: promptIds, maxTokens: o.maxTokens, temperature: o.temperature, topK: o.topK, topP: o.topP,
+      minP: o.minP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty,
+      frequencyPenalty: o.frequencyPenalty, seed: o.seed, stopIds: o.stopIds, stop: o.stop,
+      keepCache: o.keepCache, deviceSteps: o.deviceSteps, adapter: o.adapter, adapterScale: o.adapterScale,
+    };
     try {
-      const n = await m.ccall('hearth_generate', 'number',
-        ['number', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number',
-          'number', 'number', 'number', 'number', 'string', 'number', 'number', 'string', 'number'],
-        [handle, p, promptIds.length, o.maxTokens ?? 128, num(o.temperature), o.topK ?? -1, num(o.topP),
-          num(o.minP), num(o.repetitionPenalty), num(o.presencePenalty), num(o.frequencyPenalty),
-          o.seed ?? -1, s, stopIds.length, (o.stop ?? []).join('\x1f'), o.keepCache ? 1 : 0, o.deviceSteps ?? -1,
-          o.adapter ?? '', o.adapterScale ?? 1],
+      const n = await call(m, 'hearth_generate', 'number', ['number', 'string'], [handle, JSON.stringify(request)],
         { async: true });
-      if (n < 0) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
+      if (n < 0) throw engineError(m);
       const ids = Array.from(m.HEAP32.subarray(m._hearth_ids_ptr() >> 2, (m._hearth_ids_ptr() >> 2) + n));
       return { ids, stats: JSON.parse(m.UTF8ToString(m._hearth_info(handle))).last };
     } finally {
       tokenSinks.delete(handle);
-      m._free(p);
     }
   }
 
@@ -232,7 +240,7 @@ export class HearthModel {
     return serialize(() => {
       const m = engine;
       const n = m.ccall('hearth_encode', 'number', ['number', 'string'], [this.handle, text]);
-      if (n < 0) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
+      if (n < 0) throw engineError(m);
       const p = m._hearth_ids_ptr() >> 2;
       return Array.from(m.HEAP32.subarray(p, p + n));
     });
@@ -285,16 +293,16 @@ export class HearthModel {
     const m = engine;
     const dir = await mountSource(m, source, ['adapter_config.json', 'adapter_model.safetensors',
       'adapters.safetensors']);
-    const ok = await serialize(() => m.ccall('hearth_load_adapter', 'number', ['number', 'string', 'string'],
+    const ok = await serialize(() => call(m, 'hearth_load_adapter', 'number', ['number', 'string', 'string'],
       [this.handle, name, dir], { async: true }));
-    if (!ok) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
+    if (!ok) throw engineError(m);
   }
 
   async unloadAdapter(name) {
     const m = engine;
-    const ok = await serialize(() => m.ccall('hearth_unload_adapter', 'number', ['number', 'string'],
+    const ok = await serialize(() => call(m, 'hearth_unload_adapter', 'number', ['number', 'string'],
       [this.handle, name]));
-    if (!ok) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
+    if (!ok) throw engineError(m);
   }
 
   // Counters: { backend, ..., last: generation stats, gpu: { dispatches, submits, pipelines } }.
@@ -318,9 +326,7 @@ export class HearthModel {
  * timestamp queries; 'passes': only the GPU's busy time, stats().gpu.host.gpuMs, with the
  * dispatches encoded as usual; only the first model's options create the device),
  * weightBufferBytes (WebGPU: the largest buffer weights are placed in, below the device's
- * binding limit; larger matrices are split by rows), loraInDispatch (WebGPU, experimental: an
- * adapter's A products computed inside the base products' dispatches; measured slower on an
- * H100, see web/README).
+ * binding limit; larger matrices are split by rows).
  */
 export async function loadModel(source, opts = {}) {
   const wb = opts.weightBufferBytes ?? 0;
@@ -343,12 +349,11 @@ export async function loadModel(source, opts = {}) {
     }
   }
   const dir = await mountSource(m, source);
-  const handle = await serialize(() => m.ccall('hearth_load', 'number',
-    ['string', 'string', 'number', 'number', 'number', 'number', 'number', 'number', 'number'],
-    [dir, opts.dtype ?? 'f32', opts.maxCtx ?? 0, opts.maxPrefillT ?? 0, backend === 'webgpu' ? 1 : 0,
-      opts.subgroups === false ? 0 : 1, opts.quantSearch === false ? 0 : 1, wb, opts.loraInDispatch ? 1 : 0],
-    { async: true }));
-  if (!handle) throw new Error(`hearth: ${m.UTF8ToString(m._hearth_last_error())}`);
+  const options = { dtype: opts.dtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT, quantSearch: opts.quantSearch,
+    threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb };
+  const handle = await serialize(() => call(m, 'hearth_load', 'number', ['string', 'string'],
+    [dir, JSON.stringify(options)], { async: true }));
+  if (!handle) throw engineError(m);
   const info = JSON.parse(m.UTF8ToString(m._hearth_info(handle)));
   return new HearthModel(handle, info, notes);
 }

@@ -1,5 +1,6 @@
-// Per-op parity of every WGSL kernel with the CPU scalar reference (web/test/webgpu_ops_test.cpp
-// compiled to wasm), on Dawn: both feature tiers when the adapter offers subgroups.
+// The per-op parity harness (tests/parity/, the cases the CPU kernels pass in ops_parity_test) on
+// WebGPU through web/test/webgpu_parity.cpp compiled to wasm, on Dawn: both feature tiers when
+// the adapter offers subgroups.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 
@@ -8,7 +9,8 @@ import { buildFile, sharedBridge } from './helpers.mjs';
 import { releaseNodeGpu } from '../src/node_gpu.mjs';
 
 const { bridge, reason } = await sharedBridge();
-const groups = (process.env.HEARTH_OPS_GROUPS ?? 'matmul,embed,rmsnorm,rope,attention,elementwise,argmax,sample,fusion').split(',');
+const groups = (process.env.HEARTH_OPS_GROUPS
+  ?? 'matmul,embed,rmsnorm,rope,attention,elementwise,argmax,sample,products,attention_step,upload').split(',');
 const tiers = bridge?.tier === 'subgroups' ? ['subgroups', 'none'] : ['none'];
 
 let mod = null;

@@ -144,6 +144,7 @@ void int4_block(const float* x, const float* xs, const QMatrix& W, int64_t T, in
 }  // namespace
 
 void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T, ThreadPool& pool) {
+  if (is_block_format(W.format)) return matmul_blocks(x, W, bias, out, T, pool);
   const int64_t in = W.cols;
   std::vector<float> xs;
   if (W.format == WeightFormat::Int4) {
@@ -177,6 +178,8 @@ void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int
           break;
         case WeightFormat::Int4:
           int4_block(x, xs.data(), W, T, o0, nrows, bias, out, acc.data());
+          break;
+        default:  // Q8_0, Q4_0: matmul_blocks
           break;
       }
     }

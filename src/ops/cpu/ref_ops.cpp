@@ -6,23 +6,62 @@
 #include <cstring>
 #include <vector>
 
+#include "core/dtype.h"
+#include "ops/block_formats.h"
+
 namespace hearth::ref {
 
 void embed(const QMatrix& E, std::span<const int32_t> ids, float* out) {
   for (size_t t = 0; t < ids.size(); ++t) E.dequant_row(ids[t], out + int64_t(t) * E.cols);
 }
 
-void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t d, float eps) {
+template <class F>
+void rmsnorm(const F* x, const F* w, F* out, int64_t rows, int64_t d, float eps) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * d;
-    float ss = 0;
+    const F* xr = x + r * d;
+    F ss = 0;
     for (int64_t i = 0; i < d; ++i) ss += xr[i] * xr[i];
-    float inv = 1.0f / std::sqrt(ss / float(d) + eps);
+    F inv = F(1) / std::sqrt(ss / F(d) + F(eps));
     for (int64_t i = 0; i < d; ++i) out[r * d + i] = w[i] * (xr[i] * inv);
   }
 }
 
+namespace {
+
+// Q8_0 / Q4_0 weights: x quantized to Q8_0 blocks; per block the exact integer dot product
+// times (d_w * d_x) (exact in double), added to lane b % 8 of 8 double accumulators.
+void matmul_blocks(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T) {
+  QuantizedRows xq;
+  quantize_rows_q8_0(x, T, W.cols, xq);
+  const int64_t nb = W.blocks_per_row(), B = QMatrix::kBlock;
+  std::vector<int8_t> wq(static_cast<size_t>(B));
+  for (int64_t o = 0; o < W.rows; ++o) {
+    for (int64_t t = 0; t < T; ++t) {
+      double lane[8] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const int64_t at = o * nb + b;
+        for (int64_t j = 0; j < B; ++j) {
+          if (W.format == WeightFormat::Q8_0) {
+            wq[size_t(j)] = W.q8[size_t(at * B + j)];
+          } else {
+            const uint8_t byte = W.nib[size_t(at * B / 2 + j % 16)];
+            wq[size_t(j)] = int8_t((j < 16 ? byte & 15 : byte >> 4) - 8);
+          }
+        }
+        int32_t dot = 0;
+        for (int64_t j = 0; j < B; ++j) dot += int32_t(wq[size_t(j)]) * int32_t(xq.q[size_t((t * nb + b) * B + j)]);
+        lane[b % 8] += double(dot) * double(f16_to_f32(W.d16[size_t(at)]) * xq.d[size_t(t * nb + b)]);
+      }
+      const double acc = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+      out[t * W.rows + o] = float(acc) + (bias ? bias[o] : 0.0f);
+    }
+  }
+}
+
+}  // namespace
+
 void matmul(const float* x, const QMatrix& W, const float* bias, float* out, int64_t T) {
+  if (is_block_format(W.format)) return matmul_blocks(x, W, bias, out, T);
   std::vector<float> row(size_t(W.cols));
   for (int64_t o = 0; o < W.rows; ++o) {
     W.dequant_row(o, row.data());
@@ -43,17 +82,18 @@ void rope_cos_sin(const RopeTable& table, int64_t pos, float* cos_out, float* si
   }
 }
 
-void rope(float* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) {
+template <class F>
+void rope(F* x, int64_t T, int64_t n_heads, int64_t head_dim, int64_t pos0, const RopeTable& table) {
   const int64_t half = table.rot_dim / 2;
   std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
   for (int64_t t = 0; t < T; ++t) {
     rope_cos_sin(table, pos0 + t, c.data(), s.data());
     for (int64_t h = 0; h < n_heads; ++h) {
-      float* v = x + (t * n_heads + h) * head_dim;
+      F* v = x + (t * n_heads + h) * head_dim;
       for (int64_t i = 0; i < half; ++i) {
-        float a = v[i], b = v[i + half];
-        v[i] = a * c[size_t(i)] - b * s[size_t(i)];
-        v[i + half] = b * c[size_t(i)] + a * s[size_t(i)];
+        F a = v[i], b = v[i + half];
+        v[i] = a * F(c[size_t(i)]) - b * F(s[size_t(i)]);
+        v[i + half] = b * F(c[size_t(i)]) + a * F(s[size_t(i)]);
       }
     }
   }
@@ -90,9 +130,18 @@ void attention(const float* q, const float* k, const float* v, float* out, int64
   }
 }
 
-void swiglu(const float* gate, const float* up, float* out, int64_t n) {
+template <class F>
+void swiglu(const F* gate, const F* up, F* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
 }
+
+#define HEARTH_REF_OPS_INSTANTIATE(F)                                                          \
+  template void rmsnorm<F>(const F*, const F*, F*, int64_t, int64_t, float);                 \
+  template void rope<F>(F*, int64_t, int64_t, int64_t, int64_t, const RopeTable&);            \
+  template void swiglu<F>(const F*, const F*, F*, int64_t);
+HEARTH_REF_OPS_INSTANTIATE(float)
+HEARTH_REF_OPS_INSTANTIATE(double)
+#undef HEARTH_REF_OPS_INSTANTIATE
 
 void add(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
@@ -107,7 +156,7 @@ uint32_t key_of(float l) {
 float as_float(uint64_t v) { return float(uint32_t(v >> 32)) * 4294967296.0f + float(uint32_t(v)); }
 }  // namespace
 
-int32_t sample_device(std::span<const float> logits, const DeviceSampling& s, float u, const float* pen) {
+int32_t sample_device(std::span<const float> logits, const SamplingParams& s, float u, const float* pen) {
   const size_t n = logits.size();
   std::vector<float> l(logits.begin(), logits.end());
   for (size_t i = 0; i < n; ++i) {

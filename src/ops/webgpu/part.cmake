@@ -20,5 +20,7 @@ if(EMSCRIPTEN)
     COMMENT "Embedding WGSL kernels"
     VERBATIM)
   target_sources(hearth PRIVATE ${HEARTH_WEBGPU_SOURCES} ${HEARTH_WGSL_CPP})
+  # backend.cpp's make_backend() offers "webgpu" only where the backend is compiled in.
+  target_compile_definitions(hearth PRIVATE HEARTH_WEBGPU=1)
   set(HEARTH_WEBGPU ON)
 endif()

@@ -109,7 +109,7 @@ void Recorder::dispatch(const DispatchDesc& d) {
   // the stack: this runs for every dispatch of every token.
   struct Slot {
     uint32_t buffer;
-    bool write, weights, vec4, atomic;
+    bool write, weights, vec4, words;
   };
   constexpr size_t kMax = 24;
   if (d.operands.overflowed() || d.shader.consts.overflowed()) {
@@ -123,10 +123,10 @@ void Recorder::dispatch(const DispatchDesc& d) {
     const Operand& op = d.operands[i];
     size_t j = 0;
     while (j < n_slots && !(slots[j].buffer == op.buffer && slots[j].weights == op.weights && slots[j].vec4 == op.vec4 &&
-                            slots[j].atomic == op.atomic)) {
+                            slots[j].words == op.words)) {
       ++j;
     }
-    if (j == n_slots) slots[n_slots++] = Slot{op.buffer, op.write, op.weights, op.vec4, op.atomic};
+    if (j == n_slots) slots[n_slots++] = Slot{op.buffer, op.write, op.weights, op.vec4, op.words};
     slots[j].write = slots[j].write || op.write;
     slot_of[i] = uint8_t(j);
   }
@@ -158,7 +158,7 @@ void Recorder::dispatch(const DispatchDesc& d) {
   ph.u32(uint32_t(sg || d.shader.needs_subgroups) | uint32_t(d.shader.reduce) << 1);
   for (size_t j = 0; j < n_slots; ++j) {
     ph.u32(uint32_t(slots[j].buffer != 0) | uint32_t(slots[j].write) << 1 | uint32_t(slots[j].weights) << 2 |
-           uint32_t(slots[j].vec4) << 3 | uint32_t(slots[j].atomic) << 4);
+           uint32_t(slots[j].vec4) << 3 | uint32_t(slots[j].words) << 4);
   }
   for (size_t i = 0; i < d.operands.size(); ++i) {
     ph.cstr(d.operands[i].name);
@@ -171,7 +171,7 @@ void Recorder::dispatch(const DispatchDesc& d) {
     std::vector<Binding> bindings;
     for (size_t j = 0; j < n_slots; ++j) {
       const Slot& sl = slots[j];
-      bindings.push_back(Binding{sl.buffer, sl.write, sl.weights, sl.vec4, sl.atomic, {}});
+      bindings.push_back(Binding{sl.buffer, sl.write, sl.weights, sl.vec4, sl.words, {}});
     }
     for (size_t i = 0; i < d.operands.size(); ++i) bindings[slot_of[i]].names.push_back(d.operands[i].name);
     std::string layout;

@@ -7,6 +7,7 @@
 // compute pass between copies); read() appends a copy to a staging buffer and waits for it.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -24,14 +25,20 @@ struct Operand {
   bool write = false;
   bool weights = false;
   bool vec4 = false;  // through array<vec4<f32>> (no other view of the buffer when written)
-  bool atomic = false;  // through array<atomic<u32>> (words published between workgroups)
+  bool words = false;  // through array<u32> (raw words: checkpoint data, weights being written)
 };
 
 struct DispatchDesc {
   ShaderSpec shader;  // shader.subgroups is filled in by the recorder
   FixedVec<Operand, 24> operands;
-  std::vector<uint32_t> params;
+  std::vector<uint32_t> params;  // the kernel's Params struct (kernel_params.h) as words
   uint32_t x = 1, y = 1, z = 1;
+  // Sets the parameters from a kernel_params.h struct.
+  template <class P>
+  void set_params(const P& p) {
+    params.resize(sizeof(P) / 4);
+    std::memcpy(params.data(), &p, sizeof(P));
+  }
 };
 
 class Recorder {

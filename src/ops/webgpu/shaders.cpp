@@ -58,20 +58,18 @@ Result<std::string> compose_wgsl(const ShaderSpec& spec, const std::vector<Bindi
   std::string s;
   if ((spec.reduce && spec.subgroups) || spec.needs_subgroups) s += "enable subgroups;\n";
   s += spec.consts.view();
-  s += "@group(0) @binding(0) var<storage, read> P: array<u32>;\n";
+  // The dispatch's parameters: the kernel's `struct Params` (kernel_params.h mirrors it).
+  s += "@group(0) @binding(0) var<storage, read> P: Params;\n";
   std::vector<std::pair<std::string, std::string>> names;
   int slot = 0;
   for (size_t i = 0; i < bindings.size(); ++i) {
     const Binding& b = bindings[i];
     const std::string type =
-        b.atomic ? "array<atomic<u32>>" : b.weights ? "array<vec4<u32>>" : b.vec4 ? "array<vec4<f32>>" : "array<f32>";
+        b.words ? "array<u32>" : b.weights ? "array<vec4<u32>>" : b.vec4 ? "array<vec4<f32>>" : "array<f32>";
     const std::string var = "B" + std::to_string(i + 1);
-    if (b.buffer == 0 && b.atomic) {
-      // Atomics live in storage or workgroup memory only: the stand-in is a workgroup word.
-      s += "var<workgroup> " + var + ": array<atomic<u32>, 1>;\n";
-    } else if (b.buffer == 0) {
+    if (b.buffer == 0) {
       // Named by the kernel but unused by this specialization: a private stand-in, no binding.
-      s += "var<private> " + var + ": " + (b.weights ? "array<vec4<u32>, 1>" : b.vec4 ? "array<vec4<f32>, 1>" : "array<f32, 1>") + ";\n";
+      s += "var<private> " + var + ": " + (b.words ? "array<u32, 1>" : b.weights ? "array<vec4<u32>, 1>" : b.vec4 ? "array<vec4<f32>, 1>" : "array<f32, 1>") + ";\n";
     } else {
       s += "@group(0) @binding(" + std::to_string(++slot) + ") var<storage, " + (b.write ? "read_write" : "read") + "> " +
            var + ": " + type + ";\n";

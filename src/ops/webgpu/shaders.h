@@ -1,7 +1,7 @@
 // WGSL composition. The kernels live in src/ops/webgpu/wgsl/*.wgsl and are embedded into the
 // build as strings (part.cmake). A pipeline's source is put together from pieces:
 //   [enable subgroups;]  const declarations (the specialization: WG, OP, tile sizes, ...)
-//   bindings (P, then one array per distinct buffer)  common.wgsl
+//   bindings (P: the kernel's struct Params, then one array per distinct buffer)  common.wgsl
 //   [reduce_subgroup.wgsl | reduce_workgroup.wgsl]  [weights_common.wgsl weights_<format>.wgsl]
 //   [<prelude>.wgsl]  <kernel>.wgsl
 // and the kernel's buf_<name> identifiers are renamed to the binding of the buffer they name.
@@ -25,7 +25,7 @@ struct Binding {
   bool write = false;
   bool weights = false;  // array<vec4<u32>> (quantized weights) instead of array<f32>
   bool vec4 = false;     // array<vec4<f32>>: a vec4 view of activations
-  bool atomic = false;   // array<atomic<u32>>
+  bool words = false;    // array<u32>
   std::vector<std::string> names;
 };
 

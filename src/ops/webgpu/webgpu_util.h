@@ -9,12 +9,6 @@
 
 namespace hearth::webgpu {
 
-inline uint32_t fbits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The weights_<key>.wgsl snippet of a format.
@@ -24,6 +18,7 @@ inline const char* format_key(WeightFormat f) {
     case WeightFormat::F16: return "f16";
     case WeightFormat::Int8: return "int8";
     case WeightFormat::Int4: return "int4";
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
   }
   return "f32";
 }

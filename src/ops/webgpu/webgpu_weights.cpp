@@ -1,7 +1,9 @@
-// WebGpuBackend weight upload: QMatrix rows packed into vec4<u32> units as the weights_*.wgsl
-// snippets read them, with the scales / minimums after the rows. Matrices that fit go into
-// shared arena buffers (so one dispatch can read several of them); bigger ones get buffers of
-// their own, split by rows into chunks within the device's binding limit.
+// WebGpuBackend weights. A weight is first placed — matrices that fit go into shared arena
+// buffers (so one dispatch can read several of them), bigger ones get buffers of their own,
+// split by rows into chunks within the device's binding limit — then filled: from a QMatrix
+// quantized on the host (rows packed into vec4<u32> units as the weights_*.wgsl snippets read
+// them, the scales / minimums after the rows), or by the quantize kernels from checkpoint data
+// (webgpu_quantize.cpp). download() reads a weight back into the QMatrix form.
 #include <algorithm>
 #include <cstring>
 
@@ -12,22 +14,21 @@ namespace hearth {
 
 namespace {
 
-// vec4<u32> units per row.
-uint32_t units_per_row(const QMatrix& w) {
-  switch (w.format) {
-    case WeightFormat::F32: return uint32_t((w.cols + 3) / 4);
-    case WeightFormat::F16: return uint32_t((w.cols + 7) / 8);
-    case WeightFormat::Int8: return uint32_t((w.cols + 15) / 16);
-    case WeightFormat::Int4: return uint32_t(w.groups() * 4);
-  }
+// Scale / minimum words per row after the packed rows.
+int64_t side_words_per_row(WeightFormat f, int64_t cols) {
+  if (f == WeightFormat::Int8) return 1;
+  if (f == WeightFormat::Int4) return 2 * ((cols + QMatrix::kGroup - 1) / QMatrix::kGroup);
   return 0;
 }
 
-// Scale / minimum words per row after the packed rows.
-int64_t side_words_per_row(const QMatrix& w) {
-  if (w.format == WeightFormat::Int8) return 1;
-  if (w.format == WeightFormat::Int4) return 2 * w.groups();
-  return 0;
+// Bytes of one row as uploaded: packed units, then its scale / minimum words.
+int64_t row_bytes(WeightFormat f, int64_t cols) {
+  return int64_t(WebGpuBackend::units_per_row(f, cols)) * 16 + side_words_per_row(f, cols) * 4;
+}
+
+// Bytes a matrix takes in an arena: its rows, rounded up to the arenas' 256-byte granularity.
+uint64_t arena_bytes(WeightFormat f, int64_t rows, int64_t cols) {
+  return (uint64_t(rows * row_bytes(f, cols)) + 255) / 256 * 256;
 }
 
 // Packs row r of w into `stride` vec4<u32> units (4 * stride words), zero-padded.
@@ -47,42 +48,42 @@ void pack_row(const QMatrix& w, int64_t r, uint32_t stride, uint32_t* out) {
     case WeightFormat::Int4:
       std::memcpy(out, w.q4.data() + r * w.words_per_row(), size_t(w.words_per_row()) * 4);
       break;
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
   }
 }
 
-// Writes rows r0..r0+rows-1 of w at byte `offset` of `buffer`: packed rows, then the scales and
-// minimums (int4: (scale, minimum) pairs, min_off = scale_off + 1). Fills c's offsets (c.base,
-// c.scale_off, c.min_off).
-void write_rows(const QMatrix& w, int64_t r0, int64_t rows, uint32_t stride, uint32_t buffer, uint64_t offset,
-                std::vector<uint32_t>& staging, uint32_t* base, uint32_t* scale_off, uint32_t* min_off) {
-  // Rows go up in slices of ~8 MiB, so no second copy of a whole matrix is ever held.
-  const int64_t slice_rows = std::max<int64_t>(1, (8 << 20) / (int64_t(stride) * 16));
-  for (int64_t s = 0; s < rows; s += slice_rows) {
-    const int64_t n = std::min(slice_rows, rows - s);
-    staging.resize(size_t(n) * stride * 4);
-    for (int64_t i = 0; i < n; ++i) pack_row(w, r0 + s + i, stride, staging.data() + size_t(i) * stride * 4);
-    webgpu::bridge::write_buffer(buffer, offset + uint64_t(s) * stride * 16, staging.data(), staging.size() * 4);
-  }
-  const uint64_t data_bytes = uint64_t(rows) * stride * 16;
-  *base = uint32_t(offset / 16);
-  *scale_off = uint32_t((offset + data_bytes) / 4);
-  *min_off = *scale_off;
-  if (w.format == WeightFormat::Int8) {
-    webgpu::bridge::write_buffer(buffer, offset + data_bytes, w.scale.data() + r0, uint64_t(rows) * 4);
-  } else if (w.format == WeightFormat::Int4) {
-    // (scale, minimum) pairs, interleaved: one 8-byte load per group.
-    const int64_t g = w.groups();
-    *min_off = *scale_off + 1;
-    staging.resize(size_t(2 * rows * g));
-    for (int64_t i = 0; i < rows * g; ++i) {
-      std::memcpy(&staging[size_t(2 * i)], &w.scale[size_t(r0 * g + i)], 4);
-      std::memcpy(&staging[size_t(2 * i + 1)], &w.minv[size_t(r0 * g + i)], 4);
-    }
-    webgpu::bridge::write_buffer(buffer, offset + data_bytes, staging.data(), staging.size() * 4);
+// The inverse of pack_row: row r of w from its packed units.
+void unpack_row(const uint32_t* in, int64_t r, QMatrix& w) {
+  const int64_t C = w.cols;
+  switch (w.format) {
+    case WeightFormat::F32:
+      std::memcpy(w.f32.data() + r * C, in, size_t(C) * 4);
+      break;
+    case WeightFormat::F16:
+      for (int64_t c = 0; c < C; ++c) w.f16[size_t(r * C + c)] = uint16_t(in[c / 2] >> (16 * (c % 2)));
+      break;
+    case WeightFormat::Int8:
+      for (int64_t c = 0; c < C; ++c) w.q8[size_t(r * C + c)] = int8_t(uint8_t(in[c / 4] >> (8 * (c % 4))));
+      break;
+    case WeightFormat::Int4:
+      std::memcpy(w.q4.data() + r * w.words_per_row(), in, size_t(w.words_per_row()) * 4);
+      break;
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
   }
 }
 
 }  // namespace
+
+uint32_t WebGpuBackend::units_per_row(WeightFormat f, int64_t cols) {
+  switch (f) {
+    case WeightFormat::F32: return uint32_t((cols + 3) / 4);
+    case WeightFormat::F16: return uint32_t((cols + 7) / 8);
+    case WeightFormat::Int8: return uint32_t((cols + 15) / 16);
+    case WeightFormat::Int4: return uint32_t((cols + QMatrix::kGroup - 1) / QMatrix::kGroup * 4);
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
+  }
+  return 0;
+}
 
 uint64_t WebGpuBackend::arena_limit() const {
   uint64_t limit = std::min(info_.max_storage_binding, info_.max_buffer);
@@ -141,86 +142,74 @@ void WebGpuBackend::arena_free(uint32_t buffer, uint64_t offset, uint64_t bytes)
   }
 }
 
-namespace {
-// Bytes of one row as uploaded: packed units, then its scale / minimum words.
-int64_t row_bytes(const QMatrix& w) { return int64_t(units_per_row(w)) * 16 + side_words_per_row(w) * 4; }
-// Bytes w takes in an arena: its rows, rounded up to the arenas' 256-byte granularity.
-uint64_t arena_bytes(const QMatrix& w) { return (uint64_t(w.rows * row_bytes(w)) + 255) / 256 * 256; }
-}  // namespace
-
-WeightId WebGpuBackend::upload_placed(const QMatrix& w, uint32_t buffer, uint64_t offset) {
-  auto W = std::make_unique<Weight>();
-  W->format = w.format;
-  W->rows = w.rows;
-  W->cols = w.cols;
-  W->stride = units_per_row(w);
-  W->in_arena = true;
-  W->arena_offset = offset;
-  W->bytes = arena_bytes(w);
+WebGpuBackend::Chunk WebGpuBackend::chunk_at(WeightFormat f, int64_t rows, int64_t cols, uint32_t buffer,
+                                             uint64_t offset) {
   Chunk c;
-  c.rows = w.rows;
   c.buffer = buffer;
-  std::vector<uint32_t> staging;
-  write_rows(w, 0, w.rows, W->stride, c.buffer, offset, staging, &c.base, &c.scale_off, &c.min_off);
-  W->chunks.push_back(c);
-  weights_.push_back(std::move(W));
-  return WeightId{uint32_t(weights_.size() - 1)};
+  c.rows = rows;
+  const uint64_t data_bytes = uint64_t(rows) * units_per_row(f, cols) * 16;
+  c.base = uint32_t(offset / 16);
+  c.scale_off = uint32_t((offset + data_bytes) / 4);
+  c.min_off = c.scale_off + (f == WeightFormat::Int4 ? 1 : 0);  // int4: (scale, minimum) pairs
+  return c;
 }
 
-std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
-  settle();
+std::vector<WeightId> WebGpuBackend::place_group(const std::vector<Shape>& shapes) {
   // One arena block for all of them, each at a 256-byte boundary inside it.
   uint64_t total = 0;
-  for (const auto& w : ws) total += arena_bytes(w);
+  for (const Shape& s : shapes) total += arena_bytes(s.format, s.rows, s.cols);
   uint32_t buffer = 0;
   uint64_t offset = 0;
   std::vector<WeightId> ids;
   if (total <= arena_limit() && arena_alloc(total, &buffer, &offset)) {
-    for (const auto& w : ws) {
-      ids.push_back(upload_placed(w, buffer, offset));
-      offset += arena_bytes(w);
+    for (const Shape& s : shapes) {
+      auto W = std::make_unique<Weight>();
+      W->format = s.format;
+      W->rows = s.rows;
+      W->cols = s.cols;
+      W->stride = units_per_row(s.format, s.cols);
+      W->in_arena = true;
+      W->arena_offset = offset;
+      W->bytes = arena_bytes(s.format, s.rows, s.cols);
+      W->chunks.push_back(chunk_at(s.format, s.rows, s.cols, buffer, offset));
+      offset += W->bytes;
+      weights_.push_back(std::move(W));
+      ids.push_back(WeightId{uint32_t(weights_.size() - 1)});
     }
-  } else {
-    for (auto& w : ws) ids.push_back(upload(std::move(w)));
+    return ids;
   }
+  for (const Shape& s : shapes) ids.push_back(place_alone(s));
   return ids;
 }
 
-WeightId WebGpuBackend::upload(QMatrix w) {
-  settle();
-  uint32_t buffer = 0;
-  uint64_t offset = 0;
-  if (arena_bytes(w) <= arena_limit() && arena_alloc(arena_bytes(w), &buffer, &offset)) {
-    return upload_placed(w, buffer, offset);
-  }
+WeightId WebGpuBackend::place_alone(const Shape& s) {
+  if (arena_bytes(s.format, s.rows, s.cols) <= arena_limit()) return place_group({s})[0];
   // Buffers of its own, split by rows within the binding limit.
   auto W = std::make_unique<Weight>();
-  W->format = w.format;
-  W->rows = w.rows;
-  W->cols = w.cols;
-  W->stride = units_per_row(w);
-  const int64_t rb = row_bytes(w);
+  W->format = s.format;
+  W->rows = s.rows;
+  W->cols = s.cols;
+  W->stride = units_per_row(s.format, s.cols);
+  const int64_t rb = row_bytes(s.format, s.cols);
   uint64_t limit = std::min(info_.max_storage_binding, info_.max_buffer);
   if (opt_.max_chunk_bytes) limit = std::min(limit, opt_.max_chunk_bytes);
   if (rb > int64_t(limit)) {
-    fail(err("WebGPU: one row of a ", w.rows, "x", w.cols, " matrix (", rb, " bytes) is larger than ",
+    fail(err("WebGPU: one row of a ", s.rows, "x", s.cols, " matrix (", rb, " bytes) is larger than ",
              opt_.max_chunk_bytes ? "the weight buffer limit (weightBufferBytes) of " : "the device's binding limit of ",
              limit, " bytes"));
   }
-  std::vector<uint32_t> staging;
-  Chunk c;
   const int64_t rows_per_chunk = std::max<int64_t>(1, int64_t(limit) / rb);
-  for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per_chunk) {
-    c.row0 = r0;
-    c.rows = std::min(rows_per_chunk, w.rows - r0);
-    const uint64_t bytes = std::max<uint64_t>(16, uint64_t(c.rows * rb + 15) / 16 * 16);
-    c.buffer = webgpu::bridge::create_buffer(bytes, webgpu::BufferKind::Storage);
-    if (!c.buffer) {
+  for (int64_t r0 = 0; r0 < s.rows; r0 += rows_per_chunk) {
+    const int64_t n = std::min(rows_per_chunk, s.rows - r0);
+    const uint64_t bytes = std::max<uint64_t>(16, uint64_t(n * rb + 15) / 16 * 16);
+    const uint32_t b = webgpu::bridge::create_buffer(bytes, webgpu::BufferKind::Storage);
+    if (!b) {
       fail(err("WebGPU: cannot allocate ", bytes >> 20, " MiB for weights: ", webgpu::bridge::last_error()));
       break;
     }
+    Chunk c = chunk_at(s.format, n, s.cols, b, 0);
+    c.row0 = r0;
     W->bytes += bytes;
-    write_rows(w, r0, c.rows, W->stride, c.buffer, 0, staging, &c.base, &c.scale_off, &c.min_off);
     W->chunks.push_back(c);
   }
   bytes_ += W->bytes;
@@ -228,9 +217,104 @@ WeightId WebGpuBackend::upload(QMatrix w) {
   return WeightId{uint32_t(weights_.size() - 1)};
 }
 
+void WebGpuBackend::fill(const Weight& W, const QMatrix& w) {
+  std::vector<uint32_t> staging;
+  for (const Chunk& c : W.chunks) {
+    // Rows go up in slices of ~8 MiB, so no second copy of a whole matrix is ever held.
+    const uint64_t offset = uint64_t(c.base) * 16;
+    const int64_t slice_rows = std::max<int64_t>(1, (8 << 20) / (int64_t(W.stride) * 16));
+    for (int64_t s = 0; s < c.rows; s += slice_rows) {
+      const int64_t n = std::min(slice_rows, c.rows - s);
+      staging.resize(size_t(n) * W.stride * 4);
+      for (int64_t i = 0; i < n; ++i) pack_row(w, c.row0 + s + i, W.stride, staging.data() + size_t(i) * W.stride * 4);
+      webgpu::bridge::write_buffer(c.buffer, offset + uint64_t(s) * W.stride * 16, staging.data(), staging.size() * 4);
+    }
+    if (w.format == WeightFormat::Int8) {
+      webgpu::bridge::write_buffer(c.buffer, uint64_t(c.scale_off) * 4, w.scale.data() + c.row0, uint64_t(c.rows) * 4);
+    } else if (w.format == WeightFormat::Int4) {
+      // (scale, minimum) pairs, interleaved: one 8-byte load per group.
+      const int64_t g = w.groups();
+      staging.resize(size_t(2 * c.rows * g));
+      for (int64_t i = 0; i < c.rows * g; ++i) {
+        std::memcpy(&staging[size_t(2 * i)], &w.scale[size_t(c.row0 * g + i)], 4);
+        std::memcpy(&staging[size_t(2 * i + 1)], &w.minv[size_t(c.row0 * g + i)], 4);
+      }
+      webgpu::bridge::write_buffer(c.buffer, uint64_t(c.scale_off) * 4, staging.data(), staging.size() * 4);
+    }
+  }
+}
+
+namespace {
+// GGUF's block formats have no WebGPU kernels yet.
+Status block_format_refused(WeightFormat f) {
+  if (!is_block_format(f)) return {};
+  return err("WebGPU: ", weight_format_name(f),
+             " weights (from a GGUF file) have no WebGPU kernels; load this model on the CPU backend");
+}
+}  // namespace
+
+std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
+  for (const auto& w : ws) {
+    if (Status st = block_format_refused(w.format); !st.ok()) {
+      fail(st.error());
+      return std::vector<WeightId>(ws.size());
+    }
+  }
+  std::vector<Shape> shapes;
+  for (const auto& w : ws) shapes.push_back(Shape{w.format, w.rows, w.cols});
+  const std::vector<WeightId> ids = place_group(shapes);
+  for (size_t i = 0; i < ids.size(); ++i) fill(*weights_[ids[i].id], ws[i]);
+  return ids;
+}
+
+WeightId WebGpuBackend::upload(QMatrix w) {
+  if (Status st = block_format_refused(w.format); !st.ok()) {
+    fail(st.error());
+    return WeightId{};
+  }
+  const WeightId id = place_alone(Shape{w.format, w.rows, w.cols});
+  fill(*weights_[id.id], w);
+  return id;
+}
+
+Result<QMatrix> WebGpuBackend::download(WeightId id) {
+  const Weight* W = weight(id);
+  if (!W) return status().error();
+  QMatrix m;
+  m.format = W->format;
+  m.rows = W->rows;
+  m.cols = W->cols;
+  const size_t n = size_t(m.rows * m.cols);
+  switch (m.format) {
+    case WeightFormat::F32: m.f32.resize(n); break;
+    case WeightFormat::F16: m.f16.resize(n); break;
+    case WeightFormat::Int8: m.q8.resize(n); m.scale.resize(size_t(m.rows)); break;
+    case WeightFormat::Int4:
+      m.q4.resize(size_t(m.rows * m.words_per_row()));
+      m.scale.resize(size_t(m.rows * m.groups()));
+      m.minv.resize(size_t(m.rows * m.groups()));
+      break;
+    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
+  }
+  std::vector<uint32_t> words;
+  for (const Chunk& c : W->chunks) {
+    const int64_t side = side_words_per_row(m.format, m.cols);
+    words.resize(size_t(c.rows) * (W->stride * 4 + size_t(side)));
+    HEARTH_CHECK(rec_.read(c.buffer, uint64_t(c.base) * 16, words.data(), words.size() * 4));
+    for (int64_t r = 0; r < c.rows; ++r) unpack_row(words.data() + size_t(r) * W->stride * 4, c.row0 + r, m);
+    const uint32_t* sides = words.data() + size_t(c.rows) * W->stride * 4;
+    for (int64_t i = 0; i < c.rows * side; ++i) {
+      float v;
+      std::memcpy(&v, &sides[i], 4);
+      if (m.format == WeightFormat::Int8) m.scale[size_t(c.row0 + i)] = v;
+      if (m.format == WeightFormat::Int4) (i % 2 ? m.minv : m.scale)[size_t(c.row0 * side / 2 + i / 2)] = v;
+    }
+  }
+  return m;
+}
+
 void WebGpuBackend::release(WeightId id) {
   if (id.id == 0 || id.id >= weights_.size() || !weights_[id.id]) return;
-  settle();
   rec_.flush();  // work already recorded still reads it; later uploads are queued after it
   Weight& w = *weights_[id.id];
   if (w.in_arena) {

@@ -3,9 +3,17 @@
 // M = max_s m_s over chunks that saw a key. One workgroup per (head, slice of DS of the dims,
 // query): the chunks' weights e^(m_s - M) go to workgroup memory (the first SMAX), then
 // (4 dims, group of chunks) pairs sum the accumulators of the slice. The max and the sum over
-// chunks use the workgroup reductions (subgroup operations on that tier).
-// P: 0 part_off, 1 out_off, 2 T, 3 H, 4 D, 5 n_split. Grid: (H * DS, T).
+// chunks use the workgroup reductions (subgroup operations on that tier). Grid: (H * DS, T).
 // Consts: WG (a power of two, at least D / 4), SMAX, DS (dividing ceil(D / 4))
+
+struct Params {
+  part_off: u32,
+  out_off: u32,
+  T: u32,
+  H: u32,
+  D: u32,
+  n_split: u32,
+}
 
 const MASKED: f32 = -3.0e38;
 
@@ -18,10 +26,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, ln: Lane) {
   let h = wid.x / DS;
   let slice = wid.x % DS;
   let t = wid.y;
-  let H = pu(3);
-  let D = pu(4);
-  let ns = pu(5);
-  let pb = pu(0) + (t * H + h) * ns * (D + 2u);
+  let H = P.H;
+  let D = P.D;
+  let ns = P.n_split;
+  let pb = P.part_off + (t * H + h) * ns * (D + 2u);
   var m = MASKED;
   for (var s = lid; s < ns; s += WG) {
     let b = pb + s * (D + 2u);
@@ -62,7 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, ln: Lane) {
   if (lid < n4) {
     var sum = vec4<f32>(0.0);
     for (var k = 0u; k < groups; k++) { sum += red4[k * n4 + lid]; }
-    let o = pu(1) + (t * H + h) * D + 4u * c;
+    let o = P.out_off + (t * H + h) * D + 4u * c;
     for (var e = 0u; e < 4u; e++) {
       if (4u * c + e < D) { buf_out[o + e] = sum[e] / L; }
     }

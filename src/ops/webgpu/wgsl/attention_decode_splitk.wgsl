@@ -9,8 +9,6 @@
 // loads in flight 8 at a time rather than one tree-reduction step after another.
 // q: [T, H, D]; k, v: [ctx, KV, D]; part: [T, H, n_split, 2 + D].
 // Grid: (n_split, KV * n_hb, T), n_hb = head blocks per KV head.
-// P: 0 q_off, 1 k_off, 2 v_off, 3 part_off, 4 T, 5 pos0, 6 H, 7 KV, 8 n_hb, 9 window,
-//    10 scale (f32), 11 n_split, 12 key0 (first key of chunk 0)
 // Consts: WG, C (keys per chunk, dividing WG, a multiple of 8), HB (heads per block, at most
 // 8), D (head dim, at most 4 WG), V4 (D % 4 == 0 and k_off, v_off multiples of 4: k and v are
 // read through vec4 views k4 / v4), ROPE.
@@ -19,7 +17,27 @@
 // left as they were), the new keys and values vn: [T, KV, D] are read from kn / vn rather than
 // the caches, and the workgroups of query 0 and head block 0 write them to rows pos0.. of the
 // caches.
-// P (ROPE): 13 freq_off, 14 half, 15 attention_scaling (f32), 16 kn_off, 17 vn_off
+
+struct Params {
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
+  part_off: u32,
+  T: u32,
+  pos0: u32,
+  H: u32,
+  KV: u32,
+  n_hb: u32,
+  window: u32,
+  scale: f32,
+  n_split: u32,
+  key0: u32,     // first key of chunk 0
+  freq_off: u32, // ROPE: the RoPE table
+  half: u32,
+  scaling: f32,
+  kn_off: u32,   // ROPE: the new keys and values
+  vn_off: u32,
+}
 
 const MASKED: f32 = -3.0e38;
 const D4: u32 = (D + 3u) / 4u;
@@ -50,7 +68,7 @@ fn v_at(row: u32, c: u32) -> vec4<f32> {
 // d mod half + half (b).
 fn roped(d: u32, pos: u32, half: u32, a: f32, b: f32, x: f32) -> f32 {
   if (d >= 2u * half) { return x; }
-  let cs = cos_sin(f32(pos) * buf_freq[pu(13) + d % half]) * pf(15);
+  let cs = cos_sin(f32(pos) * buf_freq[P.freq_off + d % half]) * P.scaling;
   return rope_elem(d, half, a, b, x, cs);
 }
 
@@ -58,21 +76,21 @@ fn roped(d: u32, pos: u32, half: u32, a: f32, b: f32, x: f32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let s = wid.x;
   let t = wid.z;
-  let H = pu(6);
-  let KV = pu(7);
+  let H = P.H;
+  let KV = P.KV;
   let G = H / KV;
-  let kvh = wid.y / pu(8);
-  let h0 = kvh * G + (wid.y % pu(8)) * HB;  // the block's first head
+  let kvh = wid.y / P.n_hb;
+  let h0 = kvh * G + (wid.y % P.n_hb) * HB;  // the block's first head
   let nh = min(HB, kvh * G + G - h0);        // heads in this block
-  let pos0 = pu(5);
+  let pos0 = P.pos0;
   let pos = pos0 + t;
-  let win = pu(9);
+  let win = P.window;
   let first = first_key(pos, win);
-  let j0 = pu(12) + s * C;
-  let half = pu(14);
+  let j0 = P.key0 + s * C;
+  let half = P.half;
 
   // The block's queries, zero past D and past its heads.
-  let qb = pu(0) + (t * H + h0) * D;
+  let qb = P.q_off + (t * H + h0) * D;
   for (var i = lid; i < HB * D4; i += WG) {
     let hh = i / D4;
     let d = 4u * (i % D4);
@@ -88,13 +106,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   // The new keys below this chunk's end, roped; workgroups of query 0 and head block 0 store
   // those in the chunk, and their values, in the caches.
-  let n_new = min(pu(4), j0 + C - min(pos0, j0 + C));
+  let n_new = min(P.T, j0 + C - min(pos0, j0 + C));
   if (ROPE && j0 + C > pos0) {
-    let owner = t == 0u && wid.y % pu(8) == 0u;
+    let owner = t == 0u && wid.y % P.n_hb == 0u;
     for (var i = lid; i < n_new * D4; i += WG) {
       let tn = i / D4;
       let d = 4u * (i % D4);
-      let b = pu(16) + (tn * KV + kvh) * D;
+      let b = P.kn_off + (tn * KV + kvh) * D;
       var kr = vec4<f32>(0.0);
       for (var e = 0u; e < 4u; e++) {
         if (d + e < D) {
@@ -106,9 +124,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let j = pos0 + tn;
       if (owner && j >= j0) {
         let row = ((j * KV + kvh) * D) / 4u + i % D4;
-        buf_k4[pu(1) / 4u + row] = kr;
-        let vb = pu(17) + (tn * KV + kvh) * D + d;
-        buf_v4[pu(2) / 4u + row] = vec4<f32>(buf_vn[vb], buf_vn[vb + 1u], buf_vn[vb + 2u], buf_vn[vb + 3u]);
+        buf_k4[P.k_off / 4u + row] = kr;
+        let vb = P.vn_off + (tn * KV + kvh) * D + d;
+        buf_v4[P.v_off / 4u + row] = vec4<f32>(buf_vn[vb], buf_vn[vb + 1u], buf_vn[vb + 2u], buf_vn[vb + 3u]);
       }
     }
   }
@@ -122,7 +140,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var acc: array<vec4<f32>, HB4>;
     for (var g = 0u; g < HB4; g++) { acc[g] = vec4<f32>(0.0); }
     if (j >= first && j <= pos) {
-      let row = pu(1) + (j * KV + kvh) * D;
+      let row = P.k_off + (j * KV + kvh) * D;
       for (var c = r; c < D4; c += PARTS) {
         var kv: vec4<f32>;
         if (ROPE && j >= pos0) { kv = knew[(j - pos0) * D4 + c]; } else { kv = k_at(row, c); }
@@ -140,7 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (hh < nh && j >= first && j <= pos) {
       var sum = 0.0;
       for (var r = 0u; r < PARTS; r++) { sum += scratch[(jj * PARTS + r) * HB4 + hh / 4u][hh % 4u]; }
-      sc = sum * pf(10);
+      sc = sum * P.scale;
     }
     ps[i] = sc;
   }
@@ -148,14 +166,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   // Per (head, key): m = the head's max score over the chunk, p = exp(s - m) (0 where masked).
   // The C reads of one head's scores are the same for all its keys' invocations (broadcasts).
-  let stride = pu(11) * (D + 2u);
+  let stride = P.n_split * (D + 2u);
   for (var i = lid; i < HB * C; i += WG) {
     let hb = (i / C) * C;
     var m = MASKED;
     for (var jj = 0u; jj < C; jj++) { m = max(m, ps[hb + jj]); }
     let sc = ps[i];
     pe[i] = select(0.0, exp(sc - m), sc > MASKED);
-    if (i % C == 0u && i / C < nh) { buf_part[pu(3) + (t * H + h0 + i / C) * stride + s * (D + 2u)] = m; }
+    if (i % C == 0u && i / C < nh) { buf_part[P.part_off + (t * H + h0 + i / C) * stride + s * (D + 2u)] = m; }
   }
   workgroupBarrier();
 
@@ -169,13 +187,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var l = 0.0;
     for (var j8 = 0u; j8 < C; j8 += 8u) {
       var vv: array<vec4<f32>, 8>;
-      for (var q = 0u; q < 8u; q++) { vv[q] = v_at(pu(2) + (min(j0 + j8 + q, pos) * KV + kvh) * D, c); }
+      for (var q = 0u; q < 8u; q++) { vv[q] = v_at(P.v_off + (min(j0 + j8 + q, pos) * KV + kvh) * D, c); }
       for (var q = 0u; q < 8u; q++) {
         let p = pe[h * C + j8 + q];
         let j = j0 + j8 + q;
         var v = vv[q];
         if (ROPE && j >= pos0 && j <= pos) {
-          let vb = pu(17) + ((j - pos0) * KV + kvh) * D + 4u * c;
+          let vb = P.vn_off + ((j - pos0) * KV + kvh) * D + 4u * c;
           v = vec4<f32>(buf_vn[vb], buf_vn[vb + 1u], buf_vn[vb + 2u], buf_vn[vb + 3u]);
         }
         l += p;
@@ -183,7 +201,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
     if (h < nh) {
-      let pb = pu(3) + (t * H + h0 + h) * stride + s * (D + 2u);
+      let pb = P.part_off + (t * H + h0 + h) * stride + s * (D + 2u);
       if (c == 0u) { buf_part[pb + 1u] = l; }
       for (var e = 0u; e < 4u; e++) {
         if (4u * c + e < D) { buf_part[pb + 2u + 4u * c + e] = acc[e]; }

@@ -4,7 +4,21 @@
 // are rescaled tile by tile. Workgroup memory: (BK + BQ) * DMAX + BQ * (BK + 3) floats,
 // independent of the context length. Causal, windowed when window > 0 (as the decode kernel).
 // q, out: [T, H, D]; k, v: [ctx, KV, D]. Grid: (ceil(T / BQ), H).
-// P: 0 q_off, 1 k_off, 2 v_off, 3 out_off, 4 T, 5 pos0, 6 H, 7 KV, 8 D, 9 window, 10 scale (f32)
+
+struct Params {
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
+  out_off: u32,
+  T: u32,
+  pos0: u32,
+  H: u32,
+  KV: u32,
+  D: u32,
+  window: u32,
+  scale: f32,
+  n_hb: u32,  // attention_prefill_sg.wgsl's head blocks per KV head
+}
 
 const MASKED: f32 = -3.0e38;
 
@@ -17,27 +31,27 @@ var<workgroup> arow: array<f32, BQ>;
 
 // Stages rows kb .. kb + BK - 1 (clamped to hi, zero past it) of k (src = 0) or v (src = 1).
 fn stage(src: u32, kb: u32, hi: u32, kvh: u32, lid: u32) {
-  let D = pu(8);
-  let KV = pu(7);
+  let D = P.D;
+  let KV = P.KV;
   for (var idx = lid; idx < BK * D; idx += WG) {
     let jj = idx / D;
     let d = idx % D;
     let j = min(kb + jj, hi);
     var v = 0.0;
-    if (src == 0u) { v = buf_k[pu(1) + (j * KV + kvh) * D + d]; } else { v = buf_v[pu(2) + (j * KV + kvh) * D + d]; }
+    if (src == 0u) { v = buf_k[P.k_off + (j * KV + kvh) * D + d]; } else { v = buf_v[P.v_off + (j * KV + kvh) * D + d]; }
     kv[jj * DMAX + d] = select(0.0, v, kb + jj <= hi);
   }
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let T = pu(4);
-  let pos0 = pu(5);
-  let H = pu(6);
-  let D = pu(8);
-  let win = pu(9);
+  let T = P.T;
+  let pos0 = P.pos0;
+  let H = P.H;
+  let D = P.D;
+  let win = P.window;
   let h = wid.y;
-  let kvh = h / (H / pu(7));
+  let kvh = h / (H / P.KV);
   let t0 = wid.x * BQ;
   let lo = first_key(pos0 + t0, win);
   let hi = pos0 + min(t0 + BQ, T) - 1u;
@@ -56,10 +70,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let j = kb + jj;
       var s = MASKED;
       if (t < T && j <= pos0 + t && j >= first_key(pos0 + t, win)) {
-        let qb = pu(0) + (t * H + h) * D;
+        let qb = P.q_off + (t * H + h) * D;
         var acc = 0.0;
         for (var d = 0u; d < D; d++) { acc += buf_q[qb + d] * kv[jj * DMAX + d]; }
-        s = acc * pf(10);
+        s = acc * P.scale;
       }
       sc[idx] = s;
     }
@@ -95,6 +109,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var idx = lid; idx < BQ * D; idx += WG) {
     let i = idx / D;
     let t = t0 + i;
-    if (t < T) { buf_out[pu(3) + (t * H + h) * D + idx % D] = o[i * DMAX + idx % D] / lrow[i]; }
+    if (t < T) { buf_out[P.out_off + (t * H + h) * D + idx % D] = o[i * DMAX + idx % D] / lrow[i]; }
   }
 }

@@ -7,11 +7,24 @@
 // one value tile, 2 * BK * D floats, whatever the context length. Causal, windowed when
 // window > 0 (key j is visible to position p when p - window < j <= p).
 // q, out: [T, H, D]; k, v: [ctx, KV, D]. Grid: (ceil(T / BT), KV * n_hb).
-// P: 0 q_off, 1 k_off, 2 v_off, 3 out_off, 4 T, 5 pos0, 6 H, 7 KV, 8 D, 9 window, 10 scale (f32),
-//    11 n_hb (head blocks per KV head)
 // Consts: WG (4 * ROWS), ROWS, GB (heads per block), BT (positions per block, BT * GB <= ROWS),
 // BK (keys per tile), D (head dim, a multiple of 16), V4 (k_off, v_off multiples of 4: the
 // caches are read through the vec4 views k4 / v4).
+
+struct Params {
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
+  out_off: u32,
+  T: u32,
+  pos0: u32,
+  H: u32,
+  KV: u32,
+  D: u32,
+  window: u32,
+  scale: f32,
+  n_hb: u32,  // head blocks per KV head
+}
 
 const MASKED: f32 = -3.0e38;
 const D4: u32 = D / 4u;   // vec4 chunks per row
@@ -22,28 +35,28 @@ var<workgroup> vt: array<vec4<f32>, BK * D4>;
 
 // Chunk c (dims 4c .. 4c + 3) of row j of the key (src 0) or value (src 1) cache.
 fn cache_at(src: u32, j: u32, kvh: u32, c: u32) -> vec4<f32> {
-  let row = (j * pu(7) + kvh) * D;
+  let row = (j * P.KV + kvh) * D;
   if (V4) {
-    if (src == 0u) { return buf_k4[(pu(1) + row) / 4u + c]; }
-    return buf_v4[(pu(2) + row) / 4u + c];
+    if (src == 0u) { return buf_k4[(P.k_off + row) / 4u + c]; }
+    return buf_v4[(P.v_off + row) / 4u + c];
   }
   if (src == 0u) {
-    let b = pu(1) + row + 4u * c;
+    let b = P.k_off + row + 4u * c;
     return vec4<f32>(buf_k[b], buf_k[b + 1u], buf_k[b + 2u], buf_k[b + 3u]);
   }
-  let b = pu(2) + row + 4u * c;
+  let b = P.v_off + row + 4u * c;
   return vec4<f32>(buf_v[b], buf_v[b + 1u], buf_v[b + 2u], buf_v[b + 3u]);
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let T = pu(4);
-  let pos0 = pu(5);
-  let H = pu(6);
-  let win = pu(9);
-  let G = H / pu(7);
-  let kvh = wid.y / pu(11);
-  let h0 = kvh * G + (wid.y % pu(11)) * GB;
+  let T = P.T;
+  let pos0 = P.pos0;
+  let H = P.H;
+  let win = P.window;
+  let G = H / P.KV;
+  let kvh = wid.y / P.n_hb;
+  let h0 = kvh * G + (wid.y % P.n_hb) * GB;
   let nh = min(GB, kvh * G + G - h0);
   let t0 = wid.x * BT;
   let r = lid / 4u;
@@ -56,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   var q: array<vec4<f32>, S4>;
   var o: array<vec4<f32>, S4>;
-  let qb = pu(0) + (min(t, T - 1u) * H + h0 + min(hh, nh - 1u)) * D + sl * (D / 4u);
+  let qb = P.q_off + (min(t, T - 1u) * H + h0 + min(hh, nh - 1u)) * D + sl * (D / 4u);
   for (var i = 0u; i < S4; i++) {
     let b = qb + 4u * i;
     q[i] = vec4<f32>(buf_q[b], buf_q[b + 1u], buf_q[b + 2u], buf_q[b + 3u]);
@@ -82,7 +95,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       acc += subgroupShuffleXor(acc, 1u);
       acc += subgroupShuffleXor(acc, 2u);
       let j = kb + jj;
-      s[jj] = select(MASKED, acc * pf(10), live && j <= pos && j >= lo_row);
+      s[jj] = select(MASKED, acc * P.scale, live && j <= pos && j >= lo_row);
       mx = max(mx, s[jj]);
     }
     let a = exp(m - mx);
@@ -97,7 +110,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     m = mx;
   }
   if (live) {
-    let ob = pu(3) + (t * H + h0 + hh) * D + sl * (D / 4u);
+    let ob = P.out_off + (t * H + h0 + hh) * D + sl * (D / 4u);
     for (var i = 0u; i < S4; i++) {
       let v = o[i] / l;
       buf_out[ob + 4u * i] = v.x;

@@ -1,9 +1,7 @@
 // Helpers shared by every kernel. The backend prepends the bindings: P (this dispatch's
-// parameter words, bound at a dynamic offset) and one array per distinct buffer, then renames
-// the kernel's buf_* identifiers to them, so two operands that name one buffer share a binding.
-
-fn pu(i: u32) -> u32 { return P[i]; }
-fn pf(i: u32) -> f32 { return bitcast<f32>(P[i]); }
+// parameters: the kernel's `struct Params`, bound at a dynamic offset) and one array per
+// distinct buffer, then renames the kernel's buf_* identifiers to them, so two operands that
+// name one buffer share a binding.
 
 // Workgroup index of a grid that was spread over x and y (x <= 65535 workgroups per dimension).
 fn wg_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }

@@ -1,18 +1,29 @@
-// Elementwise ops, i < n: OP 0 add: out = a + b (x += y with out = a); OP 1 swiglu:
-// out = silu(a) * b; OP 2 copy: out = a. One invocation per element.
-// P: 0 a_off, 1 b_off, 2 out_off, 3 n
+// Elementwise ops, i < n: add: out = a + b (x += y with out = a); swiglu: out = silu(a) * b;
+// copy: out = a. One invocation per element.
+
+struct Params {
+  a_off: u32,
+  b_off: u32,
+  out_off: u32,
+  n: u32,
+}
+
+// The op is the constant OP, one of these (ElementwiseOp in kernel_params.h).
+const OP_ADD = 0u;
+const OP_SWIGLU = 1u;
+const OP_COPY = 2u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = wg_linear(wid, nwg) * WG + lid;
-  if (i >= pu(3)) { return; }
-  let a = buf_a[pu(0) + i];
+  if (i >= P.n) { return; }
+  let a = buf_a[P.a_off + i];
   var r = a;
-  if (OP == 0u) {
-    r = a + buf_b[pu(1) + i];
-  } else if (OP == 1u) {
-    r = a / (1.0 + exp(-a)) * buf_b[pu(1) + i];
+  if (OP == OP_ADD) {
+    r = a + buf_b[P.b_off + i];
+  } else if (OP == OP_SWIGLU) {
+    r = a / (1.0 + exp(-a)) * buf_b[P.b_off + i];
   }
-  buf_out[pu(2) + i] = r;
+  buf_out[P.out_off + i] = r;
 }

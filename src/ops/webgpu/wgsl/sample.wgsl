@@ -9,14 +9,10 @@
 // workgroup memory. As soon as the top-k selection has at most WG candidates left, they are
 // gathered in id order, one per invocation, and every later pass (the rest of top-k, top-p,
 // min-p, the draw) visits only those instead of all n logits.
-// With CAND, x is the candidate list of sample_topk.wgsl (penalties applied, ids at P 13 as
-// floats, n candidates in id order): the pick is mapped to its id, and with PEN the penalty
-// counts (over the vocabulary's P 14 tokens) are updated at that id.
+// With CAND, x is the candidate list of sample_topk.wgsl (penalties applied, ids at cand_ids_off
+// as floats, n candidates in id order): the pick is mapped to its id, and with PEN the penalty
+// counts (over the vocabulary's n_full tokens) are updated at that id.
 // Consts: WG, PEN, CAND, XV4 (x_off a multiple of 4: x is also read through the vec4 view xv).
-// P: 0 x_off, 1 n, 2 out_off (the id, as a float), 3 u_off (the uniform in [0, 1)),
-//    4 pen_off (PEN: [n] prompt flags then [n] generated counts; the kernel adds the pick),
-//    5 greedy, 6 inv_t (f32), 7 top_k (0 = off), 8 top_p (f32), 9 min_p (f32),
-//    10 repetition (f32), 11 presence (f32), 12 frequency (f32)
 
 var<workgroup> bins_lo: array<atomic<u32>, 16>;
 var<workgroup> bins_hi: array<atomic<u32>, 16>;
@@ -27,7 +23,7 @@ var<workgroup> ctl_f: f32;
 // Elements 4g .. 4g + 3 as logit() gives them, read through the vec4 view xv with XV4.
 fn logit4(g: u32) -> vec4<f32> {
   if ((PEN && !CAND) || !XV4) { return vec4<f32>(logit(4u * g), logit(4u * g + 1u), logit(4u * g + 2u), logit(4u * g + 3u)); }
-  var l = buf_xv[pu(0) / 4u + g];
+  var l = buf_xv[P.x_off / 4u + g];
   for (var e = 0u; e < 4u; e++) {
     if (l[e] != l[e]) { l[e] = neg_inf(); }
   }
@@ -45,7 +41,7 @@ fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
 fn f64of(a: vec2<u32>) -> f32 { return f32(a.y) * 4294967296.0 + f32(a.x); }
 
 // Fixed-point weight of a token (0 when outside the kept set so far).
-fn weight_q(l: f32, m: f32) -> u32 { return u32(round(exp((l - m) * pf(6)) * 2147483648.0)); }
+fn weight_q(l: f32, m: f32) -> u32 { return u32(round(exp((l - m) * P.inv_temp) * 2147483648.0)); }
 
 // Whether a running mass c has reached the limit: with exact, passed the integer U; else its
 // float value is >= goal.
@@ -101,7 +97,7 @@ fn kept(i: u32, k: u32, b: Bound) -> bool { return k > b.key || (k == b.key && i
 // (the n % 4 last ones, all with the last invocation), so that invocation t's ids all precede
 // invocation t + 1's.
 fn chunk_of(t: u32) -> vec4<u32> {
-  let n = pu(1);
+  let n = P.n;
   let ng = n / 4u;
   let per = (ng + WG - 1u) / WG;
   let lo = min(t * per, ng);
@@ -117,7 +113,7 @@ fn tie_in(i: u32, l: f32, prefix: u32, lim: Bound) -> bool {
 
 // Whether token i (logit l) is kept by lim and min-p.
 fn drawn(i: u32, l: f32, lim: Bound, m: f32) -> bool {
-  return kept(i, key_of(l), lim) && exp((l - m) * pf(6)) >= pf(9);
+  return kept(i, key_of(l), lim) && exp((l - m) * P.inv_temp) >= P.min_p;
 }
 
 // Adds token i (logit l) to its radix bin when it matches the prefix so far and is inside lim.
@@ -257,7 +253,7 @@ fn gather(prefix: u32, mask: u32, lim: Bound, ln: Lane) -> Src {
 // (count when COUNT, else fixed-point mass): its last token as (key, id). Counting (top-k), it
 // switches *src to the compact set as soon as the candidates left number at most WG.
 fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane, srcp: ptr<function, Src>) -> Bound {
-  let n = pu(1);
+  let n = P.n;
   var prefix = 0u;
   var mask = 0u;
   if (ln.lid == 0u) {
@@ -333,7 +329,7 @@ fn select_prefix(lim: Bound, goal: f32, count: bool, m: f32, ln: Lane, srcp: ptr
 
 @compute @workgroup_size(WG)
 fn main(ln: Lane) {
-  let n = pu(1);
+  let n = P.n;
   var bm = neg_inf();
   var bi = 0u;
   let ng = n / 4u;
@@ -364,22 +360,22 @@ fn main(ln: Lane) {
   if (ln.lid == 0u) { ctl_f = mx; }
   let m = workgroupUniformLoad(&ctl_f);
   var pick = best;
-  if (pu(5) == 0u && m > neg_inf()) {
+  if (P.greedy == 0u && m > neg_inf()) {
     var src = Src(false, false, 0u, 0.0);
     var lim = Bound(0u, n);  // every token
-    let k = pu(7);
+    let k = P.top_k;
     if (k > 0u && k < n) { lim = select_prefix(lim, f32(k), true, m, ln, &src); }
-    if (pf(8) < 1.0) {
+    if (P.top_p < 1.0) {
       // Mass of the top-k set, then the top-p prefix inside it.
       part[ln.lid] = share(src, KEPT, 0u, lim, false, m, ln.lid);
       scan_part(ln);
-      let goal = pf(8) * f64of(part[WG - 1u]);
+      let goal = P.top_p * f64of(part[WG - 1u]);
       lim = select_prefix(lim, goal, false, m, ln, &src);
     }
     // min-p, then the draw: u * (kept mass), walked in id order over the shares.
     part[ln.lid] = share(src, DRAWN, 0u, lim, false, m, ln.lid);
     scan_part(ln);
-    let uf = buf_u[pu(3)] * f64of(part[WG - 1u]);
+    let uf = buf_u[P.u_off] * f64of(part[WG - 1u]);
     let uh = floor(uf / 4294967296.0);
     let U = vec2<u32>(u32(uf - uh * 4294967296.0), u32(uh));
     if (ln.lid == 0u) { ctl[1] = best; }
@@ -391,10 +387,10 @@ fn main(ln: Lane) {
     var id = pick;
     var nv = n;
     if (CAND) {
-      id = u32(buf_x[pu(13) + pick]);
-      nv = pu(14);
+      id = u32(buf_x[P.cand_ids_off + pick]);
+      nv = P.n_full;
     }
-    buf_out[pu(2)] = f32(id);
-    if (PEN) { buf_pen[pu(4) + nv + id] += 1.0; }
+    buf_out[P.out_off] = f32(id);
+    if (PEN) { buf_pen[P.pen_off + nv + id] += 1.0; }
   }
 }

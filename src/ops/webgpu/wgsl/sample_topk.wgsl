@@ -6,9 +6,9 @@
 // sample.wgsl with CAND over the n_wg k candidates picks what it would pick over all n logits:
 // top-k keeps the same tokens, the max is among them, and the draw walks them in id order.
 // Positions past n sort last and are written as -inf (weight 0) with ids n + i.
-// Consts: WG, S (= 4 WG, a power of two), PEN, CAND (false).
-// P: 0 x_off, 1 n, 2 cand_off, 4 pen_off, 7 k (1 <= k <= S), 10 repetition, 11 presence,
-//    12 frequency (f32s). Grid: ceil(n / S) workgroups.
+// Consts: WG, S (= 4 WG, a power of two), PEN, CAND (false). Parameters (sample_common.wgsl):
+// x_off, n, out_off (cand_off), pen_off, top_k (k, 1 <= k <= S), the penalties.
+// Grid: ceil(n / S) workgroups.
 
 var<workgroup> keys: array<u32, S>;
 var<workgroup> ids: array<u32, S>;
@@ -20,8 +20,8 @@ fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool { return ka > kb || (ka ==
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let g = wg_linear(wid, nwg);
-  let n = pu(1);
-  let k = pu(7);
+  let n = P.n;
+  let k = P.top_k;
   let n_wg = (n + S - 1u) / S;
   for (var e = lid; e < S; e += WG) {
     let i = g * S + e;
@@ -59,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let key = keys[lid];
     // The key back to its logit (the sampler's order key is a bijection on non-NaN floats).
     let l = bitcast<f32>(select(~key, key & 0x7fffffffu, (key & 0x80000000u) != 0u));
-    let o = pu(2) + g * k + rank;
+    let o = P.out_off + g * k + rank;
     buf_cand[o] = select(neg_inf(), l, id < n);
     buf_cand[o + n_wg * k] = f32(id);
   }

@@ -1,13 +1,12 @@
 // Shared by the weights_<format>.wgsl snippets (composed before them).
 
 // A weight matrix (chunk) in a buffer that may hold others: vec4<u32> units per row, offsets (in
-// u32 words, from the buffer's start) of the per-row / per-group scales and minimums, the
-// number of columns, and where its rows start (in vec4<u32> units).
-struct WInfo {
+// u32 words, from the buffer's start) of the per-row / per-group scales and minimums, and where
+// its rows start (in vec4<u32> units). WeightRef in kernel_params.h.
+struct WeightRef {
   stride: u32,
   scale_off: u32,
   min_off: u32,
-  cols: u32,
   base: u32,
 }
 

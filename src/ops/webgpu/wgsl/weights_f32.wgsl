@@ -10,10 +10,10 @@ const XN: u32 = 1u;
 
 fn unit_elem(u: u32, j: u32) -> u32 { return u * 4u + j * 4u; }
 
-fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
+fn w_unit_dot(wi: WeightRef, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   return dot(bitcast<vec4<f32>>(buf_wq[wi.base + row * wi.stride + u]), xv[0]);
 }
 
-fn w_vec4(wi: WInfo, row: u32, c: u32) -> vec4<f32> {
+fn w_vec4(wi: WeightRef, row: u32, c: u32) -> vec4<f32> {
   return bitcast<vec4<f32>>(buf_wq[wi.base + row * wi.stride + c / 4u]);
 }

@@ -10,7 +10,7 @@ const XN: u32 = 8u;
 fn unit_elem(u: u32, j: u32) -> u32 { return (u / 4u) * 128u + j * 16u + (u % 4u) * 4u; }
 
 // (scale, minimum) of group gi of the matrix: one 8-byte load.
-fn scale_min(wi: WInfo, gi: u32) -> vec2<f32> {
+fn scale_min(wi: WeightRef, gi: u32) -> vec2<f32> {
   let i = wi.scale_off + 2u * gi;
   let q = buf_wq[i >> 2u];
   return bitcast<vec2<f32>>(select(q.xy, q.zw, (i & 2u) != 0u));
@@ -23,7 +23,7 @@ fn one_plus_q16(b: vec4<u32>) -> vec4<f32> {
 }
 
 // sum_i (1 + q_i/16) x_i = sx + qx/16, so sum_i (m + q_i s) x_i = 16 s (f - sx) + m sx.
-fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
+fn w_unit_dot(wi: WeightRef, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let sm = scale_min(wi, row * (wi.stride / 4u) + u / 4u);
   var f = dot(one_plus_q16(w << vec4<u32>(19u)), xv[0]);
@@ -37,7 +37,7 @@ fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) ->
   return 16.0 * sm.x * (f - sx) + sm.y * sx;
 }
 
-fn w_vec4(wi: WInfo, row: u32, c: u32) -> vec4<f32> {
+fn w_vec4(wi: WeightRef, row: u32, c: u32) -> vec4<f32> {
   let g = c / 128u;
   let e = c % 128u;
   let w = buf_wq[wi.base + row * wi.stride + g * 4u + (e % 16u) / 4u];

@@ -11,13 +11,13 @@ fn i8x4(w: u32) -> vec4<f32> {
   return vec4<f32>((vec4<i32>(bitcast<i32>(w)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
 }
 
-fn w_unit_dot(wi: WInfo, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
+fn w_unit_dot(wi: WeightRef, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let s = bitcast<f32>(w_word(wi.scale_off + row));
   return s * (dot(i8x4(w.x), xv[0]) + dot(i8x4(w.y), xv[1]) + dot(i8x4(w.z), xv[2]) + dot(i8x4(w.w), xv[3]));
 }
 
-fn w_vec4(wi: WInfo, row: u32, c: u32) -> vec4<f32> {
+fn w_vec4(wi: WeightRef, row: u32, c: u32) -> vec4<f32> {
   let w = buf_wq[wi.base + row * wi.stride + c / 16u];
   let s = bitcast<f32>(w_word(wi.scale_off + row));
   return i8x4(w[(c / 4u) & 3u]) * s;

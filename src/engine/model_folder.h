@@ -1,0 +1,27 @@
+// A model folder as the front ends (cli/, web/cpp/) open it: the engine on the chosen backend
+// and the tokenizer, when the folder has tokenizer.json.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "engine/engine.h"
+#include "ops/backend.h"
+#include "tokenizer/tokenizer.h"
+
+namespace hearth {
+
+struct ModelFolder {
+  std::string dir;
+  std::unique_ptr<Engine> engine;
+  Tokenizer tokenizer;  // loaded() is false when the folder has no tokenizer.json
+
+  // Token ids of `text`; an error naming the folder when it has no tokenizer.
+  Result<std::vector<int32_t>> encode(const std::string& text) const;
+};
+
+// Loads `dir` onto the backend `backend` names (make_backend), with the tokenizer.
+Result<std::unique_ptr<ModelFolder>> open_model_folder(const std::string& dir, const LoadOptions& load,
+                                                       const BackendOptions& backend);
+
+}  // namespace hearth
