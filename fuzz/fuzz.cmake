@@ -26,13 +26,14 @@ target_compile_options(hearth_fuzz_lib PUBLIC ${HEARTH_FUZZ_FLAGS} PRIVATE -fsan
 target_link_options(hearth_fuzz_lib PUBLIC -fsanitize=address,undefined)
 target_link_libraries(hearth_fuzz_lib PUBLIC Threads::Threads)
 
-set(HEARTH_FUZZ_TARGETS safetensors json_config tokenizer_load tokenizer_text chat_template lora regex)
+set(HEARTH_FUZZ_TARGETS safetensors json_config tokenizer_load tokenizer_text chat_template lora regex gguf)
 add_custom_target(hearth_fuzzers)
 foreach(t ${HEARTH_FUZZ_TARGETS})
   add_executable(fuzz_${t} ${CMAKE_SOURCE_DIR}/fuzz/fuzz_${t}.cpp)
   target_compile_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
   target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
   target_link_libraries(fuzz_${t} PRIVATE hearth_fuzz_lib)
+  target_include_directories(fuzz_${t} PRIVATE ${CMAKE_SOURCE_DIR}/tests)  # gguf_fuzz_entry.h
   target_compile_definitions(fuzz_${t} PRIVATE HEARTH_FUZZ_MODELS="${CMAKE_SOURCE_DIR}/models"
                              HEARTH_FIXTURES="${HEARTH_FIXTURES}")
   add_dependencies(hearth_fuzzers fuzz_${t})

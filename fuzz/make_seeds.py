@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of each fuzz target into fuzz/corpus/<target>/ (small, valid inputs
 that reach deep into each parser; the fuzzer mutates from there). Run from anywhere; the seeds
-are kept in the repository so that a run starts from them without this script."""
+are kept in the repository so that a run starts from them without this script. The GGUF seeds
+are cut down from the fixtures' GGUF files (HEARTH_FIXTURES, default ../shared/fixtures)."""
 import json
 import os
 import re
 import struct
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "corpus")
+FIX = os.environ.get("HEARTH_FIXTURES", os.path.join(HERE, "..", "..", "shared", "fixtures"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "malformed"))
+import gguf_file  # noqa: E402
 
 BF16 = {"F32": ("<f", 4), "F16": ("<e", 2), "I32": ("<i", 4)}
 
@@ -176,6 +181,86 @@ def seeds_regex():
         write("regex", "p%d" % i, p.encode() + b"\0" + s.encode())
 
 
+# pycoder-6m's sizes and the seed model's: hidden 256 -> 32, KV width 128 -> 16, feed-forward
+# 768 -> 64, vocabulary 8192 -> 256 (fuzz/fuzz_gguf.cpp's seed_model()).
+SEED_SIZES = {256: 32, 128: 16, 768: 64, 8192: 256}
+
+
+def cut_tensor(t):
+    """The leading [rows, cols] corner of a fixture tensor (whole ggml blocks, real data)."""
+    per, size = gguf_file.BLOCKS[t["type"]]
+    ne = [SEED_SIZES[d] for d in t["ne"]]
+    row_bytes, keep = t["ne"][0] // per * size, ne[0] // per * size
+    rows = ne[1] if len(ne) > 1 else 1
+    data = b"".join(t["data"][r * row_bytes:r * row_bytes + keep] for r in range(rows))
+    return dict(t, ne=ne, data=data)
+
+
+def seed_model_gguf(path, version=3):
+    """A fixture GGUF cut to one layer of the seed model's sizes, with the first 256 tokens and
+    the merges among them."""
+    g = gguf_file.read(path)
+    arch = gguf_file.get(g, "general.architecture")
+    sizes = {"block_count": 1, "embedding_length": 32, "feed_forward_length": 64}
+    kv = []
+    for key, t, v in g["kv"]:
+        short = key[len(arch) + 1:] if key.startswith(arch + ".") else None
+        if short in sizes:
+            v = sizes[short]
+        elif key in ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type"):
+            v = [v[0], v[1][:256]]
+        elif key == "tokenizer.ggml.merges":
+            vocab = set(gguf_file.get(g, "tokenizer.ggml.tokens")[1][:256])
+            v = [v[0], [m for m in v[1] if all(p in vocab for p in m.split(" ")) and m.replace(" ", "") in vocab]]
+        kv.append([key, t, v])
+    tensors = [cut_tensor(t) for t in g["tensors"] if not t["name"].startswith("blk.") or t["name"].startswith("blk.0.")]
+    return gguf_file.write_bytes({"version": version, "kv": kv, "tensors": tensors})
+
+
+def read_safetensors(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    header = json.loads(b[8:8 + n])
+    header.pop("__metadata__", None)
+    out = {}
+    for name, e in header.items():
+        raw = b[8 + n + e["data_offsets"][0]:8 + n + e["data_offsets"][1]]
+        if e["dtype"] == "BF16":
+            vals = [struct.unpack("<f", b"\0\0" + raw[i:i + 2])[0] for i in range(0, len(raw), 2)]
+        else:
+            vals = list(struct.unpack("<%df" % (len(raw) // 4), raw))
+        out[name] = (e["shape"], vals)
+    return out
+
+
+def seed_adapter_gguf():
+    """qwen2-tiny's lora-qv adapter, layer 0, cut to the seed model (q: 32 -> 32, v: 32 -> 16)
+    in llama.cpp's GGUF adapter layout."""
+    st = read_safetensors(os.path.join(FIX, "qwen2-tiny", "lora-qv", "adapter_model.safetensors"))
+    alpha = json.load(open(os.path.join(FIX, "qwen2-tiny", "lora-qv", "adapter_config.json")))["lora_alpha"]
+    tensors = []
+    for proj, gname, out in (("q_proj", "attn_q", 32), ("v_proj", "attn_v", 16)):
+        prefix = "base_model.model.model.layers.0.self_attn.%s." % proj
+        (r, cols), a = st[prefix + "lora_A.weight"]
+        (rows, _), bw = st[prefix + "lora_B.weight"]
+        a_cut = [a[i * cols + j] for i in range(r) for j in range(32)]       # [r, 32]
+        b_cut = [bw[i * r + j] for i in range(out) for j in range(r)]        # [out, r]
+        for suffix, ne, vals in (("lora_a", [32, r], a_cut), ("lora_b", [r, out], b_cut)):
+            tensors.append({"name": "blk.0.%s.weight.%s" % (gname, suffix), "ne": ne, "type": gguf_file.GGML_F32,
+                            "data": struct.pack("<%df" % len(vals), *vals)})
+    kv = [["general.architecture", gguf_file.STRING, "qwen2"], ["general.type", gguf_file.STRING, "adapter"],
+          ["adapter.type", gguf_file.STRING, "lora"], ["adapter.lora.alpha", gguf_file.F32, float(alpha)]]
+    return gguf_file.write_bytes({"version": 3, "kv": kv, "tensors": tensors})
+
+
+def seeds_gguf():
+    q8, q4 = (os.path.join(FIX, "gguf", "pycoder-6m-%s.gguf" % t) for t in ("q8_0", "q4_0"))
+    write("gguf", "pycoder_cut_q8_0", seed_model_gguf(q8))
+    write("gguf", "pycoder_cut_q4_0", seed_model_gguf(q4))
+    write("gguf", "pycoder_cut_q8_0_v2", seed_model_gguf(q8, version=2))
+    write("gguf", "lora_qv_cut", seed_adapter_gguf())
+
+
 if __name__ == "__main__":
     seeds_safetensors()
     seeds_json_config()
@@ -183,3 +268,4 @@ if __name__ == "__main__":
     seeds_chat_templates()
     seeds_lora()
     seeds_regex()
+    seeds_gguf()

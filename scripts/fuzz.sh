@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(safetensors json_config tokenizer_load tokenizer_text chat_template lora regex)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(safetensors json_config tokenizer_load tokenizer_text chat_template lora regex gguf)
 JOBS=${JOBS:-$(nproc)}
 FIX=${HEARTH_FIXTURES:-$(pwd)/../shared/fixtures}
 start=$(date +%s)
@@ -46,6 +46,7 @@ PY
 rm -rf build-fuzz/run build-fuzz/findings
 mkdir -p build-fuzz/run build-fuzz/findings
 failed=0
+runs_start=$(date +%s)
 for t in "${TARGETS[@]}"; do
   work=build-fuzz/run/$t
   mkdir -p "$work"
@@ -65,5 +66,5 @@ for t in "${TARGETS[@]}"; do
     failed=1
   fi
 done
-echo "== fuzzing took $(( $(date +%s) - start )) s"
+echo "== fuzzing took $(( $(date +%s) - start )) s ($(( $(date +%s) - runs_start )) s running ${#TARGETS[@]} targets)"
 exit $failed
