@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "core/warning.h"
+#include "formats/gguf.h"
 
 namespace hearth {
 
@@ -33,8 +34,9 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& dir, const LoadO
     if (id >= 0 && id < vocab) {
       e->default_stops_.push_back(int32_t(id));
     } else {
-      warn_of(dir, from_gen ? "/generation_config.json" : "/config.json", ": eos_token_id ", id,
-              " is outside the vocabulary [0, ", vocab, ") and can never end generation");
+      const std::string source = from_gen ? dir + "/generation_config.json"
+                                 : is_gguf_file(dir) ? dir + " (metadata)" : dir + "/config.json";
+      warn_of(source, ": eos_token_id ", id, " is outside the vocabulary [0, ", vocab, ") and can never end generation");
     }
   }
   return e;

@@ -19,6 +19,8 @@ import shutil
 import struct
 import sys
 
+import gguf_file
+
 OUT, FIX, BUNDLED = (os.path.abspath(a) for a in sys.argv[1:4])
 cases = []
 
@@ -328,6 +330,109 @@ def window_cases():
     add("ppl_windows_4M_tokens", ppl + ["windows/four_million.safetensors"], "loading needs about")
 
 
+# ---- GGUF files (cut and edited from the fixture pycoder-6m-q8_0.gguf) ----
+def gguf_cases():
+    d = folder("gguf")
+    src = os.path.join(FIX, "gguf", "pycoder-6m-q8_0.gguf")
+    raw = open(src, "rb").read()
+    g = gguf_file.read(src)
+
+    def edited(edit):
+        e = gguf_file.copy(g)
+        edit(e)
+        return gguf_file.write_bytes(e)
+
+    def setk(key, t, v):
+        return lambda e: gguf_file.set_kv(e, key, t, v)
+
+    def patch(offset, data):
+        return raw[:offset] + data + raw[offset + len(data):]
+
+    def nan_scale(e):  # row 5, block 3 of a [768, 256] Q8_0 matrix (8 blocks of 34 bytes a row)
+        gguf_file.tensor(e, "blk.2.ffn_up.weight")["data"][(5 * 8 + 3) * 34:(5 * 8 + 3) * 34 + 2] = b"\x00\x7e"
+
+    def inf_norm(e):
+        gguf_file.tensor(e, "blk.3.ffn_norm.weight")["data"][28:32] = struct.pack("<f", math.inf)
+
+    def drop(name):
+        return lambda e: e["tensors"].remove(gguf_file.tensor(e, name))
+
+    def type_of(name, t):
+        return lambda e: gguf_file.tensor(e, name).update(type=t)
+
+    def offset_past_end(e):
+        gguf_file.tensor(e, "output_norm.weight")["force_offset"] = 1 << 40
+    tokens_key = b"tokenizer.ggml.tokens"
+    at = raw.index(tokens_key) + len(tokens_key) + 4 + 4  # the tokens array's count
+    files = {
+        "gguf_truncated": (raw[:len(raw) - 5000], "gguf_truncated.gguf: tensor blk.5.ffn_down.weight: [256, 768] Q8_0 "
+                                                  "needs bytes"),
+        "gguf_header_cut": (raw[:200], "gguf_header_cut.gguf: metadata count 21 cannot fit in the 176 bytes left"),
+        "gguf_version_99": (patch(4, struct.pack("<I", 99)), "GGUF version 99 is not supported"),
+        "gguf_tensor_count_huge": (patch(8, struct.pack("<Q", 1 << 60)), "tensor count 1152921504606846976 cannot fit"),
+        "gguf_array_count_huge": (patch(at, struct.pack("<Q", 1 << 40)),
+                                  "metadata tokenizer.ggml.tokens: array of 1099511627776 strings runs past the end"),
+        "gguf_nan_scale": (edited(nan_scale), "tensor blk.2.ffn_up.weight (model.layers.2.mlp.up_proj.weight): row 5, "
+                                              "block 3 has a non-finite scale"),
+        "gguf_inf_norm": (edited(inf_norm), "tensor blk.3.ffn_norm.weight (model.layers.3.post_attention_layernorm.weight): "
+                                            "element 7 is infinite"),
+        "gguf_missing_tensor": (edited(drop("blk.3.ffn_up.weight")),
+                                "tensor blk.3.ffn_up.weight (model.layers.3.mlp.up_proj.weight) is missing"),
+        "gguf_unknown_type": (edited(type_of("blk.1.attn_q.weight", 99)), "tensor blk.1.attn_q.weight: unknown ggml type 99"),
+        "gguf_offset_past_end": (edited(offset_past_end), "tensor output_norm.weight: [256] F32 needs bytes 1099511627776.."),
+        "gguf_unknown_architecture": (edited(setk("general.architecture", gguf_file.STRING, "gpt2")),
+                                      'architecture "gpt2" is not supported'),
+        "gguf_block_count_wrong": (edited(setk("qwen2.block_count", gguf_file.U32, 7)),
+                                   "tensor blk.6.attn_norm.weight (model.layers.6.input_layernorm.weight) is missing"),
+        "gguf_key_wrong_type": (edited(setk("qwen2.embedding_length", gguf_file.STRING, "256")),
+                                "metadata qwen2.embedding_length is a string, expected an integer"),
+        "gguf_head_count_zero": (edited(setk("qwen2.attention.head_count", gguf_file.U32, 0)),
+                                 "qwen2.attention.head_count must be positive"),
+    }
+    for case, (data, expect) in files.items():
+        open(os.path.join(d, case + ".gguf"), "wb").write(data)
+        add(case, GEN + ["gguf/" + case + ".gguf"] + IDS, expect)
+    # An eos id outside the vocabulary: generation goes on (as for config.json), with a warning;
+    # the tokenizer metadata refuses it where it is read (--prompt).
+    open(os.path.join(d, "gguf_eos_out_of_vocabulary.gguf"), "wb").write(
+        edited(setk("tokenizer.ggml.eos_token_id", gguf_file.U32, 99999)))
+    add("gguf_eos_out_of_vocabulary", GEN + ["gguf/gguf_eos_out_of_vocabulary.gguf"] + IDS,
+        "gguf_eos_out_of_vocabulary.gguf (metadata): eos_token_id 99999 is outside the vocabulary", status=0)
+    add("gguf_eos_out_of_vocabulary_chat", GEN + ["gguf/gguf_eos_out_of_vocabulary.gguf", "--chat"] + PROMPT,
+        "gguf_eos_out_of_vocabulary.gguf: tokenizer.ggml.eos_token_id 99999 is outside the vocabulary")
+    link(src, os.path.join(d, "pycoder-6m-q8_0.gguf"))
+    add("gguf_max_ctx_16M", GEN + ["gguf/pycoder-6m-q8_0.gguf"] + IDS + ["--max-ctx", "16777216"], "loading needs about")
+
+    # A GGUF LoRA adapter for qwen2-tiny (lora_base), from its lora-qv fixture.
+    meta, qv = read_st(os.path.join(FIX, "qwen2-tiny", "lora-qv", "adapter_model.safetensors"))
+    alpha = json.load(open(os.path.join(FIX, "qwen2-tiny", "lora-qv", "adapter_config.json")))["lora_alpha"]
+
+    def adapter(case, edit=None, arch="qwen2"):
+        tensors = []
+        for t in qv:
+            layer = int(t["name"].split(".layers.")[1].split(".")[0])
+            proj = "attn_q" if ".q_proj." in t["name"] else "attn_v"
+            part = "lora_a" if ".lora_A." in t["name"] else "lora_b"
+            vals = [struct.unpack("<f", b"\0\0" + bytes(t["data"][i:i + 2]))[0] for i in range(0, len(t["data"]), 2)]
+            tensors.append({"name": "blk.%d.%s.weight.%s" % (layer, proj, part), "ne": t["shape"][::-1],
+                            "type": gguf_file.GGML_F32, "data": bytearray(struct.pack("<%df" % len(vals), *vals))})
+        if edit:
+            edit(tensors)
+        kv = [["general.architecture", gguf_file.STRING, arch], ["general.type", gguf_file.STRING, "adapter"],
+              ["adapter.type", gguf_file.STRING, "lora"], ["adapter.lora.alpha", gguf_file.F32, float(alpha)]]
+        open(os.path.join(d, case + ".gguf"), "wb").write(gguf_file.write_bytes({"version": 3, "kv": kv, "tensors": tensors}))
+        return "gguf/" + case + ".gguf"
+
+    def nan_b(ts):
+        next(t for t in ts if t["name"] == "blk.1.attn_v.weight.lora_b")["data"][12:16] = struct.pack("<f", math.nan)
+    add("gguf_lora_nan", GEN + ["lora_base", "--adapter", adapter("gguf_lora_nan", nan_b)] + IDS,
+        "tensor blk.1.attn_v.weight.lora_b: element 3 is NaN")
+    add("gguf_lora_wrong_architecture", GEN + ["lora_base", "--adapter", adapter("gguf_lora_llama", arch="llama")] + IDS,
+        "adapter for architecture llama, the model is qwen2")
+    add("gguf_lora_one_half", GEN + ["lora_base", "--adapter", adapter("gguf_lora_one_half", lambda ts: ts.pop())] + IDS,
+        "has only one of lora_a and lora_b")
+
+
 # ---- options ----
 def option_cases():
     m = ["generate", "-m", "lora_base"]
@@ -363,6 +468,7 @@ if __name__ == "__main__":
     adapter_cases()
     window_cases()
     option_cases()
+    gguf_cases()
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(cases, f, indent=1)
     print("%d cases in %s" % (len(cases), OUT))
