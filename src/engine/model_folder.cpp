@@ -1,8 +1,6 @@
 // Opening a model folder (see model_folder.h).
 #include "engine/model_folder.h"
 
-#include <cstdio>
-
 namespace hearth {
 
 Result<std::vector<int32_t>> ModelFolder::encode(const std::string& text) const {
@@ -17,11 +15,7 @@ Result<std::unique_ptr<ModelFolder>> open_model_folder(const std::string& dir, c
   HEARTH_ASSIGN(auto be, make_backend(backend));
   HEARTH_ASSIGN(m->engine, Engine::load(dir, load, std::move(be)));
   HEARTH_CHECK(m->engine->model().backend().status());
-  const std::string tok = dir + "/tokenizer.json";
-  if (FILE* f = std::fopen(tok.c_str(), "rb")) {
-    std::fclose(f);
-    HEARTH_ASSIGN(m->tokenizer, Tokenizer::load_file(tok));
-  }
+  HEARTH_ASSIGN(m->tokenizer, Tokenizer::load_for_model(dir));  // tokenizer.json, or a GGUF file's metadata
   return m;
 }
 

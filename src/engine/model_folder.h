@@ -1,5 +1,6 @@
-// A model folder as the front ends (cli/, web/cpp/) open it: the engine on the chosen backend
-// and the tokenizer, when the folder has tokenizer.json.
+// A model folder (or .gguf file) as the front ends (cli/, web/cpp/) open it: the engine on the
+// chosen backend and the tokenizer, when the folder has tokenizer.json (a GGUF file: its
+// tokenizer metadata).
 #pragma once
 #include <memory>
 #include <string>
@@ -14,7 +15,7 @@ namespace hearth {
 struct ModelFolder {
   std::string dir;
   std::unique_ptr<Engine> engine;
-  Tokenizer tokenizer;  // loaded() is false when the folder has no tokenizer.json
+  Tokenizer tokenizer;  // loaded() is false when the folder has no tokenizer.json (GGUF: no tokenizer metadata)
 
   // Token ids of `text`; an error naming the folder when it has no tokenizer.
   Result<std::vector<int32_t>> encode(const std::string& text) const;

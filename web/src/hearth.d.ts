@@ -114,7 +114,10 @@ export class HearthModel {
   dispose(): Promise<void>;
 }
 
-/** A model folder: a path (Node), a base URL, File/Blob objects, or a name -> bytes map. */
+/**
+ * A model folder: a path (Node; a folder of links such as a Hugging Face hub snapshot, or a .gguf
+ * file), a base URL, File/Blob objects, or a name -> bytes map.
+ */
 export type ModelSource = string | URL | Iterable<File> | Record<string, Blob | ArrayBuffer | Uint8Array>;
 
 export function loadModel(source: ModelSource, opts?: LoadOptions): Promise<HearthModel>;
