@@ -17,11 +17,11 @@ Result<Args> Args::parse(int argc, char** argv, const std::set<std::string>& wit
     if (al != aliases.end()) name = al->second;
     if (with_value.count(name)) {
       if (i + 1 >= argc) return err(name, ": expected a value after it");
-      a.values_[name] = argv[++i];
+      a.values_[name].push_back(argv[++i]);
     } else if (flags.count(name)) {
-      a.values_[name] = "";
+      a.values_[name].push_back("");
     } else {
-      return err("unknown option \"", argv[i], "\"");
+      return err("unknown option \"", argv[i], "\" (--help lists the options)");
     }
   }
   return a;
@@ -30,7 +30,12 @@ Result<Args> Args::parse(int argc, char** argv, const std::set<std::string>& wit
 std::optional<std::string> Args::str(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
-  return it->second;
+  return it->second.back();
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>() : it->second;
 }
 
 Result<std::string> Args::required(const std::string& name) const {

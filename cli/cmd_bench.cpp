@@ -50,6 +50,24 @@ LoraAdapter random_adapter(const ModelConfig& c, int64_t rank) {
 
 }  // namespace
 
+const char kBenchUsage[] =
+    "usage: hearth bench -m DIR [options]\n"
+    "Prefill and greedy decode throughput on a deterministic pseudo-random prompt.\n"
+    "  -m, --model DIR          a Hugging Face model folder\n"
+    "  --prompt-len N           prompt tokens (default 128)\n"
+    "  --gen N                  tokens to generate (default 64)\n"
+    "  --dtype f32|f16|int8|int4  weights in memory (default f32)\n"
+    "  --no-quant-search        int4: skip the per-group range search\n"
+    "  --max-ctx N              KV cache length (default max(prompt-len, 2048) + gen)\n"
+    "  --kv-dtype f32|f16|int8  KV cache precision (default f32)\n"
+    "  --threads N              CPU threads (default: all cores)\n"
+    "  --lora-rank R            also run with a random rank-R adapter on all 7 projections and print the\n"
+    "                           ratio of decode speeds\n"
+    "  --prompt TEXT            use this text (tokenized, needs tokenizer.json) as the prompt\n"
+    "  --draft prompt-lookup|DIR  also decode speculatively and print the speed and acceptance\n"
+    "  --draft-k K, --draft-dtype D  as for generate\n"
+    "  --json-schema FILE       also decode under this JSON schema and print the cost of the mask\n";
+
 int cmd_bench(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--prompt-len", "--gen", "--threads", "--dtype", "--max-ctx", "--lora-rank",
                            "--json-schema", "--prompt", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype"},
@@ -63,14 +81,15 @@ int cmd_bench(int argc, char** argv) {
   auto threads = args->integer("--threads", 0, 0, 1024);
   auto dtype = parse_model_dtype(args->str("--dtype").value_or("f32"));
   auto lora_rank = args->integer("--lora-rank", 0, 0, 4096);
-  for (const Status& s : {plen.status(), gen.status(), threads.status(), dtype.status(), lora_rank.status()}) {
+  auto max_ctx = args->integer("--max-ctx", 0, 0, int64_t(1) << 24);
+  for (const Status& s : {plen.status(), gen.status(), threads.status(), dtype.status(), lora_rank.status(), max_ctx.status()}) {
     if (!s.ok()) return fail(s.message());
   }
   LoadOptions opt;
   opt.dtype = *dtype;
   opt.threads = int(*threads);
   opt.quant_search = !args->has("--no-quant-search");
-  opt.max_ctx = std::max<int64_t>(*plen, 2048) + *gen;
+  opt.max_ctx = *max_ctx > 0 ? *max_ctx : std::max<int64_t>(*plen, 2048) + *gen;
   opt.max_prefill_t = std::min<int64_t>(*plen, 512);
   auto kv = parse_kv_dtype(args->str("--kv-dtype").value_or("f32"));
   if (!kv.ok()) return fail("--kv-dtype: " + kv.message());

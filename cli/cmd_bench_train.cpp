@@ -26,6 +26,22 @@
 
 namespace hearth::cli {
 
+const char kBenchTrainUsage[] =
+    "usage: hearth bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T] [--recompute]\n"
+    "       hearth bench-train -m DIR [--dtype D] [--rank R] [--targets LIST] [--tokens 18,512] [options]\n"
+    "Training throughput on random tokens: ms per optimizer step (median after one warm-up step,\n"
+    "the fastest, CPU time), tokens/s and the memory a step keeps. Without -m: pretraining at the\n"
+    "TinyGPT preset shapes; with -m: a LoRA step of one sequence per --tokens length.\n"
+    "  --preset NAME            d96, d128, d192, d256 or all (default all)\n"
+    "  --steps N                timed steps (default 5)\n"
+    "  --threads T              CPU threads (default: 1 and all cores)\n"
+    "  --recompute              recompute each layer's activations in the backward\n"
+    "  -m, --model DIR          a base model for the LoRA benchmark\n"
+    "  --dtype f32|int8|int4    the base's weights in memory (default int4)\n"
+    "  --rank R                 LoRA rank (default 8; alpha 2R)\n"
+    "  --targets LIST           projections to adapt (default q_proj,k_proj,v_proj,o_proj)\n"
+    "  --tokens L1,L2,...       sequence lengths to time (default 18,512)\n";
+
 namespace {
 
 using namespace train;
@@ -134,7 +150,8 @@ int bench_lora(const Args& args, int64_t steps, const std::vector<int>& thread_c
     for (int32_t T : lengths) {
       if (T < 1) return fail("--tokens: lengths must be positive");
       const double need = double(TrainStep::activation_bytes_for(m.backend(), m.config(), lora->network(m), 1, T, args.has("--recompute")));
-      if (memory_limit_bytes() > 0 && need > 0.8 * memory_limit_bytes()) {
+      const std::optional<uint64_t> room = m.backend().memory_limit();
+      if (room && need > 0.8 * double(*room)) {
         return fail("--tokens " + std::to_string(T) + ": a step would need " + std::to_string(int64_t(need / 1e9)) +
                     " GB of activations, more than this machine has");
       }

@@ -15,6 +15,21 @@
 
 namespace hearth::cli {
 
+const char kConvertUsage[] =
+    "usage: hearth convert -m DIR -o FILE.gguf [--type f32|f16|bf16|q8_0|q4_0]\n"
+    "       hearth convert -m FILE.gguf -o DIR [--dtype auto|f32|f16|bf16]\n"
+    "       hearth convert -m ADAPTER_DIR --base MODEL -o ADAPTER.gguf\n"
+    "Converts between Hugging Face folders and GGUF files: a model folder becomes one .gguf file, a\n"
+    ".gguf file becomes a folder (config.json, model.safetensors, tokenizer files), and a LoRA adapter\n"
+    "folder (PEFT or MLX-LM) becomes a llama.cpp GGUF adapter for the model MODEL.\n"
+    "  -m, --model PATH         what to convert: a model folder, a .gguf file, or an adapter folder\n"
+    "  -o, --out PATH           the .gguf file or folder to write\n"
+    "  --type T                 folder -> GGUF: tensor type of the matrices (f32, f16, bf16, q8_0,\n"
+    "                           q4_0; default f16)\n"
+    "  --dtype D                GGUF -> folder: dtype of model.safetensors (auto keeps f32/f16/bf16\n"
+    "                           tensors as they are; default auto)\n"
+    "  --base MODEL             convert an adapter: the model (folder or .gguf) it was trained on\n";
+
 int cmd_convert(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--out", "--type", "--dtype", "--base"}, {}, {{"-m", "--model"}, {"-o", "--out"}});
   if (!args.ok()) return fail(args.message());

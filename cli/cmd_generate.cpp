@@ -1,9 +1,6 @@
-// hearth generate -m DIR (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P]
-//   [--min-p P] [--repeat-penalty R] [--presence-penalty P] [--frequency-penalty F] [--seed S]
-//   [--stop STR] [--dtype D] [--max-ctx N] [--threads T] [--chat] [--system TEXT] [--no-think]
-//   [--adapter DIR [--adapter-scale S]] [--json-schema FILE | --grammar FILE]
-//   [--draft prompt-lookup|DIR [--draft-k K]] [--print-ids]
-// Streams the generated text to stdout; with --print-ids the last line is "ids: <ids>".
+// hearth generate: streams the generated text to stdout (see kGenerateUsage); with --print-ids
+// the last line is "ids: <ids>", with --stats the timing goes to stderr.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -15,38 +12,62 @@
 
 namespace hearth::cli {
 
+const char kGenerateUsage[] =
+    "usage: hearth generate -m DIR (--prompt TEXT | --ids 1,2,3) [options]\n"
+    "Generates a continuation and streams it to stdout.\n"
+    "  -p, --prompt TEXT        the prompt text (needs tokenizer.json)\n"
+    "  --ids 1,2,3              the prompt as token ids\n"
+    "  --chat                   wrap the prompt in the chat template (a user turn, the reply opened)\n"
+    "  --print-ids              end with a line \"ids: <generated ids>\"\n"
+    "  --stats                  print prefill and decode timing to stderr\n"
+    "  --draft prompt-lookup|DIR  speculative decoding: drafts from the prompt, or from a small model\n"
+    "  --draft-k K              tokens drafted per step (default 4, at most 32)\n"
+    "  --draft-dtype D          the draft model's weights in memory (default: --dtype)\n"
+    HEARTH_MODEL_OPTIONS_USAGE HEARTH_SAMPLING_OPTIONS_USAGE;
+
+namespace {
+
+// The prompt ids: --ids, or --prompt (in the chat template with --chat).
+Result<std::vector<int32_t>> prompt_ids(const Args& args, const Session& s, std::vector<std::string>* stops) {
+  if (args.has("--prompt") == args.has("--ids")) return err("give exactly one of --prompt TEXT or --ids 1,2,3");
+  if (args.has("--ids")) return parse_id_list(*args.str("--ids"), "--ids");
+  if (!s.tokenizer.loaded()) return err(s.dir, ": no tokenizer.json, so --prompt cannot be used (give --ids)");
+  std::string text = *args.str("--prompt");
+  if (args.has("--chat")) {
+    bool plain = false;
+    HEARTH_ASSIGN(ChatTemplate tmpl, load_chat_template(s, args, /*plain_fallback=*/false, &plain));
+    HEARTH_ASSIGN(text, format_single_chat(tmpl, text, args.str("--system"), !args.has("--no-think")));
+    stops->insert(stops->end(), tmpl.stop_strings().begin(), tmpl.stop_strings().end());
+  } else if (args.has("--chat-template") || args.has("--system")) {
+    return err(args.has("--system") ? "--system" : "--chat-template", " applies with --chat");
+  }
+  std::vector<int32_t> ids = s.tokenizer.encode(text);
+  if (ids.empty()) return err("--prompt: the text encodes to no tokens");
+  return ids;
+}
+
+}  // namespace
+
 int cmd_generate(int argc, char** argv) {
-  auto args = Args::parse(argc, argv, generate_value_options(), {"--print-ids", "--chat", "--no-think", "--no-quant-search"},
+  auto args = Args::parse(argc, argv, generate_value_options(),
+                          {"--print-ids", "--chat", "--no-think", "--no-quant-search", "--stats"},
                           {{"-m", "--model"}, {"-n", "--max-tokens"}, {"-p", "--prompt"}});
   if (!args.ok()) return fail(args.message());
   auto setup = open_session(*args);
   if (!setup.ok()) return fail(setup.message());
   Session& s = **setup;
-  if (args->has("--prompt") == args->has("--ids")) return fail("give exactly one of --prompt TEXT or --ids 1,2,3");
 
   GenerateRequest req;
+  std::vector<std::string> stops = args->all("--stop");
   HEARTH_ASSIGN_OR_FAIL(req.max_new_tokens, args->integer("--max-tokens", 128, 0, 1 << 24));
   HEARTH_ASSIGN_OR_FAIL(req.sampling, sampling_from_args(*args, s.engine->default_sampling()));
   HEARTH_ASSIGN_OR_FAIL(req.adapter, apply_adapter_flags(s, *args, &req.adapter_scale));
   HEARTH_ASSIGN_OR_FAIL(req.grammar, grammar_from_args(s, *args));
   std::unique_ptr<Engine> draft;
   HEARTH_ASSIGN_OR_FAIL(req.speculative, speculative_from_args(*args, &draft));
-  if (args->has("--ids")) {
-    HEARTH_ASSIGN_OR_FAIL(req.prompt, parse_id_list(*args->str("--ids"), "--ids"));
-  } else {
-    if (!s.tokenizer.loaded()) return fail(s.dir + ": no tokenizer.json, so --prompt cannot be used (give --ids)");
-    std::string text = *args->str("--prompt");
-    if (args->has("--chat")) {
-      HEARTH_ASSIGN_OR_FAIL(text, format_single_chat(s, text, args->str("--system"), !args->has("--no-think")));
-    }
-    req.prompt = s.tokenizer.encode(text);
-    if (req.prompt.empty()) return fail("--prompt: the text encodes to no tokens");
-  }
-  std::vector<std::string> stops;
-  if (auto st = args->str("--stop")) stops.push_back(*st);
-  const std::vector<int32_t>& stop_ids = s.engine->default_stop_ids();
+  HEARTH_ASSIGN_OR_FAIL(req.prompt, prompt_ids(*args, s, &stops));
   std::unique_ptr<TextStream> text;
-  if (s.tokenizer.loaded()) text = std::make_unique<TextStream>(s.tokenizer, stop_ids, stops);
+  if (s.tokenizer.loaded()) text = std::make_unique<TextStream>(s.tokenizer, s.engine->default_stop_ids(), stops);
   auto r = s.engine->generate(req, [&](int32_t id) {
     if (!text) return true;
     std::string piece = text->push(id);
@@ -73,6 +94,12 @@ int cmd_generate(int argc, char** argv) {
     std::printf("\n");
   }
   std::fflush(stdout);
+  if (args->has("--stats")) {
+    const size_t n = r->ids.size();
+    std::fprintf(stderr, "prefill: %lld tokens in %.1f ms, decode: %zu tokens in %.1f ms (%.1f tok/s)\n",
+                 (long long)r->n_prompt, r->prefill_seconds * 1e3, n, r->decode_seconds * 1e3,
+                 double(n > 1 ? n - 1 : 1) / std::max(r->decode_seconds, 1e-9));
+  }
   return 0;
 }
 

@@ -13,6 +13,17 @@
 
 namespace hearth::cli {
 
+const char kPackUsage[] =
+    "usage: hearth pack -m DIR -o FILE.hpk [options]\n"
+    "Loads a model once, quantizing as a load with the same options would, and writes the weights the\n"
+    "engine computes with (plus config, tokenizer and chat template) into one pack file. Every command\n"
+    "takes the pack in place of the folder and loads it with no conversion or quantization.\n"
+    "  -m, --model DIR          a Hugging Face model folder or a .gguf file\n"
+    "  -o, --out FILE           the pack to write\n"
+    "  --dtype int4|int8|f16|f32  weights in the pack (default int4)\n"
+    "  --no-quant-search        int4: skip the per-group range search\n"
+    "  --threads N              CPU threads (default: all cores)\n";
+
 int cmd_pack(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--out", "--dtype", "--threads"}, {"--no-quant-search"},
                           {{"-m", "--model"}, {"-o", "--out"}});

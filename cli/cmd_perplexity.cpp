@@ -12,6 +12,17 @@
 
 namespace hearth::cli {
 
+const char kPerplexityUsage[] =
+    "usage: hearth perplexity -m DIR --windows FILE [options]\n"
+    "Mean negative log-likelihood of each window's tokens 1.. given the tokens before, averaged per\n"
+    "window then over windows; prints progress to stderr and \"ppl: <value>\" as the last line.\n"
+    "  -m, --model DIR          a Hugging Face model folder\n"
+    "  --windows FILE           a safetensors file holding an I32 tensor [n, len] of token windows\n"
+    "  --max-windows N          evaluate only the first N windows (0 = all)\n"
+    "  --dtype f32|f16|int8|int4  weights in memory (default f32)\n"
+    "  --no-quant-search        int4: skip the per-group range search\n"
+    "  --threads N              CPU threads (default: all cores)\n";
+
 int cmd_perplexity(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--windows", "--dtype", "--threads", "--max-windows", "--kv-dtype"}, {"--no-quant-search"}, {{"-m", "--model"}});
   if (!args.ok()) return fail(args.message());
@@ -34,6 +45,8 @@ int cmd_perplexity(int argc, char** argv) {
   }
   if (!t) return fail(*wpath + ": expected an I32 tensor of shape [n, len] (token windows)");
   int64_t n = t->shape[0], len = t->shape[1];
+  if (n == 0) return fail(*wpath + ": tensor " + t->name + " " + t->shape_str() + " holds no windows");
+  if (len < 2) return fail(*wpath + ": tensor " + t->name + " " + t->shape_str() + ": windows need at least 2 tokens");
   if (*maxw > 0) n = std::min(n, *maxw);
   std::vector<int32_t> ids(size_t(n * len));
   if (Status st = t->read_bytes(0, ids.size() * 4, ids.data()); !st.ok()) return fail(st.message());

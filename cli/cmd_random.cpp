@@ -50,6 +50,15 @@ struct Meta {
 
 }  // namespace
 
+const char kRandomCheckpointUsage[] =
+    "usage: hearth random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n"
+    "Writes config.json and model.safetensors (BF16) with random weights for a config: benchmarks\n"
+    "and memory tests at real model shapes without downloading a model.\n"
+    "  -c, --config FILE        a config.json to copy\n"
+    "  --preset NAME            qwen2.5-0.5b, qwen2.5-3b or llama-3.2-1b\n"
+    "  -o, --out DIR            the folder to write (created if missing)\n"
+    "  --seed S                 random seed (default 1)\n";
+
 int cmd_random_checkpoint(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--config", "--preset", "--out", "--seed"}, {}, {{"-o", "--out"}, {"-c", "--config"}});
   if (!args.ok()) return fail(args.message());

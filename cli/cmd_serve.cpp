@@ -13,6 +13,25 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/common.h"
+
+namespace hearth::cli {
+const char kServeUsage[] =
+    "usage: hearth serve -m DIR [options]\n"
+    "An OpenAI-compatible HTTP server: POST /v1/chat/completions and /v1/completions (streaming as\n"
+    "server-sent events; response_format json_object, json_schema or grammar), GET /v1/models and\n"
+    "GET /health. Requests run one at a time in arrival order, each reusing the KV cache of the\n"
+    "prefix it shares with the one before. Prints \"listening on http://HOST:PORT\" when ready.\n"
+    "  --port N                 port (default 8080; 0 picks a free one)\n"
+    "  --host ADDR              address to listen on (default 127.0.0.1)\n"
+    "  --adapter NAME=DIR,...   LoRA adapters a request picks by its \"model\" field\n"
+    "  --queue N                requests that may wait (default 8); more get 429\n"
+    "  --context-overflow error|drop-oldest  a conversation longer than --max-ctx: 400, or drop the\n"
+    "                           oldest turns\n"
+    "  -m, --model DIR, --dtype, --no-quant-search, --max-ctx, --max-prefill, --threads, --kv-dtype,\n"
+    "  --cache-dir, --chat-template   as for generate (hearth generate --help)\n"
+    "Sampling is each request's (temperature, top_p, ...), defaulting to generation_config.json.\n";
+}  // namespace hearth::cli
 
 #if defined(__EMSCRIPTEN__) || !defined(HEARTH_HAVE_HTTPLIB)
 
@@ -334,7 +353,8 @@ int cmd_serve(int argc, char** argv) {
     if (!st.ok()) return fail(st.message());
     names.push_back(name);
   }
-  auto tmpl = load_chat_template(s);
+  bool plain = false;
+  auto tmpl = load_chat_template(s, *args, /*plain_fallback=*/false, &plain);
   std::string base = s.dir;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   base = base.substr(base.find_last_of('/') + 1);

@@ -15,9 +15,8 @@
 #include "tokenizer/tokenizer.h"
 
 namespace hearth::cli {
-namespace {
 
-const char* kUsage =
+const char kTokenizeUsage[] =
     "usage: hearth tokenize -t PATH (--text TEXT | --file F) [--decode \"1 2 3\"] [--skip-special]\n"
     "  -t, --tokenizer PATH  tokenizer.json, a model folder containing one, or a .gguf file\n"
     "  --text TEXT           text to encode\n"
@@ -25,6 +24,9 @@ const char* kUsage =
     "  --decode IDS          decode these ids (separated by spaces or commas) instead\n"
     "  --skip-special        with --decode: leave special tokens out\n"
     "Prints the ids on one line separated by spaces (no BOS/EOS added), or the decoded text.\n";
+
+namespace {
+
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "hearth tokenize: %s\n", message.c_str());
@@ -74,7 +76,7 @@ int cmd_tokenize(int argc, char** argv) {
       return true;
     };
     if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
+      std::fputs(kTokenizeUsage, stdout);
       return 0;
     } else if (a == "-t" || a == "--tokenizer") {
       if (!value(path)) return fail(a + " needs a path");

@@ -29,6 +29,56 @@
 
 namespace hearth::cli {
 
+#define HEARTH_TRAIN_RUN_USAGE                                                                            \
+  "data and steps:\n"                                                                                     \
+  "  --data PATH              a safetensors file with an I32 tensor \"tokens\" [S, B, seq+1] or\n"       \
+  "                           [N, seq+1], or a text file or folder of text files (tokenized with the\n"  \
+  "                           model's tokenizer.json, cut into seeded, shuffled windows)\n"             \
+  "  --steps N                optimizer steps (default: S of a [S, B, seq+1] token file)\n"             \
+  "  --batch B                rows per micro-batch (default: B of a [S, B, seq+1] token file)\n"        \
+  "  --seq T                  tokens per row, predicted from the T before (default: the token file's)\n" \
+  "  --accum K                micro-batches per step (default 1)\n"                                      \
+  "  --seed S                 seed of the data order and of initial weights (default 0)\n"              \
+  "  --threads N              CPU threads (default: all cores)\n"                                       \
+  "  --recompute              keep only each layer's input and recompute its activations in the\n"    \
+  "                           backward (one layer's activation memory; the same results)\n"           \
+  "optimizer (AdamW, warmup then cosine):\n"                                                             \
+  "  --lr LR                  peak learning rate\n"                                                     \
+  "  --min-lr X               rate at the last step (default LR/10)\n"                                  \
+  "  --warmup W               steps of linear warmup (default 0)\n"                                     \
+  "  --beta1 B1, --beta2 B2   moment decays (default 0.9, 0.95)\n"                                     \
+  "  --eps E                  AdamW epsilon (default 1e-8)\n"                                           \
+  "  --weight-decay WD        decoupled weight decay on 2-D tensors (default 0.1)\n"                    \
+  "  --grad-clip C            clip the gradient norm to C, 0 = off (default 1)\n"                       \
+  "output:\n"                                                                                            \
+  "  -o, --out DIR            the folder to write\n"                                                    \
+  "  --log FILE.jsonl         one JSON line per step (step, loss, grad_norm, lr, tokens, tokens_per_s,\n" \
+  "                           ms)\n"
+
+const char kTrainUsage[] =
+    "usage: hearth train -m DIR --data PATH --steps N --batch B --seq T --lr LR --out DIR [options]\n"
+    "Trains every tensor of a model (f32) and writes a Hugging Face folder.\n"
+    "  -m, --model DIR          a model folder: its weights, or with --init only its config.json\n"
+    "  --init                   start from seeded normal(0, 0.02) weights instead of the checkpoint\n"
+    "  --save-dtype f32|bf16    dtype of the written model.safetensors (default f32)\n"
+    "  --save-grads-step0 FILE  write the first step's gradients to a safetensors file\n"
+    HEARTH_TRAIN_RUN_USAGE "  (--lr defaults to 1e-3)\n";
+
+const char kFinetuneUsage[] =
+    "usage: hearth finetune -m DIR --data PATH --targets q_proj,... --out ADAPTER_DIR [options]\n"
+    "Trains LoRA pairs on a frozen base model and writes a PEFT adapter (adapter_config.json,\n"
+    "adapter_model.safetensors).\n"
+    "  -m, --model DIR          the base model folder\n"
+    "  --dtype f32|int8|int4    the frozen base's weights in memory (int4: QLoRA; default f32)\n"
+    "  --no-quant-search        int4: skip the per-group range search\n"
+    "  --rank R                 LoRA rank (default 8)\n"
+    "  --alpha A                LoRA alpha; the scale is A/R (default 2R)\n"
+    "  --rslora                 scale by A/sqrt(R) instead\n"
+    "  --targets LIST           projections to adapt: q_proj, k_proj, v_proj, o_proj, gate_proj,\n"
+    "                           up_proj, down_proj, or all-linear (comma-separated)\n"
+    "  --adapter-init DIR       continue from a PEFT adapter (its rank, alpha and targets)\n"
+    HEARTH_TRAIN_RUN_USAGE "  (--lr defaults to 2e-4)\n";
+
 namespace {
 
 using namespace train;
@@ -101,10 +151,11 @@ Result<Tokenizer> folder_tokenizer(const std::string& dir) {
 // Refuses a micro-batch whose activations cannot fit in memory, before anything is allocated.
 Status check_memory(Backend& be, const ModelConfig& cfg, const NetworkRefs& net, const RunOptions& o) {
   const double need = double(TrainStep::activation_bytes_for(be, cfg, net, o.batch, o.seq, o.recompute));
-  const double cap = memory_limit_bytes();
-  if (cap > 0 && need > 0.8 * cap) {
+  const std::optional<uint64_t> room = be.memory_limit();
+  const double cap = room ? double(*room) : 0.0;
+  if (room && need > 0.8 * cap) {
     char gb[64];
-    std::snprintf(gb, sizeof gb, "%.1f GB of activations, more than this machine has (%.1f GB)", need / 1e9, cap / 1e9);
+    std::snprintf(gb, sizeof gb, "%.1f GB of activations, more than this machine has free (%.1f GB)", need / 1e9, cap / 1e9);
     return err("a micro-batch of ", o.batch, " x ", o.seq, " tokens needs ", gb,
                ": lower --batch or --seq (--accum K keeps the tokens per step), or add --recompute");
   }

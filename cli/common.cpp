@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "engine/pack_cache.h"
+#include "chat/named_templates.h"
 
 namespace hearth::cli {
 
@@ -11,7 +12,7 @@ std::set<std::string> generate_value_options() {
   return {"--model", "--prompt", "--ids", "--max-tokens", "--temp", "--top-k", "--top-p", "--min-p",
           "--repeat-penalty", "--presence-penalty", "--frequency-penalty", "--seed", "--stop", "--dtype",
           "--max-ctx", "--threads", "--system", "--max-prefill", "--adapter", "--adapter-scale", "--json-schema",
-          "--grammar", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype", "--cache-dir"};
+          "--grammar", "--draft", "--draft-k", "--draft-dtype", "--kv-dtype", "--cache-dir", "--chat-template"};
 }
 
 Result<std::unique_ptr<Session>> open_session(const Args& args) {
@@ -116,13 +117,26 @@ Result<SpeculativeOptions> speculative_from_args(const Args& args, std::unique_p
   return so;
 }
 
-Result<ChatTemplate> load_chat_template(const Session& s) {
-  return ChatTemplate::for_model(s.dir);
+Result<ChatTemplate> load_chat_template(const Session& s, const Args& args, bool plain_fallback, bool* used_plain) {
+  *used_plain = false;
+  HEARTH_ASSIGN(ChatTemplate::ModelTokenizerConfig m, ChatTemplate::model_tokenizer_config(s.dir));
+  const Json* cfg = m.config ? &*m.config : nullptr;
+  if (auto choice = args.str("--chat-template")) {
+    auto t = ChatTemplate::from_name_or_file(*choice, cfg);
+    if (!t.ok()) return err("--chat-template: ", t.message());
+    return t;
+  }
+  if (cfg && ChatTemplate::config_has_template(*cfg, m.dir)) return ChatTemplate::from_tokenizer_config(*cfg, m.dir, m.what);
+  if (plain_fallback) {
+    *used_plain = true;
+    return ChatTemplate::named("plain", cfg);
+  }
+  return err(cfg ? m.what + " has no chat template" : s.dir + " has no tokenizer_config.json (so no chat template)",
+             ": choose one with --chat-template NAME|FILE (", named_template_list(), ", or a Jinja file)");
 }
 
-Result<std::string> format_single_chat(const Session& s, const std::string& user,
+Result<std::string> format_single_chat(const ChatTemplate& tmpl, const std::string& user,
                                        const std::optional<std::string>& system, bool enable_thinking) {
-  HEARTH_ASSIGN(ChatTemplate tmpl, load_chat_template(s));
   ChatOptions opt;
   opt.enable_thinking = enable_thinking;
   return format_chat_prompt(tmpl, user, system.value_or(""), opt);

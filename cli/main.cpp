@@ -1,68 +1,79 @@
-// hearth: command-line front end. Dispatches to the subcommands in cli/cmd_*.cpp.
+// hearth: command-line front end. Dispatches to the subcommands in cli/cmd_*.cpp through the
+// table below; `hearth --help` lists them, `hearth <command> --help` prints a command's usage,
+// `hearth --version` the version.
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "cli/commands.h"
 
+#ifndef HEARTH_VERSION
+#define HEARTH_VERSION "unknown"
+#endif
+
 namespace {
 
-void usage() {
-  std::fprintf(stderr,
-               "usage: hearth <command> [options]\n"
-               "  generate   -m DIR (--prompt TEXT | --ids 1,2,3) [-n N] [--temp T] [--top-k K] [--top-p P]\n"
-               "             [--min-p P] [--repeat-penalty R] [--presence-penalty P] [--frequency-penalty F]\n"
-               "             [--seed S] [--stop STR] [--dtype f32|f16|int8|int4] [--max-ctx N] [--threads T]\n"
-               "             [--kv-dtype f32|f16|int8]   (KV cache precision)\n"
-               "             [--chat [--system TEXT] [--no-think]] [--adapter DIR [--adapter-scale S]] [--print-ids]\n"
-               "             [--json-schema FILE | --grammar FILE]   (output valid JSON under the schema / GBNF)\n"
-               "             [--draft prompt-lookup|DIR [--draft-k K]]   (speculative decoding)\n"
-               "  chat       -m DIR [generate's model, sampling and adapter options] [--system TEXT] [--no-think]\n"
-               "             [--context-overflow error|drop-oldest]\n"
-               "  serve      -m DIR [--port 8080] [--host 127.0.0.1] [--adapter NAME=DIR,...] [--queue N]\n"
-               "             [--context-overflow error|drop-oldest] [model options]   (OpenAI-compatible HTTP)\n"
-               "  perplexity -m DIR --windows FILE [--dtype D] [--kv-dtype f32|f16|int8]\n"
-               "  bench      -m DIR [--prompt-len N] [--gen N] [--threads T] [--dtype D] [--lora-rank R]\n"
-               "  tokenize   -t PATH (--text TEXT | --file F | --decode \"1 2 3\")\n"
-               "  random-checkpoint (--config FILE | --preset NAME) -o DIR [--seed S]\n"
-               "  convert    -m DIR -o FILE.gguf [--type f32|f16|bf16|q8_0|q4_0]\n"
-               "  convert    -m FILE.gguf -o DIR [--dtype auto|f32|f16|bf16]\n"
-               "  convert    -m ADAPTER_DIR --base MODEL -o ADAPTER.gguf      (LoRA, llama.cpp's format)\n"
-               "  train      -m DIR --data FILE --steps N --batch B --seq T --lr LR [--min-lr X] [--warmup W]\n"
-               "             [--beta1 B1] [--beta2 B2] [--eps E] [--weight-decay WD] [--grad-clip C] [--accum K]\n"
-               "             [--threads T] [--seed S] [--init] [--recompute] [--save-dtype f32|bf16] --out DIR\n"
-               "             [--log LOG.jsonl] [--save-grads-step0 FILE]\n"
-               "  finetune   -m DIR --data FILE [--dtype f32|int8|int4] --rank R --alpha A --targets q_proj,...\n"
-               "             [--adapter-init DIR] [train's optimizer and data options] --out DIR [--log LOG.jsonl]\n"
-               "  bench-train [--preset d96|d128|d192|d256|all] [--steps N] [--threads T] [--recompute]\n"
-               "             | -m DIR [--dtype D] [--rank R] [--targets ...] [--tokens 18,512]\n"
-               "  pack       -m DIR -o FILE.hpk [--dtype int4|int8|f16|f32] [--no-quant-search] [--threads T]\n"
-               "DIR (a Hugging Face folder) may be a .gguf file or a pack wherever a model is taken; generate\n"
-               "and chat take --cache-dir DIR: the pack made on a folder's first load is reused after.\n");
+using namespace hearth::cli;
+
+struct Command {
+  const char* name;
+  const char* summary;  // one line for `hearth --help`
+  const char* usage;    // `hearth <name> --help`
+  int (*run)(int argc, char** argv);
+};
+
+// Every subcommand, in the order `hearth --help` lists them.
+const Command kCommands[] = {
+    {"generate", "generate text from a prompt (or token ids)", kGenerateUsage, cmd_generate},
+    {"chat", "interactive multi-turn chat", kChatUsage, cmd_chat},
+    {"perplexity", "perplexity over token windows", kPerplexityUsage, cmd_perplexity},
+    {"bench", "prefill and decode throughput", kBenchUsage, cmd_bench},
+    {"tokenize", "encode text to token ids, or decode ids", kTokenizeUsage, cmd_tokenize},
+    {"random-checkpoint", "write a checkpoint with random weights for a config", kRandomCheckpointUsage,
+     cmd_random_checkpoint},
+    {"pack", "quantize a model once into a pack file that later loads map directly", kPackUsage, cmd_pack},
+    {"serve", "an OpenAI-compatible HTTP server on this machine", kServeUsage, cmd_serve},
+    {"convert", "Hugging Face folder <-> GGUF file; LoRA adapters to GGUF", kConvertUsage, cmd_convert},
+    {"train", "train every tensor of a model (or from --init) on the CPU", kTrainUsage, cmd_train},
+    {"finetune", "train a LoRA adapter on a frozen base model", kFinetuneUsage, cmd_finetune},
+    {"bench-train", "training throughput and memory per step", kBenchTrainUsage, cmd_bench_train},
+};
+
+void overview(FILE* out) {
+  std::fprintf(out, "usage: hearth <command> [options]\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-18s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n`hearth <command> --help` describes a command's options; `hearth --version` prints the version.\n"
+               "A model (a Hugging Face folder) may be a .gguf file or a pack (.hpk) wherever one is taken.\n");
 }
+
+bool is_help(const char* a) { return !std::strcmp(a, "--help") || !std::strcmp(a, "-h"); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
-    usage();
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    overview(stderr);
+    return 2;
   }
-  std::string cmd = argv[1];
-  int n = argc - 2;
-  char** rest = argv + 2;
-  if (cmd == "generate") return hearth::cli::cmd_generate(n, rest);
-  if (cmd == "chat") return hearth::cli::cmd_chat(n, rest);
-  if (cmd == "perplexity") return hearth::cli::cmd_perplexity(n, rest);
-  if (cmd == "bench") return hearth::cli::cmd_bench(n, rest);
-  if (cmd == "tokenize") return hearth::cli::cmd_tokenize(n, rest);
-  if (cmd == "random-checkpoint") return hearth::cli::cmd_random_checkpoint(n, rest);
-  if (cmd == "convert") return hearth::cli::cmd_convert(n, rest);
-  if (cmd == "train") return hearth::cli::cmd_train(n, rest);
-  if (cmd == "finetune") return hearth::cli::cmd_finetune(n, rest);
-  if (cmd == "bench-train") return hearth::cli::cmd_bench_train(n, rest);
-  if (cmd == "pack") return hearth::cli::cmd_pack(n, rest);
-  if (cmd == "serve") return hearth::cli::cmd_serve(n, rest);
+  const std::string cmd = argv[1];
+  if (is_help(argv[1]) || cmd == "help") {
+    if (argc > 2) {
+      for (const Command& c : kCommands)
+        if (argv[2] == std::string(c.name)) return std::fputs(c.usage, stdout) < 0 ? 1 : 0;
+    }
+    overview(stdout);
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "-V" || cmd == "version") {
+    std::printf("hearth %s\n", HEARTH_VERSION);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (cmd != c.name) continue;
+    for (int i = 2; i < argc; ++i)
+      if (is_help(argv[i])) return std::fputs(c.usage, stdout) < 0 ? 1 : 0;
+    return c.run(argc - 2, argv + 2);
+  }
   std::fprintf(stderr, "hearth: unknown command \"%s\" (hearth --help lists them)\n", cmd.c_str());
   return 2;
 }

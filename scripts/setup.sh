@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what hearth needs on Debian 12: compilers, CMake, GoogleTest, Emscripten (+ acorn for
-# its optimizer), Unicode data for the tokenizer tables, Node.js and npm. Safe to re-run.
+# its optimizer), clang with its sanitizer and libFuzzer runtimes (the fuzz targets), Unicode data
+# for the tokenizer tables, Node.js and npm. Safe to re-run.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 pkgs=(cmake g++ make googletest libgtest-dev emscripten node-acorn unicode-data python3 chromium libcpp-httplib-dev
-      pkg-config curl)
+      pkg-config curl clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

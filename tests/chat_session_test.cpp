@@ -77,5 +77,56 @@ TEST(ChatSession, ResetAndErrorsLeaveAUsableSession) {
   EXPECT_EQ(f.engine->model().n_past(), 0);
 }
 
+// A small deterministic adapter on every projection of pycoder-6m.
+LoraAdapter test_adapter(const ModelConfig& c) {
+  LoraAdapter a;
+  a.dir = "(test)";
+  a.format = "peft";
+  a.layers.resize(size_t(c.n_layers));
+  uint64_t state = 7;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return float(int64_t(state >> 40) - (1 << 23)) / float(1 << 23) * 0.05f;
+  };
+  for (auto& layer : a.layers) {
+    for (int p = 0; p < kNumProj; ++p) {
+      LoraPair pair;
+      pair.rank = 4;
+      pair.in = proj_in(c, Proj(p));
+      pair.out = proj_out(c, Proj(p));
+      pair.A.resize(size_t(4 * pair.in));
+      pair.B.resize(size_t(pair.out * 4));
+      for (float& v : pair.A) v = next();
+      for (float& v : pair.B) v = next();
+      layer[p] = std::move(pair);
+    }
+  }
+  return a;
+}
+
+TEST(ChatSession, ChangingTheAdapterDropsTheCacheComputedUnderTheOldOne) {
+  Fixture f = load();
+  ASSERT_TRUE(f.engine->model().add_adapter("a", test_adapter(f.engine->model().config())).ok());
+  ChatSession chat(*f.engine, f.tok, f.tmpl);
+  GenerateRequest with = greedy(16);
+  with.adapter = "a";
+  auto r1 = chat.send("def add(a, b):", with);
+  ASSERT_TRUE(r1.ok()) << r1.message();
+  auto r2 = chat.send("class Stack:", greedy(16));  // no adapter now
+  ASSERT_TRUE(r2.ok()) << r2.message();
+  std::vector<ChatMessage> conv = {{"user", "def add(a, b):"}, {"assistant", *r1}, {"user", "class Stack:"}};
+  auto full = f.tmpl.render(conv);
+  ASSERT_TRUE(full.ok());
+  const std::vector<int32_t> ids = f.tok.encode(*full);
+  EXPECT_EQ(chat.last_new_tokens(), int64_t(ids.size())) << "the second turn reused keys computed under the adapter";
+  // The reply is the base model's on the whole conversation.
+  Fixture g = load();
+  GenerateRequest req = greedy(16);
+  req.prompt = ids;
+  auto r = g.engine->generate(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(chat.last_result().ids, r->ids);
+}
+
 }  // namespace
 }  // namespace hearth

@@ -1,7 +1,7 @@
 // Chat template tests. Expected prompts are written out by hand from the templates' semantics
 // (Qwen3 and Llama 3 from the fixtures' tokenizer_config.json, Llama 2 by family), plus the
 // Jinja subset on its own, loading rules, errors, and the multi-turn prompt delta.
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth {
 namespace {

@@ -4,7 +4,7 @@
 // strings; the chat template and special tokens come along; bad tokenizer metadata is an error.
 #include <fstream>
 
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 #include "formats/gguf_writer.h"
 #include "test_util.h"
 #include "tokenizer/gguf_vocab.h"

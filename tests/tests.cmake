@@ -29,12 +29,15 @@ foreach(src ${HEARTH_TEST_SOURCES})
   set_tests_properties(${name} PROPERTIES TIMEOUT 1800)
 endforeach()
 
-# The CLI end to end (native build only).
+# The CLI end to end, and the malformed-input corpus through it (native build only).
 if(NOT HEARTH_WASM)
   add_test(NAME cli_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli_test.sh $<TARGET_FILE:hearth_cli>
            ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
   add_test(NAME serve_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/serve_test.sh $<TARGET_FILE:hearth_cli>
            ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
+  add_test(NAME malformed_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/malformed/malformed_test.sh
+           $<TARGET_FILE:hearth_cli> ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m
+           ${CMAKE_BINARY_DIR}/malformed)
   add_test(NAME train_cli_test COMMAND bash ${CMAKE_SOURCE_DIR}/tests/train_cli_test.sh $<TARGET_FILE:hearth_cli>
            ${HEARTH_FIXTURES} ${CMAKE_SOURCE_DIR}/models/pycoder-6m)
 endif()

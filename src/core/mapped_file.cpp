@@ -90,6 +90,7 @@ std::shared_ptr<MappedFile> MappedFile::from_bytes(std::vector<uint8_t> bytes, s
 Status MappedFile::read(uint64_t offset, size_t n, void* dst) const {
   if (offset > size_ || n > size_ - offset) return err(path_, ": read of ", n, " bytes at ", std::to_string(offset), " is past the end of the file");
   static_assert(sizeof(off_t) >= 8, "64-bit file offsets are needed for large checkpoints");
+  if (n == 0) return {};
   if (data_) {
     std::memcpy(dst, data_ + size_t(offset), n);
     return {};

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 #include "engine/engine.h"
 #include "tokenizer/tokenizer.h"
 
@@ -38,8 +38,9 @@ class ChatSession {
   void set_overflow(ContextOverflow o) { overflow_ = o; }
   // Adds a user message and generates the assistant's reply. `params` supplies sampling, max
   // tokens, stop ids and the adapter (its prompt is ignored). on_text receives the reply's
-  // text as it streams; returning false stops. With DropOldest, turns that no longer fit are
-  // forgotten for good.
+  // text as it streams; returning false stops (the reply so far is kept). With DropOldest, turns
+  // that no longer fit are forgotten for good. A turn under another adapter (or scale) than the
+  // last one re-prefills (the engine's prefix reuse keys its cache by adapter).
   Result<std::string> send(const std::string& user, GenerateRequest params,
                            const std::function<bool(const std::string&)>& on_text = nullptr,
                            std::vector<std::string> stop_strings = {});

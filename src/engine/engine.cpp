@@ -3,8 +3,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <deque>
+
+#include "core/warning.h"
+#include "formats/gguf.h"
 
 namespace hearth {
 
@@ -23,8 +27,18 @@ Result<std::unique_ptr<Engine>> Engine::load(const std::string& dir, const LoadO
   std::unique_ptr<Engine> e(new Engine());
   HEARTH_ASSIGN(e->model_, Model::load(dir, opt, std::move(backend)));
   HEARTH_ASSIGN(e->gen_, read_generation_config(dir));
-  const auto& ids = e->gen_.eos_token_ids.empty() ? e->model_->config().eos_token_ids : e->gen_.eos_token_ids;
-  for (int64_t id : ids) e->default_stops_.push_back(int32_t(id));
+  const bool from_gen = !e->gen_.eos_token_ids.empty();
+  const auto& ids = from_gen ? e->gen_.eos_token_ids : e->model_->config().eos_token_ids;
+  const int64_t vocab = e->model_->config().vocab_size;
+  for (int64_t id : ids) {
+    if (id >= 0 && id < vocab) {
+      e->default_stops_.push_back(int32_t(id));
+    } else {
+      const std::string source = from_gen ? dir + "/generation_config.json"
+                                 : is_gguf_file(dir) ? dir + " (metadata)" : dir + "/config.json";
+      warn_of(source, ": eos_token_id ", id, " is outside the vocabulary [0, ", vocab, ") and can never end generation");
+    }
+  }
   return e;
 }
 
@@ -33,7 +47,7 @@ SamplingParams Engine::default_sampling() const {
   p.temperature = 0.0f;
   if (gen_.do_sample.value_or(false)) {
     p.temperature = float(gen_.temperature.value_or(1.0));
-    p.top_k = int(gen_.top_k.value_or(0));
+    p.top_k = int(std::min<int64_t>(gen_.top_k.value_or(0), INT_MAX));  // beyond the vocabulary = off
     p.top_p = float(gen_.top_p.value_or(1.0));
     p.min_p = float(gen_.min_p.value_or(0.0));
   }
@@ -92,6 +106,12 @@ Result<GenerateResult> Engine::generate(const GenerateRequest& req, const std::f
   if (need > model_->max_ctx()) {
     return err("the request needs ", need, " positions (", before, " cached + ", req.prompt.size(), " prompt + ",
                req.max_new_tokens, " new) but max_ctx is ", model_->max_ctx(), ": raise --max-ctx or ask for fewer tokens");
+  }
+  const int64_t trained = model_->config().max_position_embeddings;
+  if (need > trained && !warned_past_trained_) {
+    warned_past_trained_ = true;
+    warn_of("the request needs ", need, " positions, more than the model's max_position_embeddings (", trained,
+            "): output past position ", trained, " may degrade");
   }
   HEARTH_ASSIGN(const int64_t reused, reuse_cached_prefix(req));
   cache_adapter_ = model_->active_adapter();
@@ -247,6 +267,7 @@ Status Engine::decode_on_device(const GenerateRequest& req, int64_t fed_base, st
 
 Result<PerplexityResult> evaluate_perplexity(Model& model, std::span<const int32_t> windows, int64_t n, int64_t len,
                                              const std::function<void(int64_t)>& progress) {
+  if (n <= 0) return err("perplexity: no windows to evaluate");
   if (len < 2) return err("perplexity windows must hold at least 2 tokens, got ", len);
   if (int64_t(windows.size()) != n * len) return err("perplexity: expected ", n * len, " ids, got ", windows.size());
   if (len > model.max_ctx()) return err("perplexity windows of ", len, " tokens exceed max_ctx ", model.max_ctx());
@@ -265,6 +286,7 @@ Result<PerplexityResult> evaluate_perplexity(Model& model, std::span<const int32
       for (int64_t v = 0; v < V; ++v) z += std::exp(double(l[v] - mx));
       sum += (std::log(z) + mx) - l[win[size_t(t + 1)]];
     }
+    if (!std::isfinite(sum)) return err("perplexity: window ", w, " gives a non-finite loss (the model's logits are not finite)");
     r.window_nll.push_back(sum / double(len - 1));
     if (progress) progress(w + 1);
   }

@@ -143,6 +143,7 @@ class Engine {
   uint64_t cache_adapter_epoch_ = 0;
   GenerationConfig gen_;
   std::vector<int32_t> default_stops_;
+  bool warned_past_trained_ = false;  // said once that a request runs past max_position_embeddings
 };
 
 // Mean negative log-likelihood of windows[w][1..] given the prefix, averaged per window then

@@ -1,5 +1,6 @@
-// A model folder as the front ends (cli/, web/cpp/) open it: the engine on the chosen backend
-// and the tokenizer, when the folder has tokenizer.json.
+// A model folder (or .gguf file) as the front ends (cli/, web/cpp/) open it: the engine on the
+// chosen backend and the tokenizer, when the folder has tokenizer.json (a GGUF file: its
+// tokenizer metadata).
 #pragma once
 #include <memory>
 #include <string>
@@ -14,7 +15,7 @@ namespace hearth {
 struct ModelFolder {
   std::string dir;
   std::unique_ptr<Engine> engine;
-  Tokenizer tokenizer;  // loaded() is false when the folder has no tokenizer.json
+  Tokenizer tokenizer;  // loaded() is false when the folder has no tokenizer.json (GGUF: no tokenizer metadata)
   std::string pack;     // the pack cache entry, when loaded through the cache
   bool pack_hit = false;  // loaded from that entry
   std::string note;     // the cache's note (an entry replaced, or not written)

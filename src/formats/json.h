@@ -40,7 +40,19 @@ class Json {
 
   bool as_bool() const { return b_; }
   double as_double() const { return num_; }
-  int64_t as_int() const { return int64_t(num_); }
+  // The number as an integer, saturated at the int64 range (NaN gives 0): never the undefined
+  // conversion of an out-of-range double. Check fits_int64() where the range matters.
+  int64_t as_int() const {
+    if (!(num_ == num_)) return 0;
+    if (num_ >= 9223372036854775807.0) return INT64_MAX;
+    if (num_ <= -9223372036854775808.0) return INT64_MIN;
+    return int64_t(num_);
+  }
+  // A number with no fractional part inside [-2^63, 2^63).
+  bool fits_int64() const {
+    return kind_ == Kind::Number && num_ == num_ && num_ >= -9223372036854775808.0 && num_ < 9223372036854775808.0 &&
+           num_ == double(int64_t(num_));
+  }
   const std::string& as_string() const { return str_; }
   const Array& as_array() const { static const Array e; return arr_ ? *arr_ : e; }
   const Object& as_object() const { static const Object e; return obj_ ? *obj_ : e; }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/finite.h"
 #include "formats/json.h"
 
 namespace hearth {
@@ -146,6 +147,9 @@ Result<TensorStore> TensorStore::open_dir(const std::string& dir) {
     for (const auto& [name, file] : wm->as_object()) {
       const TensorInfo* t = store.find(name);
       if (!t) return err(index_path, ": tensor ", name, " is listed for ", file.as_string(), " but that file does not hold it");
+      if (t->file != dir + "/" + file.as_string())
+        return err(index_path, ": tensor ", name, " is listed for ", file.as_string(), " but that file does not hold it (",
+                   t->file, " does)");
     }
     return store;
   }
@@ -171,11 +175,13 @@ Status TensorInfo::read_bytes(size_t first, size_t n, void* dst) const {
 }
 
 namespace {
-Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out);
+// Converts elements [first, first + n) of the bytes at p; `index0` is the tensor index of
+// element `first` (for messages).
+Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out, size_t index0);
 }  // namespace
 
 Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
-  if (t.data) return convert_resident(t, t.data, first, n, out);
+  if (t.data) return convert_resident(t, t.data, first, n, out, first);
   // Read in ranges of up to 4M elements, converting each.
   const size_t es = dtype_size(t.dtype);
   std::vector<uint8_t> buf;
@@ -183,7 +189,7 @@ Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
     const size_t m = std::min<size_t>(n - done, size_t(4) << 20);
     buf.resize(m * es);
     HEARTH_CHECK(t.read_bytes((first + done) * es, m * es, buf.data()));
-    HEARTH_CHECK(convert_resident(t, buf.data(), 0, m, out + done));
+    HEARTH_CHECK(convert_resident(t, buf.data(), 0, m, out + done, first + done));
     done += m;
   }
   return {};
@@ -191,35 +197,77 @@ Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out) {
 
 namespace {
 
-Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out) {
-  switch (t.dtype) {
+// Non-finite weights make every later result NaN: the load fails here, naming the tensor.
+Error non_finite(const TensorInfo& t, size_t index, float value) {
+  return err(t.file, ": tensor ", t.name, ": element ", index, " is ", std::isnan(value) ? "NaN" : "infinite",
+             " (non-finite weights: a corrupt file, or one saved from a diverged run)");
+}
+
+// Converts n elements of the bytes at p (a float dtype) to f32 and tells whether any came out
+// NaN or infinite: a max over the |x| bit patterns in the same loop (no branch, so the loops
+// still vectorize; measured at no cost beside the conversion).
+bool convert_block(DType dtype, const uint8_t* p, size_t n, float* out) {
+  uint32_t mx = 0;
+  const auto note = [&mx](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    mx = std::max(mx, u & 0x7fffffffu);
+  };
+  switch (dtype) {
     case DType::F32:
-      std::memcpy(out, p + first * 4, n * 4);
-      return {};
+      for (size_t i = 0; i < n; ++i) {
+        std::memcpy(out + i, p + i * 4, 4);
+        note(out[i]);
+      }
+      break;
     case DType::BF16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
-        std::memcpy(&h, p + (first + i) * 2, 2);
+        std::memcpy(&h, p + i * 2, 2);
         out[i] = bf16_to_f32(h);
+        note(out[i]);
       }
-      return {};
+      break;
     case DType::F16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t h;
-        std::memcpy(&h, p + (first + i) * 2, 2);
+        std::memcpy(&h, p + i * 2, 2);
         out[i] = f16_to_f32(h);
+        note(out[i]);
       }
-      return {};
-    case DType::F64:
+      break;
+    default:  // F64
       for (size_t i = 0; i < n; ++i) {
         double d;
-        std::memcpy(&d, p + (first + i) * 8, 8);
+        std::memcpy(&d, p + i * 8, 8);
         out[i] = float(d);
+        note(out[i]);
       }
-      return {};
-    default:
-      return err(t.file, ": tensor ", t.name, ": dtype ", dtype_name(t.dtype), " is not a floating-point type (expected F32, F16 or BF16)");
+      break;
   }
+  return mx >= 0x7f800000u;
+}
+
+// Blocks of 4096 elements, each converted and checked; only a block that holds a non-finite
+// value is searched element by element.
+Status convert_resident(const TensorInfo& t, const uint8_t* p, size_t first, size_t n, float* out, size_t index0) {
+  if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16 && t.dtype != DType::F64)
+    return err(t.file, ": tensor ", t.name, ": dtype ", dtype_name(t.dtype), " is not a floating-point type (expected F32, F16 or BF16)");
+  const size_t es = dtype_size(t.dtype);
+  constexpr size_t kBlock = 4096;
+  for (size_t b = 0; b < n; b += kBlock) {
+    const size_t m = std::min(kBlock, n - b);
+    if (!convert_block(t.dtype, p + (first + b) * es, m, out + b)) continue;
+    const size_t bad = first_non_finite(out + b, m);
+    const size_t index = index0 + b + bad;
+    if (t.dtype == DType::F64) {
+      double d;
+      std::memcpy(&d, p + (first + b + bad) * 8, 8);
+      if (std::isfinite(d)) return err(t.file, ": tensor ", t.name, ": element ", index, " (", d, ") overflows f32");
+    }
+    return non_finite(t, index, out[b + bad]);
+  }
+  return {};
 }
 
 }  // namespace

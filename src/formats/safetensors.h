@@ -73,7 +73,8 @@ class TensorStore {
   std::map<std::string, const TensorInfo*> by_name_;
 };
 
-// Converts n elements of a float-typed tensor to f32 (F32, F16, BF16, F64).
+// Converts n elements of a float-typed tensor to f32 (F32, F16, BF16, F64). A NaN or infinite
+// element is an error naming the tensor and the element (weights must be finite).
 Status convert_to_f32(const TensorInfo& t, size_t first, size_t n, float* out);
 
 // Writes a safetensors file (used by tests and the random-checkpoint tool).

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/finite.h"
 #include "core/thread_pool.h"
 #include "formats/ggml_quants.h"
 #include "ops/block_formats.h"
@@ -277,7 +278,15 @@ Result<std::vector<float>> GgufTensorSource::load_f32(const std::string& name, s
     const int64_t n = std::min(slice_rows(rb), rows - r);
     raw.resize(size_t(uint64_t(n) * rb));
     HEARTH_CHECK(read_rows(plain, r, n, raw.data()));
-    for (int64_t i = 0; i < n; ++i) dequantize_row(t.type, raw.data() + uint64_t(i) * rb, cols, out.data() + (r + i) * cols);
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = out.data() + (r + i) * cols;
+      dequantize_row(t.type, raw.data() + uint64_t(i) * rb, cols, row);
+      const size_t bad = first_non_finite(row, size_t(cols));
+      if (bad != size_t(cols)) {
+        return err(file_->path(), ": tensor ", t.name, " (", name, "): element ", (r + i) * cols + int64_t(bad), " is ",
+                   std::isnan(row[bad]) ? "NaN" : "infinite", " (non-finite weights: a corrupt file, or one saved from a diverged run)");
+      }
+    }
   }
   if (!e.permuted) return out;
   const int64_t hf_rows = expect[0], width = t.numel() / hf_rows;
@@ -301,14 +310,31 @@ Result<QMatrix> GgufTensorSource::load_matrix(const std::string& name, int64_t r
       const int64_t n = std::min(slice_rows(rb), rows - r);
       raw.resize(size_t(uint64_t(n) * rb));
       HEARTH_CHECK(read_rows(e, r, n, raw.data()));
+      // Each block starts with its f16 scale: a NaN or Inf one makes the block's values non-finite.
+      const auto info = ggml_type_info(uint32_t(type));
+      const size_t blocks = size_t(uint64_t(n) * rb / uint64_t(info->block_bytes));
+      const size_t bad = first_non_finite_f16(raw.data(), blocks, size_t(info->block_bytes));
+      if (bad != blocks) {
+        const int64_t per_row = cols / info->block;
+        return err(file_->path(), ": tensor ", e.tensor->name, " (", name, "): row ", r + int64_t(bad) / per_row, ", block ",
+                   int64_t(bad) % per_row, " has a non-finite scale (non-finite weights: a corrupt file, or one saved from a diverged run)");
+      }
       set_block_rows(m, r, n, raw.data());
     }
     return m;
   }
-  const bool is_float = type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16;
-  const WeightFormat target = is_float ? fmt : table ? WeightFormat::Int8 : WeightFormat::Int4;
   HEARTH_ASSIGN(std::vector<float> w, load_f32(name, shape));
-  return quantize_matrix(w, rows, cols, target, pool, search);
+  return quantize_matrix(w, rows, cols, load_format(name, fmt, table), pool, search);
+}
+
+WeightFormat GgufTensorSource::load_format(const std::string& name, WeightFormat fmt, bool table) const {
+  auto it = by_hf_name_.find(name);
+  if (it == by_hf_name_.end() || !it->second.tensor) return fmt;
+  const GgmlType type = it->second.tensor->type;
+  if (type == GgmlType::Q8_0) return WeightFormat::Q8_0;
+  if (type == GgmlType::Q4_0) return WeightFormat::Q4_0;
+  const bool is_float = type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16;
+  return is_float ? fmt : table ? WeightFormat::Int8 : WeightFormat::Int4;
 }
 
 Result<Checkpoint> open_gguf_checkpoint(const std::string& path) {

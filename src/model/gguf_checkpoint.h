@@ -45,6 +45,7 @@ class GgufTensorSource final : public TensorSource {
   Result<std::vector<float>> load_f32(const std::string& name, std::span<const int64_t> expect) const override;
   Result<QMatrix> load_matrix(const std::string& name, int64_t rows, int64_t cols, WeightFormat fmt, bool table,
                               ThreadPool* pool, bool search) const override;
+  WeightFormat load_format(const std::string& name, WeightFormat fmt, bool table) const override;
   std::string where() const override { return file_->path(); }
   const GgufFile& file() const { return *file_; }
 

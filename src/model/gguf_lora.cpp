@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/finite.h"
 #include "formats/ggml_quants.h"
 #include "formats/gguf.h"
 #include "formats/gguf_writer.h"
@@ -73,12 +74,18 @@ Status write_gguf_lora(const LoraAdapter& a, const ModelConfig& base, const std:
 
 Result<LoraAdapter> read_gguf_lora(const std::string& path, const ModelConfig& base) {
   HEARTH_ASSIGN(GgufFile g, GgufFile::open(path));
+  return read_gguf_lora(g, base);
+}
+
+Result<LoraAdapter> read_gguf_lora(const GgufFile& g, const ModelConfig& base) {
+  const std::string& path = g.path();
   HEARTH_ASSIGN(std::string type, g.get_string("general.type", ""));
   HEARTH_ASSIGN(std::string kind, g.get_string("adapter.type", ""));
   if (type != "adapter" || kind != "lora") return err(path, ": not a LoRA adapter (general.type \"", type, "\", adapter.type \"", kind, "\")");
   HEARTH_ASSIGN(std::string arch, g.get_string("general.architecture"));
   if (arch != base.model_type) return err(path, ": adapter for architecture ", arch, ", the model is ", base.model_type);
   HEARTH_ASSIGN(double alpha, g.get_float("adapter.lora.alpha", 0.0));
+  if (!std::isfinite(alpha)) return err(path, ": adapter.lora.alpha must be a finite number");
   LoraAdapter out;
   out.dir = path;
   out.format = "gguf";
@@ -90,6 +97,8 @@ Result<LoraAdapter> read_gguf_lora(const std::string& path, const ModelConfig& b
     HEARTH_CHECK(g.read(t, 0, raw.size(), raw.data()));
     v.resize(size_t(t.numel()));
     dequantize_row(t.type, raw.data(), t.numel(), v.data());
+    const size_t bad = first_non_finite(v.data(), v.size());
+    if (bad != v.size()) return err(path, ": tensor ", t.name, ": element ", bad, " is ", std::isnan(v[bad]) ? "NaN" : "infinite");
     return {};
   };
   for (int64_t l = 0; l < base.n_layers; ++l) {

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "formats/config.h"
+#include "formats/gguf.h"
 #include "model/lora.h"
 
 namespace hearth {
@@ -18,5 +19,7 @@ namespace hearth {
 Status write_gguf_lora(const LoraAdapter& adapter, const ModelConfig& base, const std::string& out_path);
 // Reads a GGUF adapter for a model of `base` (the architecture and every shape checked).
 Result<LoraAdapter> read_gguf_lora(const std::string& path, const ModelConfig& base);
+// The same from a parsed file (the fuzz target reads one from memory).
+Result<LoraAdapter> read_gguf_lora(const GgufFile& g, const ModelConfig& base);
 
 }  // namespace hearth

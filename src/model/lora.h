@@ -11,6 +11,8 @@
 
 #include "core/error.h"
 #include "formats/config.h"
+#include "formats/json.h"
+#include "formats/safetensors.h"
 #include "model/hf_layout.h"
 
 namespace hearth {
@@ -34,5 +36,9 @@ struct LoraAdapter {
 // tensor against the model's shapes. Errors name the file and tensor; nothing is applied to any
 // model here.
 Result<LoraAdapter> load_lora_adapter(const std::string& dir, const ModelConfig& cfg);
+// The same from a parsed adapter_config.json (`cfg_path` names it in errors) and the adapter's
+// safetensors file, PEFT or (mlx) MLX-LM layout.
+Result<LoraAdapter> parse_lora_adapter(const Json& adapter_config, const std::string& cfg_path,
+                                       const SafetensorsFile& st, bool mlx, const ModelConfig& cfg);
 
 }  // namespace hearth

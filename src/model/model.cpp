@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "core/thread_pool.h"
+#include "model/memory_estimate.h"
 #include "model/rope.h"
 #include "ops/kv_cache.h"
 
@@ -65,6 +66,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, const LoadOpt
   if (opt.max_ctx < 0) return err("max_ctx must be positive, got ", opt.max_ctx);
   if (opt.max_prefill_t <= 0) return err("max_prefill_t must be positive, got ", opt.max_prefill_t);
   m->max_ctx_ = opt.max_ctx > 0 ? opt.max_ctx : std::min<int64_t>(cfg.max_position_embeddings, 4096);
+  HEARTH_CHECK(check_memory(estimate_memory(cfg, opt.dtype, m->max_ctx_, opt.max_prefill_t, ckpt.tensors.get()), *m->be_, dir));
   m->rope_ = make_rope_table(cfg);
   if (!m->be_->supports_kv_dtype(opt.kv_dtype))
     return err("the ", m->be_->name(), " backend cannot keep the KV cache as ", kv_dtype_name(opt.kv_dtype), " (f32 only)");

@@ -4,6 +4,7 @@
 
 #include "formats/gguf.h"
 #include "formats/packed.h"
+#include "model/checkpoint_checks.h"
 #include "model/gguf_checkpoint.h"
 #include "model/packed_model.h"
 
@@ -56,6 +57,7 @@ Result<Checkpoint> open_checkpoint(const std::string& path) {
   Checkpoint c;
   HEARTH_ASSIGN(c.config, read_model_config(path));
   HEARTH_ASSIGN(TensorStore store, TensorStore::open_dir(path));
+  warn_about_unused_layers(store, c.config, path);
   c.tensors = std::make_unique<SafetensorsSource>(std::move(store), path);
   return c;
 }

@@ -39,6 +39,9 @@ class TensorSource {
   virtual Result<std::optional<RawMatrix>> raw_matrix(const std::string& name, int64_t rows, int64_t cols) const {
     return std::optional<RawMatrix>();
   }
+  // The format load_matrix gives a matrix asked for in `fmt` (for memory estimates before
+  // loading): `fmt` unless the source keeps or picks another.
+  virtual WeightFormat load_format(const std::string& name, WeightFormat fmt, bool table) const { return fmt; }
   // The file or folder, for messages.
   virtual std::string where() const = 0;
 };

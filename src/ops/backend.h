@@ -50,7 +50,9 @@ class Backend {
     uint64_t dispatches = 0, submits = 0, pipelines = 0;
   };
   virtual Counters counters() const { return {}; }
-  // Bytes the backend can still allocate, where it knows (std::nullopt: unknown).
+  // Bytes the backend can still allocate, where it knows (std::nullopt: unknown): host memory
+  // for the CPU backend (the wasm heap's room in wasm). Loading and training check what they
+  // need against it before allocating.
   virtual std::optional<uint64_t> memory_limit() const { return std::nullopt; }
 
   // Memory.

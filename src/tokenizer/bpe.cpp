@@ -4,6 +4,8 @@
 // (Llama 2 has no pre-tokenizer split) stays fast.
 #include "tokenizer/bpe.h"
 
+#include "core/warning.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -214,7 +216,17 @@ Result<BpeModel> BpeModel::parse(const Json& model, bool byte_level, const std::
     max_id = std::max(max_id, val.as_int());
   }
   std::vector<const std::string*> by_id(size_t(max_id + 1), nullptr);
-  for (const auto& [key, val] : entries) by_id[size_t(val.as_int())] = &key;  // last one wins
+  size_t duplicates = 0;
+  std::string first_duplicate;
+  for (const auto& [key, val] : entries) {
+    const std::string*& slot = by_id[size_t(val.as_int())];
+    if (slot && duplicates++ == 0)
+      first_duplicate = "'" + *slot + "' and '" + key + "' both have id " + std::to_string(val.as_int());
+    slot = &key;  // the last one wins (decoding), as in HF tokenizers
+  }
+  if (duplicates > 0)
+    warn_of(where, ".vocab: ", duplicates, " token(s) share an id with another (", first_duplicate,
+            "): decoding gives the last one");
   m.text_off_.resize(by_id.size() + 1);
   m.present_.assign(by_id.size(), 0);
   size_t total = 0;
@@ -271,7 +283,8 @@ Result<BpeModel> BpeModel::parse(const Json& model, bool byte_level, const std::
 
   // Merges: "a b" strings or [a, b] pairs; the rank is the position in the list.
   const Json* merges = model.find_non_null("merges");
-  if (merges && !merges->is_array()) return err(where, ".merges: expected an array");
+  if (!merges) return err(where, ".merges: missing (a BPE model needs its merge list; [] for none)");
+  if (!merges->is_array()) return err(where, ".merges: expected an array");
   size_t n_merges = merges ? merges->size() : 0;
   m.merges_.reserve(n_merges);
   uint32_t rank = 0;

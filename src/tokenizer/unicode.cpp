@@ -188,21 +188,24 @@ size_t valid_sequence_length(std::string_view s, size_t i) {
 }
 
 uint32_t decode_at(std::string_view s, size_t i, size_t* len) {
-  uint8_t b0 = uint8_t(s[i]);
+  const uint8_t b0 = uint8_t(s[i]);
   if (b0 < 0x80) {
     *len = 1;
     return b0;
   }
+  // A sequence cut short by the end of the text, or without its continuation bytes, is one
+  // byte of U+FFFD (token texts from a file need not be valid UTF-8).
+  const size_t n = b0 < 0xC0 ? 0 : b0 < 0xE0 ? 2 : b0 < 0xF0 ? 3 : b0 < 0xF8 ? 4 : 0;
+  bool ok = n > 0 && i + n <= s.size();
+  for (size_t k = 1; ok && k < n; ++k) ok = (uint8_t(s[i + k]) & 0xC0) == 0x80;
+  if (!ok) {
+    *len = 1;
+    return 0xFFFD;
+  }
   auto c = [&](size_t k) { return uint32_t(uint8_t(s[i + k]) & 0x3F); };
-  if (b0 < 0xE0) {
-    *len = 2;
-    return (uint32_t(b0 & 0x1F) << 6) | c(1);
-  }
-  if (b0 < 0xF0) {
-    *len = 3;
-    return (uint32_t(b0 & 0x0F) << 12) | (c(1) << 6) | c(2);
-  }
-  *len = 4;
+  *len = n;
+  if (n == 2) return (uint32_t(b0 & 0x1F) << 6) | c(1);
+  if (n == 3) return (uint32_t(b0 & 0x0F) << 12) | (c(1) << 6) | c(2);
   return (uint32_t(b0 & 0x07) << 18) | (c(1) << 12) | (c(2) << 6) | c(3);
 }
 

@@ -40,7 +40,8 @@ uint8_t combining_class(uint32_t cp);
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if the byte there does not start one
 // (stray continuation byte, overlong form, surrogate, beyond U+10FFFF or truncated).
 size_t valid_sequence_length(std::string_view s, size_t i);
-// Decodes the sequence at s[i] (which must be valid) and sets *len to its length.
+// Decodes the sequence at s[i] and sets *len to its length. A sequence cut short (by the end of
+// s or a missing continuation byte) reads as U+FFFD of length 1; valid text decodes exactly.
 uint32_t decode_at(std::string_view s, size_t i, size_t* len);
 using ::hearth::append_utf8;  // core/utf8.h
 bool is_valid_utf8(std::string_view s);

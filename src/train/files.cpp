@@ -101,10 +101,4 @@ Status write_text_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-double memory_limit_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-  const double have = pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
-  return sizeof(void*) == 4 ? std::min(have > 0 ? have : 3.5e9, 3.5e9) : have;
-}
-
 }  // namespace hearth::train

@@ -21,8 +21,5 @@ Status make_parent_dirs(const std::string& file);
 Result<std::vector<std::string>> list_files(const std::string& dir);
 Status copy_file(const std::string& from, const std::string& to);
 Status write_text_file(const std::string& path, const std::string& text);
-// Bytes of memory this process can hope to use: the machine's physical memory (at most 3.5 GB
-// in 32-bit wasm, whose heap ends at 4 GB); 0 if unknown.
-double memory_limit_bytes();
 
 }  // namespace hearth::train

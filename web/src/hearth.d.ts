@@ -304,7 +304,10 @@ export interface TrainingRun extends AsyncIterableIterator<StepRecord> {
 export function trainModel(source: ModelSource, opts: TrainOptions & Pick<LoadOptions, 'backend' | 'subgroups' |
   'gpu' | 'wasmUrl' | 'worker' | 'workerUrl'> & { threads?: number }): TrainingRun;
 
-/** A model folder: a path (Node), a base URL, File/Blob objects, or a name -> bytes map. */
+/**
+ * A model folder: a path (Node; a folder of links such as a Hugging Face hub snapshot, a .gguf
+ * file or a pack), a base URL, File/Blob objects, or a name -> bytes map.
+ */
 export type ModelSource = string | URL | Iterable<File> | Record<string, Blob | ArrayBuffer | Uint8Array>;
 
 export function loadModel(source: ModelSource, opts?: LoadOptions): Promise<HearthModel>;

@@ -113,11 +113,13 @@ async function toBytes(v) {
   throw new Error('hearth: model files must be File, Blob, ArrayBuffer or Uint8Array');
 }
 
-const mounted = new Set();
+// Node: the host's root, mounted once; model files are reached through it.
+const HOST_ROOT = '/.hearth-host';
+let hostMounted = false;
+const mounted = new Set();  // host folders mounted writable (mountNodeDir)
 
-// Puts the model's files where the wasm FS sees them; resolves to the folder's FS path. In Node
-// a folder is mounted at its own absolute path, so messages name the user's files.
-// Mounts a host folder (Node) at the same path in the engine's file system.
+// Mounts a host folder (Node) at the same path in the engine's file system, for files the
+// engine writes (packs, the pack cache).
 function mountNodeDir(m, dir) {
   if (mounted.has(dir)) return;
   m.FS.mkdirTree(dir);
@@ -125,21 +127,59 @@ function mountNodeDir(m, dir) {
   mounted.add(dir);
 }
 
+// Node: makes the host path `path` (absolute) appear at the same path in the wasm FS, so the
+// engine's messages name the user's files: a file becomes a link to its real path under
+// HOST_ROOT, a folder a folder of such links (subfolders to a depth of 3). Links are resolved
+// here with fs.realpath, because the wasm FS cannot follow a host link (a Hugging Face hub
+// snapshot is a folder of links into ../../blobs). Called again, it brings the folder up to date.
+async function mirrorHostPath(m, path, depth = 0) {
+  const FS = m.FS;
+  const fs = await import('node:fs');
+  if (!hostMounted) {
+    FS.mkdirTree(HOST_ROOT);
+    FS.mount(m.NODEFS, { root: '/' }, HOST_ROOT);
+    hostMounted = true;
+  }
+  const real = fs.realpathSync(path);
+  const existing = FS.analyzePath(path, true);
+  if (!fs.statSync(real).isDirectory()) {
+    const target = HOST_ROOT + real;
+    if (existing.exists && FS.isLink(FS.lstat(path).mode) && FS.readlink(path) === target) return;
+    if (existing.exists) FS.unlink(path);
+    FS.mkdirTree(path.slice(0, path.lastIndexOf('/')) || '/');
+    FS.symlink(target, path);
+    return;
+  }
+  if (existing.exists && FS.isLink(FS.lstat(path).mode)) FS.unlink(path);
+  FS.mkdirTree(path);
+  const names = new Set(fs.readdirSync(path));
+  for (const name of FS.readdir(path)) {
+    if (name !== '.' && name !== '..' && !names.has(name) && FS.isLink(FS.lstat(`${path}/${name}`).mode)) {
+      FS.unlink(`${path}/${name}`);  // gone from the host folder
+    }
+  }
+  for (const name of names) {
+    const p = `${path}/${name}`;
+    let st = null;
+    try { st = fs.statSync(p); } catch { continue; }  // a dangling link: as if the file were absent
+    if (st.isDirectory() && depth >= 3) continue;
+    await mirrorHostPath(m, p, depth + 1);
+  }
+}
+
+// Puts the model's files where the wasm FS sees them; resolves to their FS path. In Node a
+// folder (or a .gguf file or a pack) appears at its own absolute path, so messages name the user's files.
 // onBytes(name, bytes, size): called as file bytes arrive (progress).
 async function mountSource(m, source, names = MODEL_FILES, onBytes = null) {
   const FS = m.FS;
   if (typeof source === 'string' && isNode && !/^https?:/.test(source)) {
     const { resolve } = await import('node:path');
     const { statSync } = await import('node:fs');
-    const { dirname } = await import('node:path');
     const path = resolve(source);
     let st = null;
     try { st = statSync(path); } catch { /* reported below */ }
-    // A model may also be one file (.gguf, or a pack): its folder is mounted.
-    const isFile = st?.isFile() && names === MODEL_FILES;
-    if (!st?.isDirectory() && !isFile) throw new Error(`hearth: ${source}: no such ${names === MODEL_FILES ? 'model' : 'adapter'} folder or file`);
-    const dir = isFile ? dirname(path) : path;
-    mountNodeDir(m, dir);
+    if (!st) throw new Error(`hearth: ${source}: no such ${names === MODEL_FILES ? 'model' : 'adapter'} folder or file`);
+    await mirrorHostPath(m, path);
     return path;
   }
   const dir = `/models/m${++folderCount}`;

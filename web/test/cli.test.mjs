@@ -2,8 +2,9 @@
 // "ids: ..."; without a GPU adapter it says so and runs on the wasm CPU backend.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
@@ -72,8 +73,45 @@ test('adapter flags without an adapter folder are reported', async () => {
     /--adapter-scale: expected a number/);
 });
 
-test('bad flags are reported', async () => {
-  await assert.rejects(run('node', [cli, '-m', model, '--ids', '1,x'], { env }), /--ids: "x" is not a token id/);
-  await assert.rejects(run('node', [cli, '--ids', '1']), /-m DIR is required/);
-  await assert.rejects(run('node', [cli, '-m', model, '--ids', '1', '--dtype', 'q3']), /--dtype/);
+test('bad flags are reported with the native CLI\'s messages, exit status 2', async () => {
+  const fails = async (args, message) => {
+    await assert.rejects(run('node', [cli, ...args], { env }), (e) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr, message);
+      return true;
+    });
+  };
+  await fails(['-m', model, '--ids', '1,x'], /--ids: expected token ids separated by commas or spaces, got "1,x"/);
+  await fails(['-m', model, '--ids', '99999999999'], /^hearth: --ids: token id 99999999999 is too large$/m);
+  await fails(['--ids', '1'], /missing required option --model/);
+  await fails(['-m', model, '--ids', '1', '--dtype', 'q3'], /--dtype: "q3" is not one of f32, f16, int8, int4/);
+  await fails(['-m', model, '--ids', '1', '--max-ctx', '99999999999'], /--max-ctx: 99999999999 is out of range \[1, 16777216\]/);
+  await fails(['chat', '-m', model], /command "chat" is in the native CLI only/);
+});
+
+test('the native form `hearth.mjs generate ...` is accepted; --help describes it', async () => {
+  const { stdout } = await run('node', [cli, 'generate', '-m', model, '--ids', ref.prompt_ids.join(','), '-n', '8',
+    '--backend', 'cpu', '--print-ids'], { env });
+  assert.equal(lastLine(stdout), `ids: ${ref.greedy.slice(0, 8).join(' ')}`);
+  const help = await run('node', [cli, 'generate', '--help'], { env });
+  assert.match(help.stdout, /^usage: hearth\.mjs \[generate\]/);
+  for (const flag of ['--ids', '--stop', '--backend', '--adapter', '--stats']) assert.ok(help.stdout.includes(flag), flag);
+});
+
+test('every --stop applies: the text ends before whichever comes first', async () => {
+  const { stdout } = await run('node', [cli, '-m', model, '--prompt', ref.prompt, '-n', '24', '--backend', 'cpu',
+    '--stop', 'if', '--stop', 'return'], { env });
+  assert.equal(stdout, `${ref.text.slice(0, ref.text.indexOf('if'))}\n`);
+});
+
+test('a prompt longer than max_position_embeddings warns', async () => {
+  // qwen2-tiny's weights under a config that says max_position_embeddings 32.
+  const short = mkdtempSync(join(tmpdir(), 'hearth-cli-'));
+  const config = JSON.parse(readFileSync(resolve(tiny, 'config.json'), 'utf8'));
+  writeFileSync(join(short, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 32 }));
+  symlinkSync(resolve(tiny, 'model.safetensors'), join(short, 'model.safetensors'));
+  const { stderr } = await run('node', [cli, '-m', short, '--ids', new Array(40).fill(17).join(','), '-n', '2',
+    '--max-ctx', '64', '--backend', 'cpu'], { env });
+  rmSync(short, { recursive: true, force: true });
+  assert.match(stderr, /hearth: warning: the request needs 41 positions, more than the model's max_position_embeddings \(32\)/);
 });

@@ -7,6 +7,7 @@
 
 #include "ops/backend.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/host_memory.h"
 #include "ops/cpu/kernels.h"
 #include "ops/cpu/ref_ops.h"
 #include "ops/cpu/ref_train.h"
@@ -51,6 +52,7 @@ class CpuBackend final : public Backend {
     for (const auto& w : weights_) n += w ? w->bytes() : 0;
     return n;
   }
+  std::optional<uint64_t> memory_limit() const override { return host_memory_available(); }
 
   void embed(WeightId E, std::span<const int32_t> ids, Buf out) override { ref::embed(*weights_[E.id], ids, p(out)); }
   void rmsnorm(Buf x, Buf w, Buf out, int64_t rows, int64_t d, float eps) override {

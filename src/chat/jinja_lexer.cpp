@@ -3,9 +3,10 @@
 // tabs before a block or comment tag that starts a line; "-" strips all whitespace on that
 // side, "+" turns the block rules off; a single trailing newline of the source is dropped;
 // \r\n and \r become \n).
+#include <cerrno>
 #include <cctype>
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth::jinja {
 
@@ -237,8 +238,13 @@ class Lexer {
     t.kind = is_float ? TokKind::Float : TokKind::Int;
     t.text = lit;
     t.line = line_;
-    if (is_float) t.f = std::strtod(lit.c_str(), nullptr);
-    else t.i = std::strtoll(lit.c_str(), nullptr, 10);
+    if (is_float) {
+      t.f = std::strtod(lit.c_str(), nullptr);
+    } else {
+      errno = 0;
+      t.i = std::strtoll(lit.c_str(), nullptr, 10);
+      if (errno == ERANGE) return err("chat template line ", line_, ": integer literal ", lit, " is too large (limit 2^63 - 1)");
+    }
     out_.push_back(std::move(t));
     pos_ = e;
     return {};

@@ -1,9 +1,12 @@
 // Chat templates: loading from tokenizer_config.json / chat_template.jinja, rendering through
 // the Jinja subset with transformers' variables, the built-in Llama 2 format, and the
 // multi-turn prompt delta. See chat_template.h.
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 
-#include "engine/chat_jinja.h"
+#include <cstdio>
+
+#include "chat/jinja.h"
+#include "chat/named_templates.h"
 #include "formats/gguf.h"
 #include "formats/packed.h"
 #include "tokenizer/gguf_vocab.h"
@@ -28,14 +31,65 @@ std::string dir_of(const std::string& path) {
   return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
 }
 
-std::string py_strip(const std::string& s) {
-  jinja::Value fn = jinja::get_attr(jinja::Value::string(s), "strip");
-  jinja::Args none;
-  auto r = (*fn.fn)(none);
-  return r.ok() ? r->s : s;
+std::string py_strip(const std::string& s) { return jinja::py_strip(s, jinja::Value::none(), true, true); }
+
+// Llama 2 checkpoints carry no template: LlamaTokenizer with <s> and </s>.
+bool is_llama2_family(const Json& config) {
+  const Json* cls = config.find_non_null("tokenizer_class");
+  const std::string* bos = token_text(config.find_non_null("bos_token"));
+  const std::string* eos = token_text(config.find_non_null("eos_token"));
+  const bool llama_tok = cls && cls->is_string() &&
+                         (cls->as_string() == "LlamaTokenizer" || cls->as_string() == "LlamaTokenizerFast");
+  return llama_tok && bos && *bos == "<s>" && eos && *eos == "</s>";
+}
+
+bool file_exists(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f) std::fclose(f);
+  return f != nullptr;
 }
 
 }  // namespace
+
+bool ChatTemplate::config_has_template(const Json& config, const std::string& dir) {
+  if (config.find_non_null("chat_template")) return true;
+  if (!dir.empty() && file_exists(dir + "/chat_template.jinja")) return true;
+  return is_llama2_family(config);
+}
+
+Result<ChatTemplate> ChatTemplate::named(const std::string& name, const Json* config) {
+  const NamedTemplate* nt = find_named_template(name);
+  if (!nt) return err("chat template \"", name, "\" is not a built-in format (", named_template_list(), ")");
+  ChatTemplate t;
+  if (nt->jinja.empty()) {
+    HEARTH_ASSIGN(t, build(config, {}, "chat template " + name));
+    t.kind_ = Kind::Llama2;
+  } else {
+    HEARTH_ASSIGN(t, build(config, {{"default", nt->jinja}}, "chat template " + name));
+  }
+  // The format's own special tokens where the tokenizer config gives none.
+  auto add_token = [&](const char* key, const std::string& value, std::string* field) {
+    if (!field->empty() || value.empty()) return;
+    *field = value;
+    t.special_tokens_.emplace_back(key, Json::string(value));
+  };
+  add_token("bos_token", nt->bos_token, &t.bos_);
+  add_token("eos_token", nt->eos_token, &t.eos_);
+  t.origin_ = name;
+  t.stop_strings_ = nt->stop_strings;
+  return t;
+}
+
+Result<ChatTemplate> ChatTemplate::from_name_or_file(const std::string& name_or_path, const Json* config) {
+  if (find_named_template(name_or_path)) return named(name_or_path, config);
+  if (!file_exists(name_or_path))
+    return err("chat template \"", name_or_path, "\": no such file, and not a built-in format (",
+               named_template_list(), ")");
+  HEARTH_ASSIGN(std::string source, read_text_file(name_or_path));
+  HEARTH_ASSIGN(ChatTemplate t, build(config, {{"default", std::move(source)}}, name_or_path));
+  t.origin_ = name_or_path;
+  return t;
+}
 
 PromptDelta prompt_delta(std::string_view cached_text, std::string prompt) {
   size_t k = 0;
@@ -57,19 +111,36 @@ Result<ChatTemplate> ChatTemplate::from_tokenizer_config_file(const std::string&
 }
 
 Result<ChatTemplate> ChatTemplate::for_model(const std::string& path) {
-  if (is_packed_file(path)) {
+  if (!is_gguf_file(path) && !is_packed_file(path)) return from_tokenizer_config_file(path + "/tokenizer_config.json");
+  HEARTH_ASSIGN(ModelTokenizerConfig m, model_tokenizer_config(path));
+  if (!m.config) return err(m.what, ": the pack holds no tokenizer_config.json");
+  return from_tokenizer_config(*m.config, m.dir, m.what);
+}
+
+Result<ChatTemplate::ModelTokenizerConfig> ChatTemplate::model_tokenizer_config(const std::string& path) {
+  ModelTokenizerConfig m;
+  if (is_gguf_file(path)) {
+    HEARTH_ASSIGN(auto file, MappedFile::open(path, /*force_ranges=*/true));  // the metadata only
+    HEARTH_ASSIGN(GgufFile g, GgufFile::parse(std::move(file)));
+    HEARTH_ASSIGN(m.config, tokenizer_config_from_gguf(g));
+    m.what = path + " (tokenizer metadata)";
+    return m;
+  }
+  if (is_packed_file(path)) {  // a pack carries its source folder's tokenizer_config.json
     HEARTH_ASSIGN(PackedFile pack, PackedFile::open(path));
     HEARTH_ASSIGN(std::optional<std::string> text, pack.file_text("tokenizer_config.json"));
-    const std::string what = path + " (tokenizer_config.json)";
-    if (!text) return err(what, ": the pack holds no tokenizer_config.json");
-    HEARTH_ASSIGN(Json config, parse_json(*text, what));
-    return from_tokenizer_config(config, "", what);
+    m.what = path + " (tokenizer_config.json)";
+    if (text) {
+      HEARTH_ASSIGN(m.config, parse_json(*text, m.what));
+    }
+    return m;
   }
-  if (!is_gguf_file(path)) return from_tokenizer_config_file(path + "/tokenizer_config.json");
-  HEARTH_ASSIGN(auto file, MappedFile::open(path, /*force_ranges=*/true));  // the metadata only
-  HEARTH_ASSIGN(GgufFile g, GgufFile::parse(std::move(file)));
-  HEARTH_ASSIGN(Json config, tokenizer_config_from_gguf(g));
-  return from_tokenizer_config(config, "", path + " (tokenizer metadata)");
+  m.dir = path;
+  m.what = path + "/tokenizer_config.json";
+  if (file_exists(m.what)) {
+    HEARTH_ASSIGN(m.config, read_json_file(m.what));
+  }
+  return m;
 }
 
 Result<ChatTemplate> ChatTemplate::from_tokenizer_config(const Json& config, const std::string& dir,
@@ -98,19 +169,14 @@ Result<ChatTemplate> ChatTemplate::from_tokenizer_config(const Json& config, con
   }
   if (sources.empty()) {
     // No template anywhere: recognize the family, as hearth does for Llama 2.
-    const Json* cls = config.find_non_null("tokenizer_class");
-    const std::string* bos = token_text(config.find_non_null("bos_token"));
-    const std::string* eos = token_text(config.find_non_null("eos_token"));
-    const bool llama_tok = cls && cls->is_string() &&
-                           (cls->as_string() == "LlamaTokenizer" || cls->as_string() == "LlamaTokenizerFast");
-    if (llama_tok && bos && *bos == "<s>" && eos && *eos == "</s>") {
+    if (is_llama2_family(config)) {
       HEARTH_ASSIGN(ChatTemplate t, build(&config, {}, what));
       t.kind_ = Kind::Llama2;
       return t;
     }
     return err(what, ": no chat_template (and no chat_template.jinja next to it), and the tokenizer is not a "
-               "family hearth recognizes without one (Llama 2: LlamaTokenizer with <s> and </s>); pass a "
-               "Jinja chat template explicitly");
+               "family hearth recognizes without one (Llama 2: LlamaTokenizer with <s> and </s>); choose one "
+               "(a Jinja file, or a built-in format: ", named_template_list(), ")");
   }
   return build(&config, std::move(sources), what);
 }

@@ -1,10 +1,11 @@
 // Jinja evaluator: runs the statement tree with Jinja's scoping (a for-loop iteration and a
 // macro call get their own frame; `set` writes to the innermost frame; namespaces carry values
-// out of loops) and evaluates expressions with Python semantics.
+// out of loops) and evaluates expressions with Python semantics. Every statement and expression
+// is a step of the render's budget (Ctx); strings are counted as they are built or copied.
 #include <cmath>
 #include <unordered_map>
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth::jinja {
 
@@ -20,98 +21,8 @@ Error undefined_error(const Value& v, int line) {
   return at(line, "'" + (v.s.empty() ? std::string("value") : v.s) + "' is undefined");
 }
 
-int64_t as_int(const Value& v) { return v.type == Value::Type::Bool ? int64_t(v.b) : v.i; }
-bool is_intlike(const Value& v) { return v.type == Value::Type::Int || v.type == Value::Type::Bool; }
-
-Result<Value> arithmetic(const std::string& op, const Value& a, const Value& b, int line) {
-  if (a.is_undefined()) return undefined_error(a, line);
-  if (b.is_undefined()) return undefined_error(b, line);
-  auto bad = [&]() {
-    return at(line, "unsupported operand type(s) for " + op + ": '" + type_name(a) + "' and '" + type_name(b) + "'");
-  };
-  if (op == "+") {
-    if (a.is_number() && b.is_number()) {
-      if (is_intlike(a) && is_intlike(b)) return Value::integer(as_int(a) + as_int(b));
-      return Value::number(a.as_double() + b.as_double());
-    }
-    if (a.is_string() && b.is_string()) return Value::string(a.s + b.s);
-    if (a.is_list() && b.is_list()) {
-      List l = *a.list;
-      l.insert(l.end(), b.list->begin(), b.list->end());
-      return Value::list_of(std::move(l), a.is_tuple && b.is_tuple);
-    }
-    if (a.is_string() || b.is_string())
-      return at(line, "can only concatenate str (not \"" + type_name(a.is_string() ? b : a) + "\") to str");
-    return bad();
-  }
-  if (op == "*") {
-    if (a.is_number() && b.is_number()) {
-      if (is_intlike(a) && is_intlike(b)) return Value::integer(as_int(a) * as_int(b));
-      return Value::number(a.as_double() * b.as_double());
-    }
-    const Value* seq = (a.is_string() || a.is_list()) ? &a : (b.is_string() || b.is_list()) ? &b : nullptr;
-    const Value* cnt = seq == &a ? &b : &a;
-    if (seq && is_intlike(*cnt)) {
-      const int64_t n = std::max<int64_t>(0, as_int(*cnt));
-      if (n * int64_t(seq->is_string() ? seq->s.size() : seq->list->size()) > (int64_t(1) << 26))
-        return at(line, "repetition result too large");
-      if (seq->is_string()) {
-        std::string s;
-        for (int64_t k = 0; k < n; ++k) s += seq->s;
-        return Value::string(std::move(s));
-      }
-      List l;
-      for (int64_t k = 0; k < n; ++k) l.insert(l.end(), seq->list->begin(), seq->list->end());
-      return Value::list_of(std::move(l), seq->is_tuple);
-    }
-    return bad();
-  }
-  if (!a.is_number() || !b.is_number()) {
-    if (op == "%" && a.is_string()) {
-      Args args;
-      args.pos = b.is_list() && b.is_tuple ? *b.list : List{b};
-      return apply_filter("format", a, args, line);
-    }
-    return bad();
-  }
-  const bool ints = is_intlike(a) && is_intlike(b);
-  if (op == "-") {
-    if (ints) return Value::integer(as_int(a) - as_int(b));
-    return Value::number(a.as_double() - b.as_double());
-  }
-  if (op == "/") {
-    if (b.as_double() == 0) return at(line, "division by zero");
-    return Value::number(a.as_double() / b.as_double());
-  }
-  if (op == "//" || op == "%") {
-    if (b.as_double() == 0) return at(line, op == "%" ? "modulo by zero" : "integer division by zero");
-    if (ints) {
-      const int64_t x = as_int(a), y = as_int(b);
-      int64_t q = x / y, r = x % y;
-      if (r != 0 && ((r < 0) != (y < 0))) {
-        q -= 1;
-        r += y;
-      }
-      return Value::integer(op == "//" ? q : r);
-    }
-    const double x = a.as_double(), y = b.as_double();
-    if (op == "//") return Value::number(std::floor(x / y));
-    double r = std::fmod(x, y);
-    if (r != 0 && ((r < 0) != (y < 0))) r += y;
-    return Value::number(r);
-  }
-  if (op == "**") {
-    if (ints && as_int(b) >= 0) {
-      int64_t r = 1, base = as_int(a);
-      for (int64_t k = 0; k < as_int(b) && k < 64; ++k) r *= base;
-      return Value::integer(r);
-    }
-    return Value::number(std::pow(a.as_double(), b.as_double()));
-  }
-  return at(line, "unknown operator '" + op + "'");
-}
-
-Result<bool> contains(const Value& container, const Value& item, int line) {
+Result<bool> contains(const Value& container, const Value& item, int line, Ctx& c) {
+  if (container.is_list()) HEARTH_CHECK(c.step(int64_t(container.list->size())));
   switch (container.type) {
     case Value::Type::String:
       if (!item.is_string())
@@ -129,7 +40,7 @@ Result<bool> contains(const Value& container, const Value& item, int line) {
 
 class Renderer {
  public:
-  explicit Renderer(const Globals& globals) {
+  Renderer(const Globals& globals, const RenderLimits& limits) : ctx_(limits) {
     frames_.emplace_back();
     for (const auto& kv : globals) frames_[0][kv.first] = kv.second;
     frames_.emplace_back();  // the template's own top level
@@ -141,6 +52,13 @@ class Renderer {
     Flow flow = Flow::Normal;
     HEARTH_CHECK(exec(p.nodes, flow));
     return out;
+  }
+
+  // Output (or a captured block) grew: check its size.
+  Status wrote() {
+    if (int64_t(out_->size()) > ctx_.limits().max_output_bytes)
+      return ctx_.fail("the output exceeds the limit of " + std::to_string(ctx_.limits().max_output_bytes) + " bytes");
+    return {};
   }
 
  private:
@@ -163,6 +81,8 @@ class Renderer {
     const Value ns = lookup(target.substr(0, dot));
     if (!ns.is_dict() || !ns.is_namespace)
       return at(line, "cannot assign attribute on non-namespace object '" + target.substr(0, dot) + "'");
+    ctx_.line = line;
+    HEARTH_CHECK(check_namespace_attribute(v, ctx_));
     const std::string attr = target.substr(dot + 1);
     for (auto& kv : *ns.dict) {
       if (kv.first == attr) {
@@ -204,12 +124,20 @@ class Renderer {
   }
 
   Status exec_one(const Node& n, Flow& flow) {
+    ctx_.line = n.line;
+    HEARTH_CHECK(ctx_.step());
     switch (n.kind) {
-      case Node::Kind::Text: *out_ += n.text; return {};
+      case Node::Kind::Text:
+        *out_ += n.text;
+        return wrote();
       case Node::Kind::Output: {
         HEARTH_ASSIGN(Value v, eval(*n.expr));
-        *out_ += to_str(v);
-        return {};
+        if (v.is_string()) {
+          *out_ += v.s;
+        } else {
+          *out_ += to_str(v);
+        }
+        return wrote();
       }
       case Node::Kind::If:
         for (size_t k = 0; k < n.branches.size(); ++k) {
@@ -240,7 +168,7 @@ class Renderer {
         HEARTH_ASSIGN(std::string s, capture(n.body));
         HEARTH_ASSIGN(Value v, eval_filters(*n.expr, Value::string(std::move(s))));
         *out_ += to_str(v);
-        return {};
+        return wrote();
       }
       case Node::Kind::Body: return exec(n.body, flow);
     }
@@ -250,7 +178,8 @@ class Renderer {
   Status exec_for(const Node& n, Flow& outer_flow) {
     HEARTH_ASSIGN(Value seq, eval(*n.expr));
     if (seq.is_none()) return at(n.line, "'NoneType' object is not iterable");
-    HEARTH_ASSIGN(List items, as_sequence(seq, n.line));
+    ctx_.line = n.line;
+    HEARTH_ASSIGN(List items, as_sequence(seq, ctx_));
     if (n.cond) {
       List kept;
       for (const auto& item : items) {
@@ -282,7 +211,7 @@ class Renderer {
       loop.emplace_back("depth0", Value::integer(0));
       loop.emplace_back("previtem", k > 0 ? items[size_t(k - 1)] : Value::undefined("previtem"));
       loop.emplace_back("nextitem", k + 1 < len ? items[size_t(k + 1)] : Value::undefined("nextitem"));
-      loop.emplace_back("cycle", Value::function([k](Args& a) -> Result<Value> {
+      loop.emplace_back("cycle", Value::function([k](Args& a, Ctx&) -> Result<Value> {
                           if (a.pos.empty()) return err("loop.cycle() needs at least one argument");
                           return a.pos[size_t(k) % a.pos.size()];
                         }));
@@ -301,7 +230,7 @@ class Renderer {
   Status define_macro(const Node& n) {
     const Node* node = &n;
     Renderer* self = this;
-    Value fn = Value::function([self, node](Args& a) -> Result<Value> { return self->call_macro(*node, a); });
+    Value fn = Value::function([self, node](Args& a, Ctx&) -> Result<Value> { return self->call_macro(*node, a); });
     frames_.back()[n.targets[0]] = std::move(fn);
     return {};
   }
@@ -377,7 +306,8 @@ class Renderer {
     }
     Args a;
     HEARTH_CHECK(eval_args(e, 1, a));
-    return apply_filter(e.name, std::move(inner), a, e.line);
+    ctx_.line = e.line;
+    return apply_filter(e.name, std::move(inner), a, ctx_);
   }
 
   Result<Value> eval(const Expr& e) {
@@ -385,8 +315,12 @@ class Renderer {
       --depth_;
       return at(e.line, "expression nests too deeply");
     }
-    Result<Value> r = eval_inner(e);
+    ctx_.line = e.line;
+    Status st = ctx_.step();
+    Result<Value> r = st.ok() ? eval_inner(e) : Result<Value>(st.error());
+    if (r.ok() && r->is_string()) st = ctx_.charge(int64_t(r->s.size()));  // the copy it was
     --depth_;
+    if (!st.ok()) return st.error();
     return r;
   }
 
@@ -401,7 +335,9 @@ class Renderer {
           HEARTH_ASSIGN(Value v, eval(*x));
           l.push_back(std::move(v));
         }
-        return Value::list_of(std::move(l), e.kind == Expr::Kind::Tuple);
+        Value v = Value::list_of(std::move(l), e.kind == Expr::Kind::Tuple);
+        HEARTH_CHECK(ctx_.fits_depth(v.depth));
+        return v;
       }
       case Expr::Kind::Dict: {
         Dict d;
@@ -409,6 +345,7 @@ class Renderer {
           HEARTH_ASSIGN(Value key, eval(*e.args[k]));
           HEARTH_ASSIGN(Value val, eval(*e.args[k + 1]));
           if (!key.is_string()) return at(e.line, "dict keys must be strings here, got " + type_name(key));
+          HEARTH_CHECK(ctx_.step(int64_t(d.size())));
           bool replaced = false;
           for (auto& kv : d)
             if (kv.first == key.s) {
@@ -417,7 +354,9 @@ class Renderer {
             }
           if (!replaced) d.emplace_back(key.s, std::move(val));
         }
-        return Value::dict_of(std::move(d));
+        Value v = Value::dict_of(std::move(d));
+        HEARTH_CHECK(ctx_.fits_depth(v.depth));
+        return v;
       }
       case Expr::Kind::Attr: {
         HEARTH_ASSIGN(Value obj, eval(*e.args[0]));
@@ -443,7 +382,8 @@ class Renderer {
         if (fn.type != Value::Type::Function) return at(e.line, "'" + type_name(fn) + "' object is not callable");
         Args a;
         HEARTH_CHECK(eval_args(e, 1, a));
-        Result<Value> r = (*fn.fn)(a);
+        ctx_.line = e.line;
+        Result<Value> r = (*fn.fn)(a, ctx_);
         if (!r.ok() && r.message().rfind("chat template", 0) != 0) return at(e.line, r.message());
         return r;
       }
@@ -454,21 +394,26 @@ class Renderer {
         }
         Args a;
         HEARTH_CHECK(eval_args(e, 1, a));
-        return apply_filter(e.name, std::move(subject), a, e.line);
+        ctx_.line = e.line;
+        return apply_filter(e.name, std::move(subject), a, ctx_);
       }
       case Expr::Kind::Test: {
         HEARTH_ASSIGN(Value subject, eval(*e.args[0]));
         Args a;
         HEARTH_CHECK(eval_args(e, 1, a));
-        HEARTH_ASSIGN(bool r, apply_test(e.name, subject, a, e.line));
+        ctx_.line = e.line;
+        HEARTH_ASSIGN(bool r, apply_test(e.name, subject, a, ctx_));
         return Value::boolean(r != e.negated);
       }
       case Expr::Kind::Neg:
       case Expr::Kind::Pos: {
         HEARTH_ASSIGN(Value v, eval(*e.args[0]));
         if (!v.is_number()) return at(e.line, "bad operand type for unary " + std::string(e.kind == Expr::Kind::Neg ? "-" : "+") + ": '" + type_name(v) + "'");
-        if (e.kind == Expr::Kind::Pos) return is_intlike(v) ? Value::integer(as_int(v)) : v;
-        return is_intlike(v) ? Value::integer(-as_int(v)) : Value::number(-v.f);
+        if (e.kind == Expr::Kind::Pos) return v.is_int() ? Value::integer(v.as_int()) : v;
+        if (!v.is_int()) return Value::number(-v.f);
+        ctx_.line = e.line;
+        HEARTH_ASSIGN(int64_t neg, checked_sub(0, v.as_int(), ctx_));
+        return Value::integer(neg);
       }
       case Expr::Kind::Not: {
         HEARTH_ASSIGN(Value v, eval(*e.args[0]));
@@ -477,8 +422,14 @@ class Renderer {
       case Expr::Kind::Binary: {
         HEARTH_ASSIGN(Value a, eval(*e.args[0]));
         HEARTH_ASSIGN(Value b, eval(*e.args[1]));
-        if (e.name == "~") return Value::string(to_str(a) + to_str(b));
-        return arithmetic(e.name, a, b, e.line);
+        ctx_.line = e.line;
+        if (e.name != "~") return binary_op(e.name, a, b, ctx_);
+        std::string joined = to_str(a);
+        const std::string right = to_str(b);
+        HEARTH_CHECK(ctx_.fits_string(int64_t(joined.size() + right.size())));
+        HEARTH_CHECK(ctx_.charge(int64_t(joined.size() + right.size())));
+        joined += right;
+        return Value::string(std::move(joined));
       }
       case Expr::Kind::Compare: {
         HEARTH_ASSIGN(Value left, eval(*e.args[0]));
@@ -489,7 +440,7 @@ class Renderer {
           if (op == "==") r = equals(left, right);
           else if (op == "!=") r = !equals(left, right);
           else if (op == "in" || op == "not in") {
-            HEARTH_ASSIGN(bool c, contains(right, left, e.line));
+            HEARTH_ASSIGN(bool c, contains(right, left, e.line, ctx_));
             r = (op == "in") == c;
           } else {
             Result<bool> lt = (op == "<" || op == ">=") ? less(left, right) : less(right, left);
@@ -530,8 +481,8 @@ class Renderer {
       if (!e.args[size_t(k) + 1]) continue;
       HEARTH_ASSIGN(Value v, eval(*e.args[size_t(k) + 1]));
       if (v.is_none()) continue;
-      if (!is_intlike(v)) return at(e.line, "slice indices must be integers or None");
-      bound[k] = as_int(v);
+      if (!v.is_int()) return at(e.line, "slice indices must be integers or None");
+      bound[k] = v.as_int();
       given[k] = true;
     }
     const int64_t step = given[2] ? bound[2] : 1;
@@ -556,7 +507,12 @@ class Renderer {
     const int64_t start = clamp(bound[0], given[0], step > 0 ? 0 : len - 1);
     const int64_t stop = clamp(bound[1], given[1], step > 0 ? len : -1);
     std::vector<int64_t> picks;
-    for (int64_t k = start; step > 0 ? k < stop : k > stop; k += step) picks.push_back(k);
+    for (int64_t k = start; step > 0 ? k < stop : k > stop;) {
+      picks.push_back(k);
+      if (__builtin_add_overflow(k, step, &k)) break;
+    }
+    ctx_.line = e.line;
+    HEARTH_CHECK(ctx_.step(int64_t(picks.size())));
     if (obj.is_string()) {
       std::vector<uint32_t> out;
       for (int64_t k : picks) out.push_back(cps[size_t(k)]);
@@ -570,12 +526,13 @@ class Renderer {
   std::vector<Frame> frames_;
   std::string* out_ = nullptr;
   int depth_ = 0;
+  Ctx ctx_;
 };
 
 }  // namespace
 
-Result<std::string> render(const Program& program, const Globals& globals) {
-  Renderer r(globals);
+Result<std::string> render(const Program& program, const Globals& globals, const RenderLimits& limits) {
+  Renderer r(globals, limits);
   return r.run(program);
 }
 

@@ -6,9 +6,30 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth::jinja {
+
+Value Value::list_of(List x, bool tuple) {
+  Value v;
+  v.type = Type::List;
+  v.is_tuple = tuple;
+  int d = 0;
+  for (const Value& item : x) d = std::max<int>(d, item.depth);
+  v.depth = uint16_t(std::min(d + 1, kMaxValueDepth + 1));
+  v.list = std::make_shared<List>(std::move(x));
+  return v;
+}
+
+Value Value::dict_of(Dict x) {
+  Value v;
+  v.type = Type::Dict;
+  int d = 0;
+  for (const auto& kv : x) d = std::max<int>(d, kv.second.depth);
+  v.depth = uint16_t(std::min(d + 1, kMaxValueDepth + 1));
+  v.dict = std::make_shared<Dict>(std::move(x));
+  return v;
+}
 
 const Value* Value::find(std::string_view key) const {
   if (type != Type::Dict || !dict) return nullptr;
@@ -265,8 +286,7 @@ bool equals_at(const Value& a, const Value& b, int depth) {
   if (depth > kMaxNesting) return false;
   if (a.is_number() && b.is_number()) {
     if (a.type != Value::Type::Float && b.type != Value::Type::Float)
-      return (a.type == Value::Type::Bool ? int64_t(a.b) : a.i) ==
-             (b.type == Value::Type::Bool ? int64_t(b.b) : b.i);
+      return a.as_int() == b.as_int();
     return a.as_double() == b.as_double();
   }
   if (a.type != b.type) return false;
@@ -294,11 +314,11 @@ bool equals_at(const Value& a, const Value& b, int depth) {
 
 }  // namespace
 
-Result<bool> less(const Value& a, const Value& b) {
+namespace {
+Result<bool> less_at(const Value& a, const Value& b, int depth) {
+  if (depth > kMaxNesting) return err("'<': values nested too deeply to compare");
   if (a.is_number() && b.is_number()) {
-    if (a.type != Value::Type::Float && b.type != Value::Type::Float)
-      return (a.type == Value::Type::Bool ? int64_t(a.b) : a.i) <
-             (b.type == Value::Type::Bool ? int64_t(b.b) : b.i);
+    if (a.type != Value::Type::Float && b.type != Value::Type::Float) return a.as_int() < b.as_int();
     return a.as_double() < b.as_double();
   }
   if (a.is_string() && b.is_string()) return a.s < b.s;  // bytewise == code point order
@@ -307,12 +327,15 @@ Result<bool> less(const Value& a, const Value& b) {
     for (size_t i = 0; i < n; ++i) {
       const Value &x = (*a.list)[i], &y = (*b.list)[i];
       if (equals(x, y)) continue;
-      return less(x, y);
+      return less_at(x, y, depth + 1);
     }
     return a.list->size() < b.list->size();
   }
   return err("'<' not supported between instances of '", type_name(a), "' and '", type_name(b), "'");
 }
+}  // namespace
+
+Result<bool> less(const Value& a, const Value& b) { return less_at(a, b, 0); }
 
 Result<std::string> to_json(const Value& v, int indent, const std::string& item_sep,
                             const std::string& key_sep, bool sort_keys) {

@@ -2,7 +2,7 @@
 // Hugging Face's tokenizer.apply_chat_template(messages, tokenize=False,
 // add_generation_prompt=True) would.
 //
-// Approach: a real Jinja2 subset (chat_jinja*.cpp) renders the checkpoint's own template, with
+// Approach: a real Jinja2 subset (jinja*.cpp) renders the checkpoint's own template, with
 // transformers' settings (trim_blocks, lstrip_blocks, loop controls, its tojson, the
 // raise_exception and strftime_now globals, special tokens such as bos_token/eos_token as
 // variables, tools=None and documents=None unless given). So Qwen2.5/Qwen3 (incl.
@@ -11,6 +11,8 @@
 // naming it (e.g. "unsupported Jinja construct '{% include %}'").
 // Checkpoints without any template: Llama 2 (LlamaTokenizer with <s>/</s>) is recognized by
 // family and rendered in its [INST] format (see below); anything else is an error that says so.
+// A built-in format can be chosen by name instead (named_templates.h: chatml, llama2, llama3,
+// qwen3, plain).
 //
 // Where the template comes from (HF's rules): tokenizer_config.json "chat_template" as a string,
 // or a list of {name, template} (the one named "default", or "tool_use" when tools are given,
@@ -39,6 +41,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -89,8 +92,17 @@ class ChatTemplate {
   // Reads tokenizer_config.json (and chat_template.jinja next to it, if the config has none).
   static Result<ChatTemplate> from_tokenizer_config_file(const std::string& path);
   // The template of a model path: a .gguf file's tokenizer.chat_template (with its special
-  // tokens), or the folder's tokenizer_config.json.
+  // tokens), a pack's stored tokenizer_config.json, or the folder's tokenizer_config.json.
   static Result<ChatTemplate> for_model(const std::string& path);
+  // The tokenizer configuration of a model path, to choose and build its template from: a .gguf
+  // file's tokenizer metadata as a tokenizer_config.json object, a pack's stored copy, or the
+  // folder's tokenizer_config.json (nullopt when the folder or pack has none). `dir` is where chat_template.jinja
+  // is looked for ("" for a GGUF file); `what` names the source in errors.
+  struct ModelTokenizerConfig {
+    std::optional<Json> config;
+    std::string dir, what;
+  };
+  static Result<ModelTokenizerConfig> model_tokenizer_config(const std::string& path);
   // Same from a parsed config; `dir` is where to look for chat_template.jinja ("" = nowhere),
   // `what` names the source in errors.
   static Result<ChatTemplate> from_tokenizer_config(const Json& config, const std::string& dir,
@@ -98,6 +110,14 @@ class ChatTemplate {
   // A template given directly (e.g. a --chat-template file). Special tokens (bos_token, ...)
   // come from `config` when given (a tokenizer_config.json object).
   static Result<ChatTemplate> from_jinja(const std::string& source, const Json* config = nullptr);
+  // A built-in format by name (chatml, llama2, llama3, qwen3, plain); special tokens from
+  // `config` when given, else the format's own.
+  static Result<ChatTemplate> named(const std::string& name, const Json* config = nullptr);
+  // --chat-template NAME|FILE: a built-in name, else a file holding a Jinja template.
+  static Result<ChatTemplate> from_name_or_file(const std::string& name_or_path, const Json* config = nullptr);
+  // Whether a tokenizer_config.json (with chat_template.jinja looked for in `dir`) gives a
+  // template: its own, or a family recognized without one (Llama 2).
+  static bool config_has_template(const Json& config, const std::string& dir);
 
   Result<std::string> render(const std::vector<ChatMessage>& messages, const ChatOptions& options = {}) const;
   // Messages as a JSON array of objects (extra keys such as tool_calls or reasoning_content
@@ -112,6 +132,10 @@ class ChatTemplate {
   const std::string& source() const;
   const std::string& bos_token() const { return bos_; }
   const std::string& eos_token() const { return eos_; }
+  // Where the template came from: "tokenizer_config.json", a built-in name, or a file path.
+  const std::string& origin() const { return origin_; }
+  // Text that ends a reply in this format besides the model's stop tokens (plain: "\nUser:").
+  const std::vector<std::string>& stop_strings() const { return stop_strings_; }
 
  private:
   struct Named {
@@ -126,6 +150,8 @@ class ChatTemplate {
   std::map<std::string, Named> templates_;  // by name; a single template is "default"
   std::vector<std::pair<std::string, Json>> special_tokens_;
   std::string bos_, eos_;
+  std::string origin_ = "tokenizer_config.json";
+  std::vector<std::string> stop_strings_;
 };
 
 }  // namespace hearth

@@ -3,7 +3,7 @@
 // Tags outside the supported subset are rejected here, naming the tag.
 #include <set>
 
-#include "engine/chat_jinja.h"
+#include "chat/jinja.h"
 
 namespace hearth::jinja {
 
@@ -268,13 +268,21 @@ class Parser {
     int& d_;
   };
   static constexpr int kMaxNesting = 100;
+  // Operators (or postfix operations) in a row build a left-deep tree; its depth is bounded too.
+  static constexpr int kMaxChain = 200;
+  Status chain(int& n) const {
+    if (++n > kMaxChain) return fail("expression too long (more than 200 operators in a row)");
+    return {};
+  }
 
   Result<ExprPtr> expression(bool with_cond) {
     Nest nest(depth_);
     if (depth_ > kMaxNesting) return fail("expression nested too deeply");
     if (!with_cond) return or_expr();
     HEARTH_ASSIGN(auto e, or_expr());
+    int n = 0;
     while (is_name("if")) {
+      HEARTH_CHECK(chain(n));
       const int line = next().line;
       HEARTH_ASSIGN(auto cond, or_expr());
       auto c = make(Expr::Kind::Cond, line);
@@ -292,7 +300,9 @@ class Parser {
 
   Result<ExprPtr> or_expr() {
     HEARTH_ASSIGN(auto e, and_expr());
+    int n = 0;
     while (is_name("or")) {
+      HEARTH_CHECK(chain(n));
       auto o = make(Expr::Kind::Or, next().line);
       HEARTH_ASSIGN(auto r, and_expr());
       o->args.push_back(std::move(e));
@@ -304,7 +314,9 @@ class Parser {
 
   Result<ExprPtr> and_expr() {
     HEARTH_ASSIGN(auto e, not_expr());
+    int n = 0;
     while (is_name("and")) {
+      HEARTH_CHECK(chain(n));
       auto o = make(Expr::Kind::And, next().line);
       HEARTH_ASSIGN(auto r, not_expr());
       o->args.push_back(std::move(e));
@@ -358,11 +370,13 @@ class Parser {
 
   Result<ExprPtr> binary_chain(Result<ExprPtr> (Parser::*sub)(), std::initializer_list<const char*> ops) {
     HEARTH_ASSIGN(auto e, (this->*sub)());
+    int n = 0;
     while (true) {
       const char* hit = nullptr;
       for (const char* op : ops)
         if (is_op(op)) hit = op;
       if (!hit) break;
+      HEARTH_CHECK(chain(n));
       auto b = make(Expr::Kind::Binary, next().line);
       b->name = hit;
       HEARTH_ASSIGN(auto r, (this->*sub)());
@@ -490,7 +504,9 @@ class Parser {
   }
 
   Result<ExprPtr> postfix(ExprPtr e) {
+    int n = 0;
     while (true) {
+      HEARTH_CHECK(chain(n));
       if (is_op(".")) {
         const int line = next().line;
         auto a = make(Expr::Kind::Attr, line);
@@ -549,7 +565,9 @@ class Parser {
   // filter block). With leading_bar false, the first filter has no '|' (the {% filter %} tag).
   Result<ExprPtr> filter_chain(ExprPtr e, bool leading_bar = true) {
     bool first = true;
+    int n = 0;
     while (true) {
+      HEARTH_CHECK(chain(n));
       const bool bare = first && !leading_bar;
       first = false;
       if (bare || is_op("|")) {
