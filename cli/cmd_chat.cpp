@@ -26,7 +26,7 @@ const char kChatUsage[] =
     "belong to generate: chat reads its messages from stdin.\n"
     "  --context-overflow error|drop-oldest  a conversation longer than --max-ctx: refuse the turn\n"
     "                           (default), or drop the oldest turns (the system message stays)\n"
-    HEARTH_MODEL_OPTIONS_USAGE HEARTH_SAMPLING_OPTIONS_USAGE;
+    HEARTH_MODEL_OPTIONS_USAGE HEARTH_SAMPLING_OPTIONS_USAGE HEARTH_DRAFT_OPTIONS_USAGE;
 
 namespace {
 
@@ -161,6 +161,8 @@ int cmd_chat(int argc, char** argv) {
   HEARTH_ASSIGN_OR_FAIL(params.sampling, sampling_from_args(*args, s.engine->default_sampling()));
   HEARTH_ASSIGN_OR_FAIL(params.adapter, apply_adapter_flags(s, *args, &params.adapter_scale));
   HEARTH_ASSIGN_OR_FAIL(params.grammar, grammar_from_args(s, *args));
+  std::unique_ptr<Engine> draft;
+  HEARTH_ASSIGN_OR_FAIL(params.speculative, speculative_from_args(*args, &draft));
   ChatOptions copt;
   copt.enable_thinking = !args->has("--no-think");
   ChatSession chat(*s.engine, s.tokenizer, *tmpl, copt);

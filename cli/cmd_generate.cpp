@@ -20,10 +20,7 @@ const char kGenerateUsage[] =
     "  --chat                   wrap the prompt in the chat template (a user turn, the reply opened)\n"
     "  --print-ids              end with a line \"ids: <generated ids>\"\n"
     "  --stats                  print prefill and decode timing to stderr\n"
-    "  --draft prompt-lookup|DIR  speculative decoding: drafts from the prompt, or from a small model\n"
-    "  --draft-k K              tokens drafted per step (default 4, at most 32)\n"
-    "  --draft-dtype D          the draft model's weights in memory (default: --dtype)\n"
-    HEARTH_MODEL_OPTIONS_USAGE HEARTH_SAMPLING_OPTIONS_USAGE;
+    HEARTH_MODEL_OPTIONS_USAGE HEARTH_SAMPLING_OPTIONS_USAGE HEARTH_DRAFT_OPTIONS_USAGE;
 
 namespace {
 

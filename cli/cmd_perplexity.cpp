@@ -16,12 +16,13 @@ const char kPerplexityUsage[] =
     "usage: hearth perplexity -m DIR --windows FILE [options]\n"
     "Mean negative log-likelihood of each window's tokens 1.. given the tokens before, averaged per\n"
     "window then over windows; prints progress to stderr and \"ppl: <value>\" as the last line.\n"
-    "  -m, --model DIR          a Hugging Face model folder\n"
+    "  -m, --model DIR          a Hugging Face model folder, a .gguf file or a pack\n"
     "  --windows FILE           a safetensors file holding an I32 tensor [n, len] of token windows\n"
     "  --max-windows N          evaluate only the first N windows (0 = all)\n"
     "  --dtype f32|f16|int8|int4  weights in memory (default f32)\n"
     "  --no-quant-search        int4: skip the per-group range search\n"
-    "  --threads N              CPU threads (default: all cores)\n";
+    "  --threads N              CPU threads (default: all cores)\n"
+    "  --kv-dtype f32|f16|int8  KV cache precision (default f32)\n";
 
 int cmd_perplexity(int argc, char** argv) {
   auto args = Args::parse(argc, argv, {"--model", "--windows", "--dtype", "--threads", "--max-windows", "--kv-dtype"}, {"--no-quant-search"}, {{"-m", "--model"}});

@@ -55,6 +55,12 @@
   "  --json-schema FILE       constrain the output to JSON valid under this JSON schema\n"              \
   "  --grammar FILE           constrain the output to this GBNF grammar\n"
 
+#define HEARTH_DRAFT_OPTIONS_USAGE                                                                        \
+  "speculative decoding (same output as without; faster where drafts are accepted):\n"                 \
+  "  --draft prompt-lookup|DIR  drafts from the prompt's own n-grams, or from a small model\n"          \
+  "  --draft-k K              tokens drafted per step (default 4, at most 32)\n"                        \
+  "  --draft-dtype D          the draft model's weights in memory (default: --dtype)\n"
+
 namespace hearth::cli {
 
 struct Session {

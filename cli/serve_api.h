@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 #include "engine/sampler.h"
 #include "engine/structured_output.h"
 #include "formats/json.h"

@@ -5,15 +5,24 @@
 # longer campaigns).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t0=$(date +%s)
+took() { echo "== $1: $(( $(date +%s) - t0 )) s"; t0=$(date +%s); }
+trap 'took "(at exit)"' EXIT
 bash scripts/setup.sh
+took "setup"
 bash scripts/build.sh
+took "build"
 echo "== native tests"
 ctest --test-dir build --output-on-failure
+took "native tests"
 echo "== wasm tests (Node)"
 ctest --test-dir build-wasm --output-on-failure
+took "wasm tests"
 if [ -f scripts/test_web.sh ]; then
   echo "== web tests (Node + WebGPU on SwiftShader, headless Chromium)"
   bash scripts/test_web.sh
+  took "web tests"
 fi
 echo "== fuzz targets (${FUZZ_SECONDS:-11} s each)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-11}"
+took "fuzz"

@@ -25,5 +25,14 @@ if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && ! ls /usr/share/vulkan/
 fi
 cd web
 start=$(date +%s)
-node --test --test-concurrency=1 test/*.test.mjs
+failed=()
+for f in test/*.test.mjs; do  # one file at a time, each with its duration
+  t0=$(date +%s)
+  node --test --test-concurrency=1 "$f" || failed+=("$f")
+  echo "web suite $f: $(( $(date +%s) - t0 )) s"
+done
 echo "web tests: $(( $(date +%s) - start )) s"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "web suites that failed: ${failed[*]}"
+  exit 1
+fi

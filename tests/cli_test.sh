@@ -104,7 +104,7 @@ command_source() {
     *) cat "$SRC/cli/cmd_$1.cpp" ;;
   esac
 }
-for cmd in generate chat perplexity bench tokenize random-checkpoint convert train finetune bench-train; do
+for cmd in generate chat perplexity bench tokenize random-checkpoint convert train finetune bench-train pack serve; do
   help=$("$HEARTH" $cmd --help 2>/dev/null); rc=$?
   missing=""
   for opt in $(command_source $cmd | grep -o '"--[a-z][a-z0-9-]*"' | tr -d '"' | grep -vx -- --help | sort -u); do
@@ -142,6 +142,10 @@ if [ $rc -eq 0 ] && [[ "$out" == *'using a plain "User: ... / Assistant: ..." tr
    && [[ "$out" == *"unknown command /bogus"* ]] && [[ "$out" == *"conversation cleared"* ]] && [ "$(echo "$out" | grep -c 'prompt tokens prefilled')" -eq 1 ]; then
   pass "chat: plain format, /help, unknown /commands, /reset"
 else failed "chat commands (rc $rc): $out"; fi
+# chat with speculative decoding: greedy replies the same as without it.
+a=$(printf 'def f():\nreturn\n' | "$HEARTH" chat -m "$MODEL" -n 24 --temp 0 2>/dev/null)
+b=$(printf 'def f():\nreturn\n' | "$HEARTH" chat -m "$MODEL" -n 24 --temp 0 --draft prompt-lookup --draft-k 3 2>/dev/null)
+[ ${#a} -gt 10 ] && [ "$a" == "$b" ] && pass "chat --draft prompt-lookup: the same greedy replies" || failed "chat --draft: '$a' vs '$b'"
 out=$(printf 'def f():\n' | "$HEARTH" chat -m "$MODEL" -n 100 --max-ctx 16 2>&1); rc=$?
 [ $rc -eq 2 ] && [[ "$out" == *"max_ctx is 16"* ]] && pass "chat exits 2 after a failed turn" || failed "chat after a failed turn (rc $rc): $out"
 

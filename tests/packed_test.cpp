@@ -8,7 +8,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 #include "engine/pack_cache.h"
 #include "formats/config.h"
 #include "formats/packed.h"

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/chat_template.h"
+#include "chat/chat_template.h"
 #include "engine/model_folder.h"
 #include "formats/gguf.h"
 #include "formats/json.h"

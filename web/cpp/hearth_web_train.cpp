@@ -162,8 +162,9 @@ Status check_memory(Backend& be, const ModelConfig& cfg, const NetworkRefs& net,
                     bool recompute) {
   if (be.tier() != "cpu") return {};
   const double need = double(TrainStep::activation_bytes_for(be, cfg, net, batch, seq, recompute));
-  const double cap = memory_limit_bytes();
-  if (cap > 0 && need > 0.8 * cap) {
+  const std::optional<uint64_t> room = be.memory_limit();  // the wasm heap's room
+  const double cap = room ? double(*room) : 0.0;
+  if (room && need > 0.8 * cap) {
     return err("a micro-batch of ", batch, " x ", seq, " tokens needs ", int64_t(need / 1e6), " MB of activations, more than ",
                int64_t(cap / 1e6), " MB: lower batch or seq (accum keeps the tokens per step), or set recompute");
   }
