@@ -25,10 +25,12 @@ if(TARGET hearth_parity)
     OUTPUT_NAME hearth_webgpu_ops_test SUFFIX .cjs)
 endif()
 
-# The training fixtures (tests/train_fixture.h) on WebGPU, GoogleTest in a module for Node
+# The training fixtures (tests/train_fixture.h) and GGUF perplexity on WebGPU, GoogleTest in a
+# module for Node
 # (web/test/train_webgpu.test.mjs runs it; NODERAWFS for the fixture files).
 if(TARGET gtest)
-  add_executable(hearth_webgpu_train_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_train.cpp)
+  add_executable(hearth_webgpu_train_test ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_train.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/test/webgpu_gguf.cpp)
   target_link_libraries(hearth_webgpu_train_test PRIVATE hearth gtest)
   target_include_directories(hearth_webgpu_train_test PRIVATE ${CMAKE_SOURCE_DIR}/tests)
   target_compile_definitions(hearth_webgpu_train_test PRIVATE HEARTH_FIXTURES="${HEARTH_FIXTURES}"

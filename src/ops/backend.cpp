@@ -103,6 +103,7 @@ Result<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt) {
     WebGpuOptions w;
     w.allow_subgroups = opt.allow_subgroups;
     w.max_chunk_bytes = opt.max_chunk_bytes;
+    w.prefill_dequant = opt.prefill_dequant;
     HEARTH_ASSIGN(auto b, WebGpuBackend::create(w));
     return std::unique_ptr<Backend>(std::move(b));
 #else

@@ -228,6 +228,7 @@ struct BackendOptions {
   int threads = 0;                // cpu: 0 = all cores
   bool allow_subgroups = true;    // webgpu: false = the tier that needs no optional feature
   uint64_t max_chunk_bytes = 0;   // webgpu: cap on the buffers weights are placed in (0: device limit)
+  bool prefill_dequant = true;    // webgpu: prefill products read quantized weights as f32 scratch
 };
 Result<std::unique_ptr<Backend>> make_backend(const BackendOptions& opt);
 

@@ -21,9 +21,10 @@ std::string shape_name(const char* op, WeightFormat f, int64_t rows, int64_t col
 
 void matmul_cases(Ctx& c) {
   // rows, cols, T: decode (T <= 4) and prefill shapes, odd sizes, short int4 groups, more rows
-  // than one tile.
-  const int64_t shapes[][3] = {{1, 1, 1}, {7, 13, 1}, {33, 129, 3}, {64, 256, 4}, {5, 300, 17},
-                               {130, 384, 2}, {9, 1000, 64}, {70, 260, 67}, {257, 64, 5}};
+  // than one tile; from 128 tokens (WebGPU: quantized weights dequantized to scratch first).
+  const int64_t shapes[][3] = {{1, 1, 1},     {7, 13, 1},    {33, 129, 3},   {64, 256, 4},  {5, 300, 17},
+                               {130, 384, 2}, {9, 1000, 64}, {70, 260, 67},  {257, 64, 5},  {130, 384, 128},
+                               {70, 260, 131}, {9, 13, 129}};
   for (auto f : kFormats) {
     for (const auto& sh : shapes) {
       const int64_t rows = sh[0], cols = sh[1], T = sh[2];
@@ -52,12 +53,30 @@ void matmul_cases(Ctx& c) {
       c.be->release(W);
     }
   }
+  // GGUF's block formats: activations through Q8_0 per block of 32, then the blocks' products.
+  const int64_t block_shapes[][3] = {{7, 64, 1}, {33, 256, 3}, {130, 384, 2}, {70, 256, 67}, {130, 384, 128}};
+  for (auto f : {WeightFormat::Q8_0, WeightFormat::Q4_0}) {
+    for (const auto& sh : block_shapes) {
+      const int64_t rows = sh[0], cols = sh[1], T = sh[2];
+      const std::string what = shape_name("matmul", f, rows, cols, T);
+      QMatrix m = quantize_matrix(randn(size_t(rows * cols), uint32_t(rows + cols)), rows, cols, f, nullptr);
+      auto x = randn(size_t(T * cols), uint32_t(T + 3));
+      auto bias = randn(size_t(rows), 9);
+      std::vector<float> want(size_t(T * rows));
+      ref::matmul(x.data(), m, bias.data(), want.data(), T);
+      WeightId W = c.be->upload(m);
+      Buf xb = c.put(x), bb = c.put(bias), out = c.be->alloc(T * rows);
+      c.be->matmul(xb, W, &bb, out, T);
+      c.expect_close(c.get(out, want.size()), want, 2e-5f, what + " bias");
+      c.be->release(W);
+    }
+  }
   if (!c.chunked) return;
   // The same products with weights split into chunks of a few rows (as for tensors beyond the
   // device's binding limit).
   Ctx s = c.on(c.chunked);
   for (auto f : kFormats) {
-    for (int64_t T : {1, 9}) {
+    for (int64_t T : {1, 9, 130}) {
       const int64_t rows = 75, cols = 200;
       auto x = randn(size_t(T * cols), 18);
       QMatrix m = quantize_matrix(randn(size_t(rows * cols), 17), rows, cols, f, nullptr);

@@ -7,6 +7,8 @@
 //   bench_gpu.mjs -m DIR [--dtype int4] [--ctx 1024,4096] [--gen 128] [--repeat 3] [--adapter DIR] [--quant-search off]
 //                 [--cache-dir DIR] (load through the pack cache: the first load writes the pack, later ones read it)
 //                 [--load-only on]  (stop after the load)
+//                 [--prefill-only on]  (prefill at each --ctx, median of --repeat, no decode runs)
+//                 [--max-prefill N] (tokens per prefill pass, default 1024) [--prefill-dequant off]
 //   Each decode speed is the median of --repeat runs (greedy and sampled, or base and adapter,
 //   alternating), printed with the slowest and fastest: the host's speed varies from run to run.
 //                 [--profile on]   (GPU time per kernel from timestamp queries; slows the run down)
@@ -29,7 +31,8 @@ const maxCtx = Math.max(...ctxs) + gen + 8;
 
 const t0 = performance.now();
 const model = await loadModel(a.get('--model'), {
-  backend: 'webgpu', dtype: a.get('--dtype'), maxCtx, maxPrefillT: 1024, quantSearch: a.get('--quant-search') !== 'off',
+  backend: 'webgpu', dtype: a.get('--dtype'), maxCtx, maxPrefillT: Number(a.get('--max-prefill') ?? 1024),
+  prefillDequant: a.get('--prefill-dequant') !== 'off', quantSearch: a.get('--quant-search') !== 'off',
   profileKernels: a.get('--profile') === 'passes' ? 'passes' : a.get('--profile') === 'on',
   cacheDir: a.get('--cache-dir'),
 });
@@ -105,6 +108,18 @@ const greedy = { temperature: 0 };
 const sampled = { temperature: 0.8, topK: 40, topP: 0.95, seed: 1 };
 await run(64, greedy);  // warm-up: pipelines compile
 await run(64, sampled);
+if (a.get('--prefill-only') === 'on') {
+  await run(Math.max(...ctxs), { ...greedy, maxTokens: 1 });  // the prefill pipelines at full size
+  for (const n of ctxs) {
+    const ps = [];
+    for (let i = 0; i < repeat; i++) ps.push((await run(n, { ...greedy, maxTokens: 1 })).prefill);
+    ps.sort((x, y) => x - y);
+    console.log(`ctx ${n}: prefill ${ps[(ps.length - 1) >> 1].toFixed(0)} tok/s (median of ${repeat}: ${ps.map((v) => v.toFixed(0)).join(', ')})`);
+  }
+  await model.dispose();
+  await shutdown();
+  process.exit(0);
+}
 // Bytes of KV cache (f32 K and V for every layer) and activations are in info.bytes; the
 // weight bytes alone give the bandwidth a decode step needs.
 const cfg = JSON.parse(readFileSync(join(a.get('--model'), 'config.json'), 'utf8'));

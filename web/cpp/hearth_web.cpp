@@ -81,6 +81,7 @@ Result<std::unique_ptr<ModelFolder>> load(const char* dir, const char* options) 
   HEARTH_ASSIGN(bo.allow_subgroups, o.boolean("subgroups", true));
   HEARTH_ASSIGN(int64_t wb, o.integer("weightBufferBytes", 0, 0, (int64_t(1) << 31) - 1));
   bo.max_chunk_bytes = uint64_t(wb);
+  HEARTH_ASSIGN(bo.prefill_dequant, o.boolean("prefillDequant", true));
   HEARTH_ASSIGN(std::string cache_dir, o.string("cacheDir", ""));
   return open_model_folder(dir, lo, bo, cache_dir);
 }
@@ -200,7 +201,7 @@ EMSCRIPTEN_KEEPALIVE const char* hearth_exception_message(void* thrown) {
 
 // Loads the model folder `dir` (an Emscripten FS path) with options (JSON): dtype, maxCtx,
 // maxPrefillT, quantSearch, threads, backend ("cpu" | "webgpu"), subgroups, weightBufferBytes,
-// cacheDir (a folder of packs: engine/pack_cache.h). `dir` may also be a .gguf file or a pack.
+// prefillDequant (WebGPU, default true: see WebGpuOptions), cacheDir (a folder of packs: engine/pack_cache.h). `dir` may also be a .gguf file or a pack.
 // Returns a handle, or 0 with hearth_last_error().
 EMSCRIPTEN_KEEPALIVE int hearth_load(const char* dir, const char* options) {
   auto f = load(dir, options);

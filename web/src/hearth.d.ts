@@ -22,6 +22,8 @@ export interface LoadOptions {
   quantSearch?: boolean;
   /** WebGPU: the largest buffer weights are placed in (bytes; 0 or absent: the device's binding limit). */
   weightBufferBytes?: number;
+  /** WebGPU: prefill products of 128+ tokens read quantized weights dequantized into f32 scratch (default true; same result). */
+  prefillDequant?: boolean;
   /** A GPU object to use instead of navigator.gpu (Node: the npm package `webgpu`). */
   gpu?: unknown;
   /** URL or path of hearth_engine.cjs (its .wasm beside it). */

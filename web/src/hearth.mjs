@@ -441,7 +441,9 @@ export class HearthModel {
  * timestamp queries; 'passes': only the GPU's busy time, stats().gpu.host.gpuMs, with the
  * dispatches encoded as usual; only the first model's options create the device),
  * weightBufferBytes (WebGPU: the largest buffer weights are placed in, below the device's
- * binding limit; larger matrices are split by rows), cacheDir (Node: a folder of packs; a folder
+ * binding limit; larger matrices are split by rows), prefillDequant (WebGPU, default true: prefill
+ * products of 128 tokens or more read quantized weights dequantized into an f32 scratch buffer,
+ * with the same result; false reads them quantized, with less memory), cacheDir (Node: a folder of packs; a folder
  * model's first load writes the pack of its quantized weights there, later loads of the same
  * files with the same dtype take it instead; stats().pack says which). `source` may be a folder,
  * a .gguf file or a pack (model.savePacked, `hearth pack`).
@@ -493,7 +495,8 @@ export async function loadModel(source, opts = {}) {
     mountNodeDir(m, cacheDir);
   }
   const options = { dtype: opts.dtype, kvDtype: opts.kvDtype, maxCtx: opts.maxCtx, maxPrefillT: opts.maxPrefillT,
-    quantSearch: opts.quantSearch, threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir };
+    quantSearch: opts.quantSearch, threads: opts.threads, backend, subgroups: opts.subgroups, weightBufferBytes: wb, cacheDir,
+    prefillDequant: opts.prefillDequant };
   const engineLoad = (path) => serialize(async () => {
     // The engine's own 'ready' is the end of its part; loadModel's comes last.
     m.hearthOnProgress = (phase, done, total) => { if (phase !== 'ready') progress.emit(phase, done, total); };

@@ -12,11 +12,14 @@
 #include "train_fixture.h"
 
 namespace hearth {
+
+bool g_webgpu_test_subgroups = true;  // the tier under test (also webgpu_gguf.cpp's)
+
 namespace {
 
 using namespace train_fixture;
 
-bool g_subgroups = true;
+bool& g_subgroups = g_webgpu_test_subgroups;
 
 // A WebGPU backend of the tier under test (an error fails the case).
 MakeBackend webgpu() {

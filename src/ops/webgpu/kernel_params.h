@@ -85,6 +85,14 @@ HEARTH_KERNEL_PARAMS(AttentionPrefillParams, HEARTH_ATTN_PREFILL_PARAMS);
   F(u32, nrows) F(WeightRef, w) F(u32, res_off)
 HEARTH_KERNEL_PARAMS(TiledParams, HEARTH_TILED_PARAMS);
 
+// dequant.wgsl: rows row0.. of a quantized matrix as f32 rows (the prefill products' scratch).
+#define HEARTH_DEQUANT_PARAMS(F, A) F(WeightRef, w) F(u32, row0) F(u32, nrows) F(u32, cols)
+HEARTH_KERNEL_PARAMS(DequantParams, HEARTH_DEQUANT_PARAMS);
+
+// q8_0_roundtrip.wgsl: blocks of 32 activations through Q8_0 and back.
+#define HEARTH_Q8_ROUNDTRIP_PARAMS(F, A) F(u32, x_off) F(u32, out_off) F(u32, blocks)
+HEARTH_KERNEL_PARAMS(Q8RoundtripParams, HEARTH_Q8_ROUNDTRIP_PARAMS);
+
 // matvec_common.wgsl (matmul_vec.wgsl, matmul_vec_subgroup.wgsl): one matrix of the group.
 #define HEARTH_MATVEC_MAT(F, A)                                                                  \
   F(u32, vbase) F(u32, nrows) F(WeightRef, w) F(u32, out_off) F(u32, out_stride) F(u32, bias_off) \
@@ -225,6 +233,8 @@ inline constexpr ParamsMirror kParamsMirrors[] = {
     {"attention_prefill", "Params", AttentionPrefillParams::kLayout},
     {"attention_prefill_sg", "Params", AttentionPrefillParams::kLayout},
     {"matmul_tiled", "Params", TiledParams::kLayout},
+    {"dequant", "Params", DequantParams::kLayout},
+    {"q8_0_roundtrip", "Params", Q8RoundtripParams::kLayout},
     {"matvec_common", "MatvecMat", MatvecMat::kLayout},
     {"matvec_common", "MatvecLora", MatvecLora::kLayout},
     {"matvec_common", "Params", MatvecParams::kLayout},

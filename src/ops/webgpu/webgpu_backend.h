@@ -26,6 +26,7 @@ namespace hearth {
 struct WebGpuOptions {
   bool allow_subgroups = true;  // false: the kernels that need no optional feature (tier "none")
   uint64_t max_chunk_bytes = 0;  // cap on one weight chunk (0: the device's binding limit)
+  bool prefill_dequant = true;   // prefill products read quantized weights dequantized into f32 scratch
 };
 
 class WebGpuBackend final : public Backend {
@@ -197,7 +198,9 @@ class WebGpuBackend final : public Backend {
   // webgpu_products.cpp
   void matvec_dispatches(const MatvecGroup& g, Dispatches& ds) const;
   void tiled_dispatches(Buf x, const Weight& w, Buf bias, Buf out, int64_t T, bool acc, const Buf* res,
-                        Dispatches& ds) const;
+                        Dispatches& ds);
+  Buf kept_scratch(Buf& b, int64_t& cap, int64_t n);
+  Buf q8_0_activations(Buf x, int64_t T, int64_t cols, Dispatches& ds);
   void product_stage(const ProductStage& s, Dispatches& ds);
   void matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int64_t T, bool acc);
   // webgpu_attention.cpp
@@ -252,6 +255,11 @@ class WebGpuBackend final : public Backend {
   static constexpr int64_t kFlagSlots = 1024;
   Buf flags_;                // a word per matrix quantized since the last check_uploads
   std::vector<std::string> flag_names_;  // their tensors
+  Buf dequant_;            // a quantized weight chunk as f32 rows, for the prefill products
+  int64_t dequant_cap_ = 0;  // floats
+  Buf xq_;                 // activations through Q8_0, for products with Q8_0 / Q4_0 weights
+  int64_t xq_cap_ = 0;     // floats
+  std::vector<Buf> retired_;  // scratch buffers outgrown while compiled plans may still use them
   Buf train_scratch_;      // training ops' partial sums, attention's log-sum-exps and deltas
   int64_t train_scratch_cap_ = 0;  // floats
   size_t bytes_ = 0;

@@ -2,7 +2,10 @@
 // matrix-vector dispatches (matvec_common.wgsl) that take every product of one weight buffer at
 // once, with the stage's norm, biases, adapter B products, SwiGLU or residual folded in; an
 // adapter's A products go first, in a dispatch of their own. Prefill-sized stages use the tiled
-// kernel (matmul_tiled.wgsl), one dispatch per product and weight chunk.
+// kernel (matmul_tiled.wgsl), one dispatch per product and weight chunk; from kDequantMinT
+// tokens a quantized chunk is first dequantized into an f32 scratch buffer (dequant.wgsl), which
+// the tiled kernel then reads as F32 weights: the same values in the same order, so the same
+// result, at the f32 kernel's speed.
 #include <algorithm>
 
 #include "ops/webgpu/kernel_params.h"
@@ -21,6 +24,8 @@ using webgpu::u32;
 namespace {
 constexpr int64_t kVecMaxT = 4;        // up to this many tokens: matrix-vector kernels
 constexpr int64_t kMaxLoraRank = 256;  // adapter B products folded into a store: columns at most
+constexpr int64_t kDequantMinT = 128;  // prefill products from this many tokens read dequantized weights
+constexpr int64_t kDequantMaxFloats = int64_t(1) << 26;  // larger chunks are read quantized
 bool same(Buf a, Buf b) { return a.id == b.id && a.offset == b.offset; }
 }  // namespace
 
@@ -170,19 +175,59 @@ void WebGpuBackend::matvec_dispatches(const MatvecGroup& g, Dispatches& ds) cons
   }
 }
 
+// A scratch buffer of at least `n` floats in `b`: one it outgrows stays alive (a compiled plan
+// may still read it).
+Buf WebGpuBackend::kept_scratch(Buf& b, int64_t& cap, int64_t n) {
+  if (n > cap) {
+    if (b.id) retired_.push_back(b);
+    b = alloc(n);
+    cap = n;
+  }
+  return b;
+}
+
+// x [T, cols] through Q8_0 and back into a scratch buffer (q8_0_roundtrip.wgsl): the
+// activations products with Q8_0 / Q4_0 weights take.
+Buf WebGpuBackend::q8_0_activations(Buf x, int64_t T, int64_t cols, Dispatches& ds) {
+  const Buf out = kept_scratch(xq_, xq_cap_, T * cols);
+  DispatchDesc d;
+  d.shader = {"q8_0_roundtrip", false, "", false, cu("WG", 256)};
+  d.operands = {{"x", gpu(x)}, {"out", gpu(out), true}};
+  d.set_params(webgpu::Q8RoundtripParams{u32(x.offset), 0u, u32(T * cols / QMatrix::kBlock)});
+  elementwise_grid(T * cols / QMatrix::kBlock, d);
+  ds.push_back(std::move(d));
+  return out;
+}
+
 void WebGpuBackend::tiled_dispatches(Buf x, const Weight& w, Buf bias, Buf out, int64_t T, bool acc, const Buf* res,
-                                     Dispatches& ds) const {
+                                     Dispatches& ds) {
   // Tiles of 128 tokens once there are that many (more reuse of each dequantized weight), else 64.
   const int64_t tm = T >= 128 ? 128 : 64;
   const bool xv4 = x.offset % 4 == 0 && w.cols % 4 == 0 && x.id != out.id && (!res || x.id != res->id);
+  const bool dequant = opt_.prefill_dequant && w.format != WeightFormat::F32 && w.cols % 4 == 0 && T >= kDequantMinT;
   for (const Chunk& c : w.chunks) {
+    const int64_t floats = c.rows * w.cols;
+    const bool dq = dequant && floats <= kDequantMaxFloats && uint64_t(floats) * 4 <= info_.max_storage_binding;
+    webgpu::WeightRef wref{w.stride, c.scale_off, c.min_off, c.base};
+    uint32_t wbuf = c.buffer;
+    if (dq) {
+      const Buf scratch = kept_scratch(dequant_, dequant_cap_, floats);
+      DispatchDesc q;
+      q.shader = {"dequant", false, format_key(w.format), false, cu("WG", 256)};
+      q.operands = {{"wq", c.buffer, false, true}, {"out", gpu(scratch), true, false, true}};
+      q.set_params(webgpu::DequantParams{wref, 0u, u32(c.rows), u32(w.cols)});
+      elementwise_grid(floats / 4, q);
+      ds.push_back(std::move(q));
+      wref = webgpu::WeightRef{u32(w.cols / 4), 0u, 0u, 0u};
+      wbuf = gpu(scratch);
+    }
     DispatchDesc d;
-    d.shader = {"matmul_tiled", false, format_key(w.format), false,
+    d.shader = {"matmul_tiled", false, dq ? "f32" : format_key(w.format), false,
                 cu("TM", tm) + cb("XV4", xv4) + cb("BIAS", bias.id != 0) + cb("ACC", acc) + cb("RESID", res != nullptr)};
     d.x = u32(ceil_div(c.rows, 128));
     d.y = u32(ceil_div(T, tm));
     d.operands = {{"x", xv4 ? 0u : gpu(x)}, {"xv", xv4 ? gpu(x) : 0u, false, false, true},
-                  {"bias", bias.id ? gpu(bias) : 0u}, {"out", gpu(out), true}, {"wq", c.buffer, false, true},
+                  {"bias", bias.id ? gpu(bias) : 0u}, {"out", gpu(out), true}, {"wq", wbuf, false, true},
                   {"res", res ? gpu(*res) : 0u, true}};
     webgpu::TiledParams p;
     p.x_off = u32(x.offset);
@@ -193,7 +238,7 @@ void WebGpuBackend::tiled_dispatches(Buf x, const Weight& w, Buf bias, Buf out, 
     p.out_stride = u32(w.rows);
     p.row0 = u32(c.row0);
     p.nrows = u32(c.rows);
-    p.w = webgpu::WeightRef{w.stride, c.scale_off, c.min_off, c.base};
+    p.w = wref;
     p.res_off = res ? u32(res->offset) : 0u;
     d.set_params(p);
     ds.push_back(std::move(d));
@@ -212,7 +257,9 @@ void WebGpuBackend::matmul_impl(Buf x, WeightId W, const Buf* bias, Buf out, int
   const Weight* w = weight(W);
   if (!w || T <= 0) return;
   Dispatches ds;
-  if (T > kVecMaxT) {
+  if (is_block_format(w->format)) {  // activations through Q8_0, then the tiled kernel at any T
+    tiled_dispatches(q8_0_activations(x, T, w->cols, ds), *w, bias ? *bias : Buf{}, out, T, acc, nullptr, ds);
+  } else if (T > kVecMaxT) {
     tiled_dispatches(x, *w, bias ? *bias : Buf{}, out, T, acc, nullptr, ds);
   } else {
     MatvecGroup g;
@@ -241,14 +288,18 @@ void WebGpuBackend::product_stage(const ProductStage& s, Dispatches& ds) {
   const Product& p0 = s.products.front();
   const bool swiglu = s.epilogue == Epilogue::SwiGLU;
   const bool resid = s.epilogue == Epilogue::Residual;
-  bool any_lora = false;
+  bool any_lora = false, any_block = false;
   for (const Product& p : s.products) any_lora = any_lora || p.lora.has_value();
-  if (s.T > kVecMaxT) {
+  for (const Weight* w : ws) any_block = any_block || is_block_format(w->format);
+  // Prefill sizes, and Q8_0 / Q4_0 weights at any size (their activations go through Q8_0
+  // first; adapters take them as they are).
+  if (s.T > kVecMaxT || any_block) {
     Buf x = s.x;
     if (s.has_norm) {
       rmsnorm_dispatch(s.x, s.norm_w, s.norm_out, s.T, s.in, s.eps, ds);
       x = s.norm_out;
     }
+    const Buf xq = any_block ? q8_0_activations(x, s.T, s.in, ds) : x;
     for (size_t i = 0; i < s.products.size(); ++i) {
       const Product& p = s.products[i];
       const Buf* res = resid && i == 0 ? &s.epilogue_out : nullptr;
@@ -256,7 +307,7 @@ void WebGpuBackend::product_stage(const ProductStage& s, Dispatches& ds) {
         tiled_dispatches(x, *as[i], Buf{}, p.lora->t, s.T, false, nullptr, ds);
         tiled_dispatches(p.lora->t, *bs[i], Buf{}, p.out, s.T, false, nullptr, ds);
       }
-      tiled_dispatches(x, *ws[i], p.bias, p.out, s.T, p.lora.has_value(), res, ds);
+      tiled_dispatches(is_block_format(ws[i]->format) ? xq : x, *ws[i], p.bias, p.out, s.T, p.lora.has_value(), res, ds);
     }
     if (swiglu) elementwise(webgpu::ElementwiseOp::SwiGLU, p0.out, s.products[1].out, s.epilogue_out, s.T * p0.rows, ds);
     return;

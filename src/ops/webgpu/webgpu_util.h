@@ -18,7 +18,8 @@ inline const char* format_key(WeightFormat f) {
     case WeightFormat::F16: return "f16";
     case WeightFormat::Int8: return "int8";
     case WeightFormat::Int4: return "int4";
-    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
+    case WeightFormat::Q8_0: return "q8_0";
+    case WeightFormat::Q4_0: return "q4_0";
   }
   return "f32";
 }

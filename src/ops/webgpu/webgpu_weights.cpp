@@ -3,10 +3,13 @@
 // split by rows into chunks within the device's binding limit — then filled: from a QMatrix
 // quantized on the host (rows packed into vec4<u32> units as the weights_*.wgsl snippets read
 // them, the scales / minimums after the rows), or by the quantize kernels from checkpoint data
-// (webgpu_quantize.cpp). download() reads a weight back into the QMatrix form.
+// (webgpu_quantize.cpp). download() reads a weight back into the QMatrix form. GGUF's Q8_0 / Q4_0
+// keep their blocks: the quants packed as the file has them, the f16 block scales widened to f32
+// after the rows (weights_q8_0.wgsl, weights_q4_0.wgsl).
 #include <algorithm>
 #include <cstring>
 
+#include "core/dtype.h"
 #include "ops/webgpu/webgpu_backend.h"
 #include "ops/webgpu/webgpu_util.h"
 
@@ -18,6 +21,7 @@ namespace {
 int64_t side_words_per_row(WeightFormat f, int64_t cols) {
   if (f == WeightFormat::Int8) return 1;
   if (f == WeightFormat::Int4) return 2 * ((cols + QMatrix::kGroup - 1) / QMatrix::kGroup);
+  if (is_block_format(f)) return cols / QMatrix::kBlock;
   return 0;
 }
 
@@ -48,7 +52,12 @@ void pack_row(const QMatrix& w, int64_t r, uint32_t stride, uint32_t* out) {
     case WeightFormat::Int4:
       std::memcpy(out, w.q4.data() + r * w.words_per_row(), size_t(w.words_per_row()) * 4);
       break;
-    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
+    case WeightFormat::Q8_0:
+      std::memcpy(out, w.q8.data() + r * C, size_t(C));
+      break;
+    case WeightFormat::Q4_0:
+      std::memcpy(out, w.nib.data() + r * C / 2, size_t(C / 2));
+      break;
   }
 }
 
@@ -68,7 +77,12 @@ void unpack_row(const uint32_t* in, int64_t r, QMatrix& w) {
     case WeightFormat::Int4:
       std::memcpy(w.q4.data() + r * w.words_per_row(), in, size_t(w.words_per_row()) * 4);
       break;
-    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
+    case WeightFormat::Q8_0:
+      std::memcpy(w.q8.data() + r * C, in, size_t(C));
+      break;
+    case WeightFormat::Q4_0:
+      std::memcpy(w.nib.data() + r * C / 2, in, size_t(C / 2));
+      break;
   }
 }
 
@@ -80,7 +94,8 @@ uint32_t WebGpuBackend::units_per_row(WeightFormat f, int64_t cols) {
     case WeightFormat::F16: return uint32_t((cols + 7) / 8);
     case WeightFormat::Int8: return uint32_t((cols + 15) / 16);
     case WeightFormat::Int4: return uint32_t((cols + QMatrix::kGroup - 1) / QMatrix::kGroup * 4);
-    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
+    case WeightFormat::Q8_0: return uint32_t(cols / 16);  // cols: a multiple of 32
+    case WeightFormat::Q4_0: return uint32_t(cols / 32);
   }
   return 0;
 }
@@ -240,22 +255,26 @@ void WebGpuBackend::fill_weight(const Weight& W, const QMatrix& w) {
         std::memcpy(&staging[size_t(2 * i + 1)], &w.minv[size_t(c.row0 * g + i)], 4);
       }
       webgpu::bridge::write_buffer(c.buffer, uint64_t(c.scale_off) * 4, staging.data(), staging.size() * 4);
+    } else if (is_block_format(w.format)) {
+      const int64_t nb = w.blocks_per_row();
+      std::vector<float> d(size_t(c.rows * nb));
+      for (size_t i = 0; i < d.size(); ++i) d[i] = f16_to_f32(w.d16[size_t(c.row0 * nb) + i]);
+      webgpu::bridge::write_buffer(c.buffer, uint64_t(c.scale_off) * 4, d.data(), d.size() * 4);
     }
   }
 }
 
 namespace {
-// GGUF's block formats have no WebGPU kernels yet.
-Status block_format_refused(WeightFormat f) {
-  if (!is_block_format(f)) return {};
-  return err("WebGPU: ", weight_format_name(f),
-             " weights (from a GGUF file) have no WebGPU kernels; load this model on the CPU backend");
+// Block formats come whole blocks to a row.
+Status block_shape_check(const QMatrix& w) {
+  if (!is_block_format(w.format) || w.cols % QMatrix::kBlock == 0) return {};
+  return err("WebGPU: a ", weight_format_name(w.format), " matrix of ", w.cols, " columns (not whole blocks of 32)");
 }
 }  // namespace
 
 std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
   for (const auto& w : ws) {
-    if (Status st = block_format_refused(w.format); !st.ok()) {
+    if (Status st = block_shape_check(w); !st.ok()) {
       fail(st.error());
       return std::vector<WeightId>(ws.size());
     }
@@ -268,7 +287,7 @@ std::vector<WeightId> WebGpuBackend::upload_group(std::vector<QMatrix> ws) {
 }
 
 WeightId WebGpuBackend::upload(QMatrix w) {
-  if (Status st = block_format_refused(w.format); !st.ok()) {
+  if (Status st = block_shape_check(w); !st.ok()) {
     fail(st.error());
     return WeightId{};
   }
@@ -294,7 +313,8 @@ Result<QMatrix> WebGpuBackend::download(WeightId id) {
       m.scale.resize(size_t(m.rows * m.groups()));
       m.minv.resize(size_t(m.rows * m.groups()));
       break;
-    case WeightFormat::Q8_0: case WeightFormat::Q4_0: break;  // refused at upload
+    case WeightFormat::Q8_0: m.q8.resize(n); m.d16.resize(size_t(m.rows * m.blocks_per_row())); break;
+    case WeightFormat::Q4_0: m.nib.resize(n / 2); m.d16.resize(size_t(m.rows * m.blocks_per_row())); break;
   }
   std::vector<uint32_t> words;
   for (const Chunk& c : W->chunks) {
@@ -308,6 +328,7 @@ Result<QMatrix> WebGpuBackend::download(WeightId id) {
       std::memcpy(&v, &sides[i], 4);
       if (m.format == WeightFormat::Int8) m.scale[size_t(c.row0 + i)] = v;
       if (m.format == WeightFormat::Int4) (i % 2 ? m.minv : m.scale)[size_t(c.row0 * side / 2 + i / 2)] = v;
+      if (is_block_format(m.format)) m.d16[size_t(c.row0 * side + i)] = f32_to_f16(v);
     }
   }
   return m;
