@@ -608,7 +608,7 @@ export async function shutdown() {
 // Training (train.mjs): model.train / finetune / save / saveAdapter, and trainModel(source, opts)
 // (in a browser page in a worker of its own, as loadModel: opts.worker).
 const trainInProcess = installTraining({
-  HearthModel, engine: () => engine, getEngine, getGpuBridge, serialize, call, engineError, mountSource, isNode,
+  HearthModel, engine: () => engine, getEngine, getGpuBridge, serialize, call, engineError, mountSource, mountNodeDir, isNode,
 });
 export function trainModel(source, opts = {}) {
   return useWorker(opts) ? trainModelInWorker(source, opts) : trainInProcess(source, opts);

@@ -119,7 +119,7 @@ async function engineOptions(m, core, kind, o) {
     const { mkdirSync } = await import('node:fs');
     out.saveGradsStep0 = resolve(String(o.saveGradsStep0));
     mkdirSync(dirname(out.saveGradsStep0), { recursive: true });
-    await core.mountSource(m, dirname(out.saveGradsStep0), []);
+    core.mountNodeDir(m, dirname(out.saveGradsStep0));  // the engine writes the file there
   }
   if (kind === 'train') {
     out.init = o.init;
@@ -280,7 +280,8 @@ export class TrainingRun {
 
 // Installs train / finetune / save / saveAdapter on HearthModel and returns trainModel. `core`:
 // hearth.mjs's internals { HearthModel, engine() (the loaded module), getEngine(wasmUrl),
-// getGpuBridge(opts), serialize, call, engineError, mountSource, isNode }.
+// getGpuBridge(opts), serialize, call, engineError, mountSource, mountNodeDir (a host folder the
+// engine writes into), isNode }.
 export function installTraining(core) {
   const P = core.HearthModel.prototype;
   const replace = (model, run) => {
