@@ -17,6 +17,7 @@ list(APPEND HEARTH_FUZZ_LIB_SOURCES
   ${CMAKE_SOURCE_DIR}/src/model/memory_estimate.cpp ${CMAKE_SOURCE_DIR}/src/model/rope.cpp
   ${CMAKE_SOURCE_DIR}/src/model/gguf_checkpoint.cpp ${CMAKE_SOURCE_DIR}/src/model/gguf_lora.cpp
   ${CMAKE_SOURCE_DIR}/src/model/tensor_source.cpp ${CMAKE_SOURCE_DIR}/src/model/checkpoint_checks.cpp
+  ${CMAKE_SOURCE_DIR}/src/model/packed_checkpoint.cpp
   ${CMAKE_SOURCE_DIR}/src/ops/quantize.cpp ${CMAKE_SOURCE_DIR}/src/ops/quantize_int4.cpp
   ${CMAKE_SOURCE_DIR}/src/ops/block_formats.cpp
   ${HEARTH_UNICODE_TABLES})
