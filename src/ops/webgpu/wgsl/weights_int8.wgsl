@@ -6,11 +6,6 @@ const XN: u32 = 4u;
 
 fn unit_elem(u: u32, j: u32) -> u32 { return u * 16u + j * 4u; }
 
-// The four bytes of w, sign-extended.
-fn i8x4(w: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<i32>(bitcast<i32>(w)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
-}
-
 fn w_unit_dot(wi: WeightRef, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let s = bitcast<f32>(w_word(wi.scale_off + row));

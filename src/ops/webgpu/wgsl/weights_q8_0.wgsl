@@ -8,11 +8,6 @@ const XN: u32 = 4u;
 
 fn unit_elem(u: u32, j: u32) -> u32 { return u * 16u + j * 4u; }
 
-// The four bytes of w, sign-extended.
-fn q8x4(w: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<i32>(bitcast<i32>(w)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
-}
-
 // The scale of the block holding column c of `row` (wi.stride / 2 blocks per row).
 fn q8_0_scale(wi: WeightRef, row: u32, c: u32) -> f32 {
   return bitcast<f32>(w_word(wi.scale_off + row * (wi.stride / 2u) + c / 32u));
@@ -21,10 +16,10 @@ fn q8_0_scale(wi: WeightRef, row: u32, c: u32) -> f32 {
 fn w_unit_dot(wi: WeightRef, row: u32, u: u32, xv: array<vec4<f32>, XN>, sx: f32) -> f32 {
   let w = buf_wq[wi.base + row * wi.stride + u];
   let d = q8_0_scale(wi, row, u * 16u);
-  return dot(q8x4(w.x) * d, xv[0]) + dot(q8x4(w.y) * d, xv[1]) + dot(q8x4(w.z) * d, xv[2]) + dot(q8x4(w.w) * d, xv[3]);
+  return dot(i8x4(w.x) * d, xv[0]) + dot(i8x4(w.y) * d, xv[1]) + dot(i8x4(w.z) * d, xv[2]) + dot(i8x4(w.w) * d, xv[3]);
 }
 
 fn w_vec4(wi: WeightRef, row: u32, c: u32) -> vec4<f32> {
   let w = buf_wq[wi.base + row * wi.stride + c / 16u];
-  return q8x4(w[(c / 4u) & 3u]) * q8_0_scale(wi, row, c);
+  return i8x4(w[(c / 4u) & 3u]) * q8_0_scale(wi, row, c);
 }
